@@ -1,0 +1,95 @@
+//! The errors services raise. They name what went wrong in the business's words; the HTTP adapter
+//! alone turns them into status codes and problem documents.
+
+use domain::{Conflict, FieldViolation, StorageError};
+
+/// Things that can be looked up and not found (or not be visible to the caller).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resource {
+    User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AppError {
+    #[error("validation failed")]
+    Validation(Vec<FieldViolation>),
+    /// Login with an unknown name or a wrong password (the same answer for both).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// The current password given to a password change is wrong.
+    #[error("current password is wrong")]
+    WrongCurrentPassword,
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    #[error("refresh token reused")]
+    RefreshTokenReused,
+    #[error("unauthenticated")]
+    Unauthenticated,
+    #[error("forbidden")]
+    Forbidden,
+    #[error("{0:?} not found")]
+    NotFound(Resource),
+    #[error("conflict: {0:?}")]
+    Conflict(Conflict),
+    #[error("version mismatch")]
+    VersionMismatch,
+    #[error("invalid cursor")]
+    InvalidCursor,
+    #[error("too many requests")]
+    TooManyRequests { retry_after_secs: u64 },
+    #[error("storage unavailable")]
+    Unavailable,
+    /// A bug or broken invariant; the message goes to logs, never to clients.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn invalid(violation: FieldViolation) -> Self {
+        AppError::Validation(vec![violation])
+    }
+}
+
+impl From<StorageError> for AppError {
+    fn from(err: StorageError) -> Self {
+        match err {
+            StorageError::Conflict(c) => AppError::Conflict(c),
+            StorageError::ConditionFailed => AppError::VersionMismatch,
+            StorageError::BadContinuation => AppError::InvalidCursor,
+            StorageError::Unavailable(reason) => {
+                tracing::warn!(%reason, "storage unavailable");
+                AppError::Unavailable
+            }
+            StorageError::Backend(reason) => AppError::Internal(reason),
+        }
+    }
+}
+
+/// Collects the violations of several fields so a request reports all of them at once.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keeps the value, or records its violation and gives `None`.
+    pub fn check<T>(&mut self, parsed: Result<T, FieldViolation>) -> Option<T> {
+        match parsed {
+            Ok(value) => Some(value),
+            Err(violation) => {
+                self.0.push(violation);
+                None
+            }
+        }
+    }
+
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

@@ -1,0 +1,16 @@
+//! Tessera's use cases. One service per feature takes commands and returns domain values; it owns
+//! the transaction boundary through the [`storage::Storage`] port and reaches every other piece of
+//! the outside world through a port of this crate. Nothing here knows HTTP, SQL or DynamoDB.
+
+pub mod auth;
+pub mod errors;
+pub mod login_throttle;
+pub mod pagination;
+pub mod ports;
+pub mod storage;
+pub mod users;
+
+#[cfg(test)]
+mod testing;
+
+pub use errors::{AppError, Resource};

@@ -1,0 +1,149 @@
+//! Test doubles for the storage ports: mockall mocks of the repositories behind a fake unit of
+//! work that records `begin`/`read`/`commit`, so tests can assert the transaction boundary.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
+use domain::users::{
+    Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username,
+};
+use domain::{Page, StorageError};
+use time::macros::datetime;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::ports::MockClock;
+use crate::storage::{Storage, UnitOfWork};
+
+mockall::mock! {
+    pub Users {}
+    #[async_trait]
+    impl UserRepository for Users {
+        async fn insert(&mut self, user: &User) -> Result<(), StorageError>;
+        async fn get(&mut self, id: UserId) -> Result<Option<User>, StorageError>;
+        async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError>;
+        async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError>;
+        async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError>;
+        async fn list(&mut self, query: &UserListQuery) -> Result<Page<User>, StorageError>;
+    }
+}
+
+mockall::mock! {
+    pub Tokens {}
+    #[async_trait]
+    impl RefreshTokenRepository for Tokens {
+        async fn insert_chain(&mut self, chain: &RefreshChain) -> Result<(), StorageError>;
+        async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError>;
+        async fn revoke_chain(&mut self, id: ChainId, at: OffsetDateTime) -> Result<(), StorageError>;
+        async fn insert_token(&mut self, token: &RefreshToken) -> Result<(), StorageError>;
+        async fn find_token(&mut self, hash: &TokenHash) -> Result<Option<RefreshToken>, StorageError>;
+        async fn spend_token(&mut self, hash: &TokenHash, at: OffsetDateTime) -> Result<(), StorageError>;
+    }
+}
+
+pub type Log = Arc<Mutex<Vec<&'static str>>>;
+
+pub struct FakeUow {
+    pub users: MockUsers,
+    pub tokens: MockTokens,
+    pub commit_result: Result<(), StorageError>,
+    log: Log,
+}
+
+#[async_trait]
+impl UnitOfWork for FakeUow {
+    fn users(&mut self) -> &mut dyn UserRepository {
+        &mut self.users
+    }
+
+    fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository {
+        &mut self.tokens
+    }
+
+    async fn commit(self: Box<Self>) -> Result<(), StorageError> {
+        self.log.lock().unwrap().push("commit");
+        self.commit_result
+    }
+}
+
+/// Hands out the prepared units of work in order; `begin` and `read` are logged.
+#[derive(Default)]
+pub struct FakeStorage {
+    units: Mutex<VecDeque<FakeUow>>,
+    pub log: Log,
+}
+
+impl FakeStorage {
+    /// Prepares the next unit of work and returns it for setting expectations.
+    pub fn unit(&self, setup: impl FnOnce(&mut FakeUow)) {
+        let mut uow = FakeUow {
+            users: MockUsers::new(),
+            tokens: MockTokens::new(),
+            commit_result: Ok(()),
+            log: self.log.clone(),
+        };
+        setup(&mut uow);
+        self.units.lock().unwrap().push_back(uow);
+    }
+
+    pub fn calls(&self) -> Vec<&'static str> {
+        self.log.lock().unwrap().clone()
+    }
+
+    fn next(&self, what: &'static str) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        self.log.lock().unwrap().push(what);
+        let uow = self
+            .units
+            .lock()
+            .unwrap()
+            .pop_front()
+            .expect("an unexpected unit of work was opened");
+        Ok(Box::new(uow))
+    }
+}
+
+#[async_trait]
+impl Storage for FakeStorage {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        self.next("begin")
+    }
+
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        self.next("read")
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+pub const NOW: OffsetDateTime = datetime!(2026-11-22 10:00:00.123 UTC);
+
+pub fn fixed_clock() -> MockClock {
+    let mut clock = MockClock::new();
+    clock.expect_now().return_const(NOW);
+    clock
+}
+
+pub fn uuid(n: u128) -> Uuid {
+    Uuid::from_u128(n)
+}
+
+pub fn user(n: u128, username: &str, role: Role) -> User {
+    User {
+        id: UserId(uuid(n)),
+        email: Email::parse(&format!("{username}@example.com")).unwrap(),
+        username: Username::parse(username).unwrap(),
+        first_name: PersonName::parse("first_name", "Ada").unwrap(),
+        last_name: PersonName::parse("last_name", "Lovelace").unwrap(),
+        avatar_url: None,
+        role,
+        password_hash: PasswordHash(format!("hash-of-{username}")),
+        session_epoch: 4,
+        version: 7,
+        created_at: NOW,
+        updated_at: NOW,
+    }
+}

@@ -1,0 +1,234 @@
+//! The caller's own record, password changes, public profiles and the admin list of users.
+
+use std::sync::Arc;
+
+use domain::users::{
+    AvatarUrl, Password, PersonName, Role, User, UserId, UserListQuery, Username, UsernamePrefix,
+};
+use domain::{PageLimit, StorageError};
+
+use crate::auth::Principal;
+use crate::errors::{AppError, Resource, Violations};
+use crate::pagination::{CursorCodec, ListKey, Listed};
+use crate::ports::{Clock, PasswordHasher};
+use crate::storage::Storage;
+
+/// A change to a field that may also be cleared: absent, set to null, or set to a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Patch<T> {
+    #[default]
+    Keep,
+    Clear,
+    Set(T),
+}
+
+/// `PATCH /users/me` as it arrives: raw strings, parsed by the service.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileChanges {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub username: Option<String>,
+    pub avatar_url: Patch<String>,
+}
+
+/// How often a password change re-reads the user after losing a race with another write.
+const PASSWORD_CHANGE_ATTEMPTS: usize = 3;
+
+#[derive(Clone)]
+pub struct UserDeps {
+    pub storage: Arc<dyn Storage>,
+    pub hasher: Arc<dyn PasswordHasher>,
+    pub clock: Arc<dyn Clock>,
+    pub cursors: Arc<dyn CursorCodec>,
+}
+
+#[derive(Clone)]
+pub struct UserService {
+    deps: UserDeps,
+}
+
+impl UserService {
+    pub fn new(deps: UserDeps) -> Self {
+        Self { deps }
+    }
+
+    /// The caller's own record. A valid token whose user no longer exists is unauthenticated.
+    pub async fn me(&self, principal: Principal) -> Result<User, AppError> {
+        let mut reader = self.deps.storage.read().await?;
+        reader
+            .users()
+            .get(principal.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)
+    }
+
+    /// Applies `changes` to the caller's record. With `if_match`, the write happens only if the
+    /// stored version is still that one; the check is the storage's compare-and-set, not a read.
+    pub async fn update_me(
+        &self,
+        principal: Principal,
+        changes: ProfileChanges,
+        if_match: Option<i64>,
+    ) -> Result<User, AppError> {
+        let mut v = Violations::new();
+        let first_name = changes
+            .first_name
+            .map(|n| v.check(PersonName::parse("first_name", &n)));
+        let last_name = changes
+            .last_name
+            .map(|n| v.check(PersonName::parse("last_name", &n)));
+        let username = changes.username.map(|n| v.check(Username::parse(&n)));
+        let avatar_url = match changes.avatar_url {
+            Patch::Keep => Patch::Keep,
+            Patch::Clear => Patch::Clear,
+            Patch::Set(url) => v
+                .check(AvatarUrl::parse(&url))
+                .map_or(Patch::Keep, Patch::Set),
+        };
+        v.into_result()?;
+
+        let mut uow = self.deps.storage.begin().await?;
+        let current = uow
+            .users()
+            .get(principal.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        let expected = if_match.unwrap_or(current.version);
+        if expected != current.version {
+            return Err(AppError::VersionMismatch);
+        }
+        let mut next = current.clone();
+        if let Some(Some(name)) = first_name {
+            next.first_name = name;
+        }
+        if let Some(Some(name)) = last_name {
+            next.last_name = name;
+        }
+        if let Some(Some(name)) = username {
+            next.username = name;
+        }
+        match avatar_url {
+            Patch::Keep => {}
+            Patch::Clear => next.avatar_url = None,
+            Patch::Set(url) => next.avatar_url = Some(url),
+        }
+        if next == current {
+            return Ok(current);
+        }
+        next.version = current.version + 1;
+        next.updated_at = self.deps.clock.now();
+        uow.users().update(&next, expected).await?;
+        uow.commit().await?;
+        Ok(next)
+    }
+
+    /// Replaces the caller's password after checking the current one, and ends every login of the
+    /// user (their refresh-token chains die with the old session epoch).
+    pub async fn change_password(
+        &self,
+        principal: Principal,
+        current_password: &str,
+        new_password: &str,
+    ) -> Result<(), AppError> {
+        let new_password =
+            Password::parse("new_password", new_password).map_err(AppError::invalid)?;
+        let mut last_err = AppError::VersionMismatch;
+        for _ in 0..PASSWORD_CHANGE_ATTEMPTS {
+            let user = {
+                let mut reader = self.deps.storage.read().await?;
+                reader
+                    .users()
+                    .get(principal.user_id)
+                    .await?
+                    .ok_or(AppError::Unauthenticated)?
+            };
+            if !self
+                .deps
+                .hasher
+                .verify(current_password, &user.password_hash)
+                .await?
+            {
+                return Err(AppError::WrongCurrentPassword);
+            }
+            let mut next = user.clone();
+            next.password_hash = self.deps.hasher.hash(&new_password).await?;
+            next.session_epoch = user.session_epoch + 1;
+            next.version = user.version + 1;
+            next.updated_at = self.deps.clock.now();
+            let mut uow = self.deps.storage.begin().await?;
+            let written = match uow.users().update(&next, user.version).await {
+                Ok(()) => uow.commit().await,
+                Err(e) => Err(e),
+            };
+            match written {
+                Ok(()) => return Ok(()),
+                // Someone else wrote the record between our read and our write: verify the
+                // current password again against what is stored now.
+                Err(StorageError::ConditionFailed) => last_err = AppError::VersionMismatch,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(AppError::Internal(format!(
+            "password change lost {PASSWORD_CHANGE_ATTEMPTS} races: {last_err}"
+        )))
+    }
+
+    /// Anyone's public profile.
+    pub async fn profile(&self, id: UserId) -> Result<User, AppError> {
+        let mut reader = self.deps.storage.read().await?;
+        reader
+            .users()
+            .get(id)
+            .await?
+            .ok_or(AppError::NotFound(Resource::User))
+    }
+
+    /// Every user by username, for administrators only.
+    pub async fn list(
+        &self,
+        principal: Principal,
+        username_prefix: Option<&str>,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Listed<User>, AppError> {
+        let mut v = Violations::new();
+        let prefix = username_prefix.and_then(|p| v.check(UsernamePrefix::parse(p)));
+        let limit = limit.map_or(Some(PageLimit::DEFAULT), |l| v.check(PageLimit::parse(l)));
+        v.into_result()?;
+        let limit = limit.unwrap_or_default();
+        let list = ListKey::new(
+            "list_users",
+            &[prefix.as_ref().map_or("", UsernamePrefix::as_str)],
+        );
+        let after = cursor
+            .map(|c| self.deps.cursors.unseal(&list, c))
+            .transpose()?;
+
+        let mut reader = self.deps.storage.read().await?;
+        let caller = reader
+            .users()
+            .get(principal.user_id)
+            .await?
+            .ok_or(AppError::Unauthenticated)?;
+        if caller.role != Role::Admin {
+            return Err(AppError::Forbidden);
+        }
+        let page = reader
+            .users()
+            .list(&UserListQuery {
+                prefix,
+                after,
+                limit,
+            })
+            .await?;
+        let next_cursor = page.next.as_ref().map(|c| self.deps.cursors.seal(&list, c));
+        Ok(Listed {
+            items: page.items,
+            next_cursor,
+        })
+    }
+}
+
+#[cfg(test)]
+#[path = "users_tests.rs"]
+mod tests;
