@@ -1,1 +1,15 @@
+//! The embedded default storage: SQLite through sqlx, with embedded migrations and WAL mode.
+//!
+//! All writes go through one connection (SQLite has one writer at a time anyway): queueing in the
+//! pool is cheaper and more predictable than `SQLITE_BUSY` retries, and a transaction that reads
+//! before it writes can never fail to upgrade its lock. Reads use a pool of their own.
 
+mod auth;
+mod errors;
+mod metrics;
+mod rows;
+mod storage;
+mod unit_of_work;
+mod users;
+
+pub use storage::{SqliteSettings, SqliteStorage};

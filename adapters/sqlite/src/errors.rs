@@ -1,0 +1,41 @@
+//! sqlx errors into the domain's vocabulary. Unique violations are told apart by the column
+//! SQLite names in its message (it reports no constraint name).
+
+use domain::{Conflict, StorageError};
+use sqlx::error::ErrorKind;
+
+/// SQLite result codes that mean "busy, try later" rather than a bug.
+const SQLITE_BUSY: &str = "5";
+const SQLITE_LOCKED: &str = "6";
+
+pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
+    match &err {
+        sqlx::Error::Database(db) => {
+            if db.kind() == ErrorKind::UniqueViolation {
+                let message = db.message();
+                if message.contains("users.email") {
+                    return StorageError::Conflict(Conflict::EmailTaken);
+                }
+                if message.contains("users.username") {
+                    return StorageError::Conflict(Conflict::UsernameTaken);
+                }
+            }
+            let code = db.code();
+            // Extended codes keep the primary code in the low byte (e.g. 517 = BUSY_SNAPSHOT).
+            let primary = code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| (c & 0xff).to_string());
+            if matches!(primary.as_deref(), Some(SQLITE_BUSY | SQLITE_LOCKED)) {
+                return StorageError::Unavailable(format!("sqlite busy: {db}"));
+            }
+            StorageError::Backend(format!("sqlite: {db}"))
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+            StorageError::Unavailable(err.to_string())
+        }
+        _ => StorageError::Backend(err.to_string()),
+    }
+}
+
+/// A stored value the domain refuses: the database holds something no code path writes.
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(format!("corrupt {what} in sqlite: {detail}"))
+}

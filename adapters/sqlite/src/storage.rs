@@ -1,0 +1,106 @@
+//! Opening the database, migrating it, and handing out units of work.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use application::storage::{Storage, UnitOfWork};
+use async_trait::async_trait;
+use domain::StorageError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::errors::storage_error;
+use crate::metrics::timed;
+use crate::unit_of_work::SqliteUnit;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, Clone)]
+pub struct SqliteSettings {
+    /// `sqlite://path/to/file.db` or `sqlite::memory:`.
+    pub url: String,
+    pub read_connections: u32,
+    pub acquire_timeout: Duration,
+}
+
+impl SqliteSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self { url: url.into(), read_connections: 4, acquire_timeout: Duration::from_secs(5) }
+    }
+}
+
+#[derive(Clone)]
+pub struct SqliteStorage {
+    writer: SqlitePool,
+    reader: SqlitePool,
+}
+
+impl SqliteStorage {
+    /// Opens (creating if needed) the database file and its directory. Does not migrate.
+    pub async fn connect(settings: &SqliteSettings) -> Result<Self, StorageError> {
+        let options = SqliteConnectOptions::from_str(&settings.url)
+            .map_err(|e| StorageError::Backend(format!("bad sqlite url: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(settings.acquire_timeout);
+        let in_memory = options.get_filename().as_os_str().is_empty()
+            || options.get_filename().to_string_lossy().contains(":memory:")
+            || settings.url.contains(":memory:");
+        if !in_memory {
+            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| StorageError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(settings.acquire_timeout)
+            .connect_with(options.clone())
+            .await
+            .map_err(storage_error)?;
+        // An in-memory database exists once per connection: readers must share the writer's.
+        let reader = if in_memory {
+            writer.clone()
+        } else {
+            SqlitePoolOptions::new()
+                .max_connections(settings.read_connections.max(1))
+                .acquire_timeout(settings.acquire_timeout)
+                .connect_with(options.read_only(true))
+                .await
+                .map_err(storage_error)?
+        };
+        Ok(Self { writer, reader })
+    }
+
+    /// Applies the embedded migrations that are not applied yet.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::Backend(format!("migration failed: {e}")))
+    }
+
+    pub async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
+    }
+}
+
+#[async_trait]
+impl Storage for SqliteStorage {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        let tx = timed("begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
+        Ok(Box::new(SqliteUnit::transaction(tx)))
+    }
+
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        let conn = timed("acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
+        Ok(Box::new(SqliteUnit::reads_only(conn)))
+    }
+
+    async fn ping(&self) -> Result<(), StorageError> {
+        timed("ping", async {
+            sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error)
+        })
+        .await
+    }
+}
