@@ -1,1 +1,76 @@
+//! The HTTP adapter: poem + poem-openapi routes, request and response schemas, problem+json for
+//! every error, bearer authentication, health, metrics and the embedded Swagger UI.
+//! Handlers parse, call one service and map its errors; no business rule lives here.
 
+mod auth;
+mod edge;
+mod etag;
+mod inputs;
+mod openapi;
+mod problem;
+mod security;
+mod system;
+mod users;
+
+use std::sync::Arc;
+
+use application::auth::AuthService;
+use application::storage::Storage;
+use application::users::UserService;
+use poem::endpoint::make_sync;
+use poem::middleware::CatchPanic;
+use poem::web::Html;
+use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+
+pub use edge::REQUEST_ID_HEADER;
+pub use openapi::{api_service, openapi_json, openapi_yaml};
+pub use system::MetricsRender;
+
+use crate::edge::Edge;
+use crate::problem::ProblemResponse;
+
+/// The services the routes call.
+#[derive(Clone)]
+pub struct HttpServices {
+    pub auth: AuthService,
+    pub users: UserService,
+    pub storage: Arc<dyn Storage>,
+    pub metrics: MetricsRender,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct HttpSettings {
+    /// Largest request body accepted, in bytes (API.md: 1 MiB).
+    pub body_limit: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { body_limit: 1024 * 1024 }
+    }
+}
+
+fn static_text(body: String, content_type: &'static str) -> impl Endpoint<Output = Response> {
+    make_sync(move |_| body.clone().with_content_type(content_type).into_response())
+}
+
+/// The whole HTTP application, ready to serve.
+pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Output = Response> {
+    let docs = swagger_ui_html();
+    let routes = Route::new()
+        .nest("/", api_service())
+        .at("/docs", make_sync(move |_| Html(docs.clone())))
+        .at("/openapi.json", static_text(openapi_json(), "application/json"))
+        .at("/openapi.yaml", static_text(openapi_yaml(), "application/yaml"))
+        .data(services.auth)
+        .data(services.users)
+        .data(services.storage)
+        .data(services.metrics)
+        .with(CatchPanic::new().with_handler(|_| {
+            tracing::error!("a request handler panicked");
+            ProblemResponse::internal()
+        }));
+    Edge::new(routes, settings.body_limit)
+}
+
+use openapi::swagger_ui_html;

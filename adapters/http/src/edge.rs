@@ -1,0 +1,133 @@
+//! The outermost layer every request passes: request id, body size limit, tracing span, metrics,
+//! and the conversion of every error (poem's own included) into a problem+json response.
+
+use std::time::Instant;
+
+use poem::error::ReadBodyError;
+use poem::http::{HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::problem::{ProblemResponse, REQUEST_ID};
+
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Label for requests that matched no operation (unknown routes, docs, spec files).
+const UNMATCHED: &str = "unmatched";
+
+pub struct Edge<E> {
+    inner: E,
+    body_limit: usize,
+}
+
+impl<E> Edge<E> {
+    pub fn new(inner: E, body_limit: usize) -> Self {
+        Self { inner, body_limit }
+    }
+}
+
+/// A client's request id is echoed only when it is short printable ASCII (it ends up in logs).
+fn incoming_request_id(req: &Request) -> Option<String> {
+    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
+    let ok = (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
+    ok.then(|| value.to_owned())
+}
+
+/// poem's own errors (routing, extraction, content type, auth scheme) as problem documents.
+fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
+    use StatusCode as S;
+    match err.status() {
+        S::BAD_REQUEST => ProblemResponse::new(S::BAD_REQUEST, "malformed_request", "Malformed request", err.to_string()),
+        S::UNAUTHORIZED => {
+            ProblemResponse::new(S::UNAUTHORIZED, "unauthenticated", "Unauthenticated", "A valid bearer access token is required.")
+        }
+        S::NOT_FOUND => ProblemResponse::new(S::NOT_FOUND, "not_found", "Not found", "No resource lives at this path."),
+        S::METHOD_NOT_ALLOWED => ProblemResponse::new(
+            S::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            "This path does not support this method.",
+        ),
+        S::PAYLOAD_TOO_LARGE => payload_too_large(),
+        S::UNSUPPORTED_MEDIA_TYPE => ProblemResponse::new(
+            S::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "Send the body as `application/json`.",
+        ),
+        status if status.is_server_error() => {
+            tracing::error!(error = %err, "request failed inside the framework");
+            ProblemResponse::internal()
+        }
+        status => ProblemResponse::new(status, "bad_request", "Request refused", err.to_string()),
+    }
+}
+
+fn payload_too_large() -> ProblemResponse {
+    ProblemResponse::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Payload too large",
+        "The request body is over the size limit.",
+    )
+}
+
+impl<E: Endpoint> Edge<E> {
+    async fn handle(&self, mut req: Request) -> (Response, &'static str) {
+        // Read the whole body under the limit first: this covers chunked bodies, which carry no
+        // Content-Length to check up front.
+        match req.take_body().into_bytes_limit(self.body_limit).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(ReadBodyError::PayloadTooLarge) => return (payload_too_large().into_response(), UNMATCHED),
+            Err(err) => {
+                let problem = ProblemResponse::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_request",
+                    "Malformed request",
+                    format!("The request body could not be read: {err}"),
+                );
+                return (problem.into_response(), UNMATCHED);
+            }
+        }
+        match self.inner.call(req).await {
+            Ok(output) => {
+                let response = output.into_response();
+                let operation = response.data::<OperationId>().map_or(UNMATCHED, |o| o.0);
+                (response, operation)
+            }
+            Err(err) => {
+                let operation = err.data::<OperationId>().map_or(UNMATCHED, |o| o.0);
+                let response =
+                    if err.is_from_response() { err.into_response() } else { problem_for_poem_error(&err).into_response() };
+                (response, operation)
+            }
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for Edge<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
+        let method = req.method().clone();
+        let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
+        let (mut response, operation) =
+            REQUEST_ID.scope(request_id.clone(), self.handle(req)).instrument(span.clone()).await;
+
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        let status = response.status();
+        let elapsed = started.elapsed();
+        let labels = [("operation", operation.to_owned()), ("status", status.as_u16().to_string())];
+        metrics::counter!("tessera_http_requests_total", &labels).increment(1);
+        metrics::histogram!("tessera_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        span.in_scope(|| {
+            tracing::info!(status = status.as_u16(), operation, latency_ms = elapsed.as_secs_f64() * 1e3, "served");
+        });
+        Ok(response)
+    }
+}

@@ -1,0 +1,115 @@
+//! Request and response schemas of the users feature, split by intent.
+
+use domain::users::{Role, User};
+use poem_openapi::types::MaybeUndefined;
+use poem_openapi::{Enum, Object};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::inputs::{AvatarUrlInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
+
+/// A user's role across the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename = "Role", rename_all = "snake_case")]
+pub enum RoleBody {
+    User,
+    Admin,
+}
+
+impl From<Role> for RoleBody {
+    fn from(role: Role) -> Self {
+        match role {
+            Role::User => RoleBody::User,
+            Role::Admin => RoleBody::Admin,
+        }
+    }
+}
+
+/// What anyone may see of a user.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "Profile")]
+pub struct ProfileBody {
+    pub id: Uuid,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[oai(nullable)]
+    pub avatar_url: Option<String>,
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&User> for ProfileBody {
+    fn from(user: &User) -> Self {
+        Self {
+            id: user.id.0,
+            username: user.username.as_str().to_owned(),
+            first_name: user.first_name.as_str().to_owned(),
+            last_name: user.last_name.as_str().to_owned(),
+            avatar_url: user.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
+            created_at: user.created_at,
+        }
+    }
+}
+
+/// A user's own record: the profile plus email, role and version.
+#[derive(Debug, Clone, Object)]
+#[oai(rename = "User")]
+pub struct UserBody {
+    pub id: Uuid,
+    pub username: String,
+    pub first_name: String,
+    pub last_name: String,
+    #[oai(nullable)]
+    pub avatar_url: Option<String>,
+    pub created_at: OffsetDateTime,
+    pub email: String,
+    pub role: RoleBody,
+    /// Increases with every change; sent as the `ETag`.
+    pub version: i64,
+}
+
+impl From<&User> for UserBody {
+    fn from(user: &User) -> Self {
+        let profile = ProfileBody::from(user);
+        Self {
+            id: profile.id,
+            username: profile.username,
+            first_name: profile.first_name,
+            last_name: profile.last_name,
+            avatar_url: profile.avatar_url,
+            created_at: profile.created_at,
+            email: user.email.as_str().to_owned(),
+            role: user.role.into(),
+            version: user.version,
+        }
+    }
+}
+
+/// Fields to change on the caller's record; absent fields stay as they are.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    pub first_name: Option<NameInput>,
+    pub last_name: Option<NameInput>,
+    pub username: Option<UsernameInput>,
+    /// `null` removes the avatar.
+    pub avatar_url: MaybeUndefined<AvatarUrlInput>,
+}
+
+/// A password change; every refresh token of the user is revoked by it.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: SecretInput,
+    pub new_password: NewPasswordInput,
+}
+
+/// A page of users.
+#[derive(Debug, Object)]
+#[oai(rename = "UserPage")]
+pub struct UserPageBody {
+    pub items: Vec<UserBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
