@@ -1,1 +1,38 @@
+//! The composition root: configuration, the choice of adapters, and serving. The only crate that
+//! knows every concrete type.
 
+pub mod app;
+pub mod backend;
+pub mod config;
+mod secret;
+pub mod system;
+pub mod telemetry;
+
+pub use app::{spawn, App, Running};
+pub use config::{Cli, Command, Config, StorageKind};
+
+/// The OpenAPI document exactly as served and committed under `openapi/`.
+pub fn openapi_document(yaml: bool) -> String {
+    if yaml {
+        tessera_http::openapi_yaml()
+    } else {
+        tessera_http::openapi_json()
+    }
+}
+
+/// Builds the API's routes, which panics on duplicate operation ids.
+pub fn check_routes() {
+    tessera_http::build_routes_for_check();
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BootError {
+    #[error("configuration: {0}")]
+    Config(String),
+    #[error("storage: {0}")]
+    Storage(domain::StorageError),
+    #[error("i/o: {0}")]
+    Io(String),
+    #[error("{0}")]
+    App(application::AppError),
+}

@@ -38,7 +38,16 @@ fn incoming_request_id(req: &Request) -> Option<String> {
 fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
     use StatusCode as S;
     match err.status() {
-        S::BAD_REQUEST => ProblemResponse::new(S::BAD_REQUEST, "malformed_request", "Malformed request", err.to_string()),
+        S::BAD_REQUEST => {
+            let message = err.to_string();
+            // poem-openapi names path parameters by position (`param0`): say what is wrong instead.
+            let detail = if message.starts_with("failed to parse path") {
+                "A path parameter is not a valid id (a UUID).".to_owned()
+            } else {
+                message
+            };
+            ProblemResponse::new(S::BAD_REQUEST, "malformed_request", "Malformed request", detail)
+        }
         S::UNAUTHORIZED => {
             ProblemResponse::new(S::UNAUTHORIZED, "unauthenticated", "Unauthenticated", "A valid bearer access token is required.")
         }

@@ -74,3 +74,25 @@ pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Outp
 }
 
 use openapi::swagger_ui_html;
+
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish for
+/// at most `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: HttpServices,
+    settings: HttpSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    poem::Server::new_with_acceptor(acceptor)
+        .name("tessera")
+        .run_with_graceful_shutdown(app(services, settings), shutdown, Some(grace))
+        .await
+}
+
+/// Turns the API into routes once, which is when poem-openapi detects duplicate operation ids
+/// (by panicking): the spec drift test calls it.
+pub fn build_routes_for_check() {
+    let _ = poem::IntoEndpoint::into_endpoint(api_service());
+}

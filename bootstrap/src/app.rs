@@ -1,0 +1,135 @@
+//! Composition: builds every adapter and service from the configuration, and runs the server.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use application::auth::{AuthDeps, AuthService, AuthSettings};
+use application::login_throttle::InMemoryLoginThrottle;
+use application::users::{UserDeps, UserService};
+use tessera_http::{HttpServices, HttpSettings, MetricsRender};
+use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIssuer};
+
+use crate::backend::Backend;
+use crate::config::Config;
+use crate::secret::server_key;
+use crate::system::{SystemClock, UuidV7Ids};
+use crate::telemetry::prometheus;
+use crate::BootError;
+
+/// Everything a running instance needs, built and wired.
+pub struct App {
+    pub backend: Backend,
+    pub auth: AuthService,
+    pub users: UserService,
+    services: HttpServices,
+    settings: HttpSettings,
+}
+
+impl App {
+    /// Opens the storage (migrating it unless told not to) and builds every service.
+    pub async fn build(config: &Config, migrate: bool) -> Result<Self, BootError> {
+        let backend = Backend::open(config).await?;
+        if migrate {
+            backend.migrate().await?;
+        }
+        let key = server_key(config).await?;
+        let storage = backend.storage();
+        let clock = Arc::new(SystemClock);
+        let mut limits = HashingLimits::default();
+        if let Some(n) = config.hash_concurrency {
+            limits.concurrency = n;
+        }
+        let hasher = Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
+        let access_ttl = time::Duration::seconds(i64::from(config.access_token_ttl));
+        let auth = AuthService::new(
+            AuthDeps {
+                storage: storage.clone(),
+                hasher: hasher.clone(),
+                tokens: Arc::new(JwtTokenIssuer::new(&key, access_ttl)),
+                clock: clock.clone(),
+                ids: Arc::new(UuidV7Ids),
+                throttle: Arc::new(InMemoryLoginThrottle::new(
+                    config.login_max_failures,
+                    time::Duration::seconds(i64::from(config.login_window)),
+                )),
+            },
+            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)) },
+        );
+        let users = UserService::new(UserDeps {
+            storage: storage.clone(),
+            hasher,
+            clock,
+            cursors: Arc::new(HmacCursorCodec::new(&key)),
+        });
+        let metrics = prometheus();
+        let services = HttpServices {
+            auth: auth.clone(),
+            users: users.clone(),
+            storage,
+            metrics: MetricsRender(Arc::new(move || metrics.render())),
+        };
+        let settings = HttpSettings { body_limit: config.body_limit };
+        Ok(Self { backend, auth, users, services, settings })
+    }
+
+    /// Serves until `shutdown` resolves, then drains in-flight requests for at most `grace`.
+    pub async fn serve(
+        self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send,
+        grace: Duration,
+    ) -> Result<(), BootError> {
+        let upkeep = tokio::spawn(async {
+            // The Prometheus recorder needs periodic upkeep to bound histogram memory.
+            let handle = prometheus();
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        });
+        let result = tessera_http::serve(listener, self.services, self.settings, shutdown, grace)
+            .await
+            .map_err(|e| BootError::Io(e.to_string()));
+        upkeep.abort();
+        self.backend.close().await;
+        result
+    }
+}
+
+/// A server running in the background (tests, embedding).
+pub struct Running {
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), BootError>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn stop(mut self) -> Result<(), BootError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        (&mut self.task).await.map_err(|e| BootError::Io(e.to_string()))?
+    }
+}
+
+/// Builds the app from `config` (migrating unless `no_migrate`) and serves it on `config.listen`
+/// (port 0 picks a free port) in the background.
+pub async fn spawn(config: &Config) -> Result<Running, BootError> {
+    let app = App::build(config, !config.no_migrate).await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| BootError::Io(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| BootError::Io(e.to_string()))?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let grace = Duration::from_secs(config.shutdown_grace);
+    let task = tokio::spawn(app.serve(
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        grace,
+    ));
+    Ok(Running { addr, stop: Some(stop), task })
+}

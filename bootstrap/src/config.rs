@@ -1,0 +1,152 @@
+//! Configuration: command-line flags, each with a `TESSERA_*` environment variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about = "Team workspaces: projects, sharing and posts, over HTTP.")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply storage migrations (create tables) and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi {
+        /// Print YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+    },
+    /// Administrative tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AdminCommand {
+    /// Create an administrator. The password comes from TESSERA_ADMIN_PASSWORD, else from stdin.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long, default_value = "Admin")]
+        first_name: String,
+        #[arg(long, default_value = "Istrator")]
+        last_name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    Sqlite,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    pub listen: SocketAddr,
+
+    /// Storage backend.
+    #[arg(long, env = "TESSERA_STORAGE", value_enum, default_value = "sqlite", global = true)]
+    pub storage: StorageKind,
+
+    /// Database URL [default for SQLite: sqlite://data/tessera.db].
+    #[arg(long, env = "TESSERA_DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// Secret (32 bytes or more) that signs access tokens and cursors. On SQLite it is generated
+    /// once and kept beside the database when not given.
+    #[arg(long, env = "TESSERA_JWT_SECRET", global = true, hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// Log format [default: pretty on a terminal, else json]; filter with RUST_LOG.
+    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, global = true)]
+    pub log_format: Option<LogFormat>,
+
+    /// Do not apply migrations at `serve` start.
+    #[arg(long, env = "TESSERA_NO_MIGRATE", global = true)]
+    pub no_migrate: bool,
+
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "TESSERA_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    pub body_limit: usize,
+
+    /// Access-token lifetime, in seconds.
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 15 * 60, global = true)]
+    pub access_token_ttl: u32,
+
+    /// Refresh-token lifetime, in seconds.
+    #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600, global = true)]
+    pub refresh_token_ttl: u32,
+
+    /// Failed logins per login name allowed within the window before 429.
+    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    pub login_max_failures: usize,
+
+    /// The failed-login window, in seconds.
+    #[arg(long, env = "TESSERA_LOGIN_WINDOW", default_value_t = 15 * 60, global = true)]
+    pub login_window: u32,
+
+    /// Password hashes computed at once [default: half the cores, at least 1].
+    #[arg(long, env = "TESSERA_HASH_CONCURRENCY", global = true)]
+    pub hash_concurrency: Option<usize>,
+
+    /// Read connections of the SQLite pool (writes use one connection).
+    #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", default_value_t = 4, global = true)]
+    pub sqlite_read_connections: u32,
+
+    /// Longest wait for a storage connection, in milliseconds.
+    #[arg(long, env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    pub pool_acquire_timeout_ms: u64,
+
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 30, global = true)]
+    pub shutdown_grace: u64,
+}
+
+pub const DEFAULT_SQLITE_URL: &str = "sqlite://data/tessera.db";
+
+impl Config {
+    /// Defaults for everything, as if no flag were given (for tests and tools).
+    pub fn defaults() -> Self {
+        Cli::parse_from(["tessera"]).config
+    }
+
+    pub fn database_url(&self) -> String {
+        match self.storage {
+            StorageKind::Sqlite => self.database_url.clone().unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned()),
+        }
+    }
+
+    /// Where the generated secret is kept on SQLite: beside the database file.
+    pub fn sqlite_secret_path(&self) -> Option<PathBuf> {
+        let url = self.database_url();
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = path.split('?').next().unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") {
+            return None;
+        }
+        let db = PathBuf::from(path);
+        Some(db.with_file_name(format!(
+            "{}.jwt-secret",
+            db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "tessera".into())
+        )))
+    }
+}
