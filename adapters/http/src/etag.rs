@@ -9,7 +9,9 @@ pub fn etag(version: i64) -> String {
 /// The version `If-Match` asks for: `None` when absent or `*`. A value that can never match a
 /// version (weak, malformed, a list) fails the precondition, as RFC 9110 wants for strong matching.
 pub fn expected_version(if_match: Option<&str>) -> Result<Option<i64>, AppError> {
-    let Some(raw) = if_match.map(str::trim) else { return Ok(None) };
+    let Some(raw) = if_match.map(str::trim) else {
+        return Ok(None);
+    };
     if raw == "*" {
         return Ok(None);
     }
@@ -32,7 +34,11 @@ mod tests {
         assert_eq!(expected_version(Some("\"7\"")), Ok(Some(7)));
         assert_eq!(expected_version(Some(" \"7\" ")), Ok(Some(7)));
         for bad in ["7", "W/\"7\"", "\"x\"", "\"1\", \"2\"", "\"0\"", ""] {
-            assert_eq!(expected_version(Some(bad)), Err(AppError::VersionMismatch), "{bad:?}");
+            assert_eq!(
+                expected_version(Some(bad)),
+                Err(AppError::VersionMismatch),
+                "{bad:?}"
+            );
         }
         assert_eq!(etag(3), "\"3\"");
     }

@@ -57,14 +57,25 @@ pub fn swagger_ui_html() -> String {
 
 fn adjust(doc: &mut Value) {
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut()) {
-            let Some(operation) = operation.as_object_mut() else { continue };
+        for operation in paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|p| p.values_mut())
+        {
+            let Some(operation) = operation.as_object_mut() else {
+                continue;
+            };
             // Public operations say so explicitly; linters read a missing `security` as an omission.
-            operation.entry("security").or_insert_with(|| Value::Array(Vec::new()));
+            operation
+                .entry("security")
+                .or_insert_with(|| Value::Array(Vec::new()));
         }
     }
     plain_json_media_types(doc);
-    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
         for (name, schema) in schemas.iter_mut() {
             // Request bodies refuse unknown fields (deny_unknown_fields); the schema must say so.
             if name.ends_with("Request") {
@@ -84,7 +95,16 @@ fn plain_json_media_types(value: &mut Value) {
             if let Some(content) = map.get_mut("content").and_then(Value::as_object_mut) {
                 let renamed: Map<String, Value> = std::mem::take(content)
                     .into_iter()
-                    .map(|(k, v)| (if k.starts_with("application/json") { "application/json".to_owned() } else { k }, v))
+                    .map(|(k, v)| {
+                        (
+                            if k.starts_with("application/json") {
+                                "application/json".to_owned()
+                            } else {
+                                k
+                            },
+                            v,
+                        )
+                    })
                     .collect();
                 *content = renamed;
             }

@@ -39,7 +39,9 @@ pub enum HealthResponse {
 }
 
 fn ok() -> HealthResponse {
-    HealthResponse::Ok(Json(Health { status: "ok".to_owned() }))
+    HealthResponse::Ok(Json(Health {
+        status: "ok".to_owned(),
+    }))
 }
 
 #[derive(ApiResponse)]
@@ -59,7 +61,10 @@ impl SystemApi {
 
     /// Readiness: 200 when the storage answers, else 503
     #[oai(path = "/health/ready", method = "get", operation_id = "health_ready")]
-    async fn ready(&self, storage: Data<&Arc<dyn Storage>>) -> Result<HealthResponse, ApiError<ReadyErrors>> {
+    async fn ready(
+        &self,
+        storage: Data<&Arc<dyn Storage>>,
+    ) -> Result<HealthResponse, ApiError<ReadyErrors>> {
         match tokio::time::timeout(READY_TIMEOUT, storage.ping()).await {
             Ok(Ok(())) => Ok(ok()),
             Ok(Err(e)) => Err(AppError::from(e).into()),

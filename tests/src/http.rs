@@ -1,0 +1,258 @@
+//! The end-to-end harness: the real server (built as `main` builds it) on port 0 against a fresh
+//! database, and a small client whose every error answer is checked to be a proper problem.
+
+use std::time::Duration;
+
+use bootstrap::{App, Config, Running};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::backend::{isolated_config, IsolatedConfig};
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestServer {
+    pub base: String,
+    pub client: reqwest::Client,
+    running: Option<Running>,
+    config: IsolatedConfig,
+}
+
+/// One HTTP answer, body parsed as JSON when it is JSON.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the status, printing the body when it differs.
+    #[track_caller]
+    pub fn expect(&self, status: u16) -> &Self {
+        assert_eq!(
+            self.status.as_u16(),
+            status,
+            "unexpected status; body: {}",
+            self.text
+        );
+        self
+    }
+
+    /// Asserts an error answer with this status and problem `code`.
+    #[track_caller]
+    pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
+        self.expect(status);
+        assert_eq!(
+            self.body["code"], code,
+            "unexpected problem code; body: {}",
+            self.text
+        );
+        self
+    }
+}
+
+/// Tokens of one login.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server whose configuration `adjust` may change first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = isolated_config();
+        adjust(&mut config.config);
+        let running = bootstrap::spawn(&config.config)
+            .await
+            .expect("the server starts");
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("a client");
+        Self {
+            base: format!("http://{}", running.addr),
+            client,
+            running: Some(running),
+            config,
+        }
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.running.as_ref().map(|r| r.addr).expect("running")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.expect("a clean stop");
+        }
+    }
+
+    /// Sends a request; `body` as JSON when given. Every error answer is checked for the problem
+    /// contract: problem+json, `status` as sent, `request_id` equal to `X-Request-Id`.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        self.answer(request).await
+    }
+
+    pub async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
+        let response = request.send().await.expect("the server answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("a readable body");
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let answer = Answer {
+            status,
+            headers,
+            body,
+            text,
+        };
+        check_problem_contract(&answer);
+        answer
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
+        self.send(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Answer {
+        self.send(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, username: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/register",
+            None,
+            json!({
+                "email": format!("{username}@example.com"),
+                "username": username,
+                "password": PASSWORD,
+                "first_name": "Test",
+                "last_name": username,
+            }),
+        )
+        .await
+    }
+
+    pub async fn login(&self, login: &str, password: &str) -> Answer {
+        self.post(
+            "/api/v1/auth/login",
+            None,
+            json!({"login": login, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers `username` and logs in.
+    pub async fn user(&self, username: &str) -> Session {
+        let registered = self.register(username).await;
+        registered.expect(201);
+        self.session(registered.body["id"].as_str().unwrap_or_default(), username)
+            .await
+    }
+
+    pub async fn session(&self, user_id: &str, username: &str) -> Session {
+        let login = self.login(username, PASSWORD).await;
+        login.expect(200);
+        Session {
+            user_id: user_id.to_owned(),
+            access: login.body["access_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            refresh: login.body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    /// Creates an administrator the way an operator does (`tessera admin create`), and logs in.
+    pub async fn admin(&self, username: &str) -> Session {
+        let app = App::build(&self.config.config, false)
+            .await
+            .expect("a second instance builds");
+        let admin = app
+            .auth
+            .create_admin(application::auth::Registration {
+                email: format!("{username}@example.com"),
+                username: username.to_owned(),
+                password: PASSWORD.to_owned(),
+                first_name: "Admin".into(),
+                last_name: "Istrator".into(),
+            })
+            .await
+            .expect("the admin is created");
+        app.backend.close().await;
+        self.session(&admin.id.to_string(), username).await
+    }
+}
+
+#[track_caller]
+fn check_problem_contract(answer: &Answer) {
+    if !(answer.status.is_client_error() || answer.status.is_server_error()) {
+        return;
+    }
+    assert_eq!(
+        answer.header("content-type"),
+        Some("application/problem+json"),
+        "error without problem+json: {}",
+        answer.text
+    );
+    assert_eq!(
+        answer.body["status"],
+        answer.status.as_u16(),
+        "problem status differs: {}",
+        answer.text
+    );
+    for field in ["type", "title", "detail", "code", "request_id"] {
+        assert!(
+            answer.body[field].is_string(),
+            "problem without `{field}`: {}",
+            answer.text
+        );
+    }
+    assert_eq!(
+        answer.body["request_id"].as_str(),
+        answer.header("x-request-id"),
+        "request_id differs from X-Request-Id"
+    );
+    if answer.status == StatusCode::UNAUTHORIZED {
+        assert_eq!(
+            answer.header("www-authenticate"),
+            Some("Bearer"),
+            "401 without WWW-Authenticate: Bearer"
+        );
+    }
+    if matches!(answer.status.as_u16(), 429 | 503) {
+        assert!(
+            answer.header("retry-after").is_some(),
+            "{} without Retry-After",
+            answer.status
+        );
+    }
+}
