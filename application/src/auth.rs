@@ -77,17 +77,9 @@ fn parse_registration(r: &Registration) -> Result<ParsedRegistration, AppError> 
     v.into_result()?;
     match (email, username, password, first_name, last_name) {
         (Some(email), Some(username), Some(password), Some(first_name), Some(last_name)) => {
-            Ok(ParsedRegistration {
-                email,
-                username,
-                password,
-                first_name,
-                last_name,
-            })
+            Ok(ParsedRegistration { email, username, password, first_name, last_name })
         }
-        _ => Err(AppError::Internal(
-            "violations lost while parsing a registration".into(),
-        )),
+        _ => Err(AppError::Internal("violations lost while parsing a registration".into())),
     }
 }
 
@@ -149,12 +141,7 @@ impl AuthService {
             }
         };
         let verified = match &found {
-            Some(user) => {
-                self.deps
-                    .hasher
-                    .verify(password, &user.password_hash)
-                    .await?
-            }
+            Some(user) => self.deps.hasher.verify(password, &user.password_hash).await?,
             None => {
                 self.deps.hasher.verify_dummy(password).await?;
                 false
@@ -183,11 +170,7 @@ impl AuthService {
     }
 
     /// Adds a fresh refresh token to `chain` inside `uow` and issues the matching access token.
-    async fn next_token(
-        &self,
-        uow: &mut dyn UnitOfWork,
-        chain: &RefreshChain,
-    ) -> Result<TokenPair, AppError> {
+    async fn next_token(&self, uow: &mut dyn UnitOfWork, chain: &RefreshChain) -> Result<TokenPair, AppError> {
         let now = self.deps.clock.now();
         let fresh = self.deps.tokens.new_refresh_token();
         let token = RefreshToken {
@@ -200,11 +183,7 @@ impl AuthService {
         };
         uow.refresh_tokens().insert_token(&token).await?;
         let access = self.deps.tokens.issue_access(chain.user_id, now)?;
-        Ok(TokenPair {
-            access_token: access.token,
-            expires_in: access.expires_in,
-            refresh_token: fresh.secret,
-        })
+        Ok(TokenPair { access_token: access.token, expires_in: access.expires_in, refresh_token: fresh.secret })
     }
 
     /// Spends `refresh_token` and hands out the next pair of its chain. Presenting a spent token
@@ -213,21 +192,9 @@ impl AuthService {
         let hash = self.deps.tokens.hash_refresh_token(refresh_token);
         let now = self.deps.clock.now();
         let mut uow = self.deps.storage.begin().await?;
-        let token = uow
-            .refresh_tokens()
-            .find_token(&hash)
-            .await?
-            .ok_or(AppError::InvalidRefreshToken)?;
-        let chain = uow
-            .refresh_tokens()
-            .get_chain(token.chain_id)
-            .await?
-            .ok_or(AppError::InvalidRefreshToken)?;
-        let user = uow
-            .users()
-            .get(token.user_id)
-            .await?
-            .ok_or(AppError::InvalidRefreshToken)?;
+        let token = uow.refresh_tokens().find_token(&hash).await?.ok_or(AppError::InvalidRefreshToken)?;
+        let chain = uow.refresh_tokens().get_chain(token.chain_id).await?.ok_or(AppError::InvalidRefreshToken)?;
+        let user = uow.users().get(token.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
         if chain.revoked_at.is_some() || chain.session_epoch != user.session_epoch {
             return Err(AppError::InvalidRefreshToken);
         }
@@ -249,8 +216,7 @@ impl AuthService {
             // DynamoDB checks the "not spent yet" condition only at commit.
             Err(StorageError::ConditionFailed) => {
                 let uow = self.deps.storage.begin().await?;
-                self.lost_spend_race(uow, StorageError::ConditionFailed, &chain)
-                    .await
+                self.lost_spend_race(uow, StorageError::ConditionFailed, &chain).await
             }
             Err(e) => Err(e.into()),
         }
@@ -266,9 +232,7 @@ impl AuthService {
         if err != StorageError::ConditionFailed {
             return Err(err.into());
         }
-        uow.refresh_tokens()
-            .revoke_chain(chain.id, self.deps.clock.now())
-            .await?;
+        uow.refresh_tokens().revoke_chain(chain.id, self.deps.clock.now()).await?;
         uow.commit().await?;
         Err(AppError::RefreshTokenReused)
     }
@@ -280,19 +244,14 @@ impl AuthService {
         let Some(token) = uow.refresh_tokens().find_token(&hash).await? else {
             return Ok(());
         };
-        uow.refresh_tokens()
-            .revoke_chain(token.chain_id, self.deps.clock.now())
-            .await?;
+        uow.refresh_tokens().revoke_chain(token.chain_id, self.deps.clock.now()).await?;
         uow.commit().await?;
         Ok(())
     }
 
     /// The principal of a valid access token. Stateless: no storage call.
     pub fn authenticate(&self, access_token: &str) -> Result<Principal, AppError> {
-        let user_id = self
-            .deps
-            .tokens
-            .verify_access(access_token, self.deps.clock.now())?;
+        let user_id = self.deps.tokens.verify_access(access_token, self.deps.clock.now())?;
         Ok(Principal { user_id })
     }
 }

@@ -8,9 +8,7 @@ use time::Duration;
 
 use super::*;
 use crate::login_throttle::MockLoginThrottle;
-use crate::ports::{
-    AccessToken, MockIdGenerator, MockPasswordHasher, MockTokenIssuer, NewRefreshToken,
-};
+use crate::ports::{AccessToken, MockIdGenerator, MockPasswordHasher, MockTokenIssuer, NewRefreshToken};
 use crate::testing::{fixed_clock, user, uuid, FakeStorage, NOW};
 
 struct Fixture {
@@ -26,21 +24,11 @@ impl Fixture {
         let mut ids = MockIdGenerator::new();
         ids.expect_new_id().return_const(uuid(42));
         let mut tokens = MockTokenIssuer::new();
-        tokens
-            .expect_hash_refresh_token()
-            .returning(|s| TokenHash(hash_of(s)));
+        tokens.expect_hash_refresh_token().returning(|s| TokenHash(hash_of(s)));
         tokens
             .expect_new_refresh_token()
-            .returning(|| NewRefreshToken {
-                secret: "next-secret".into(),
-                hash: TokenHash(hash_of("next-secret")),
-            });
-        tokens.expect_issue_access().returning(|_, _| {
-            Ok(AccessToken {
-                token: "access".into(),
-                expires_in: 900,
-            })
-        });
+            .returning(|| NewRefreshToken { secret: "next-secret".into(), hash: TokenHash(hash_of("next-secret")) });
+        tokens.expect_issue_access().returning(|_, _| Ok(AccessToken { token: "access".into(), expires_in: 900 }));
         Self {
             storage: Arc::new(FakeStorage::default()),
             hasher: MockPasswordHasher::new(),
@@ -59,15 +47,7 @@ impl Fixture {
             ids: Arc::new(self.ids),
             throttle: Arc::new(self.throttle),
         };
-        (
-            AuthService::new(
-                deps,
-                AuthSettings {
-                    refresh_ttl: Duration::days(30),
-                },
-            ),
-            self.storage,
-        )
+        (AuthService::new(deps, AuthSettings { refresh_ttl: Duration::days(30) }), self.storage)
     }
 }
 
@@ -112,25 +92,15 @@ fn token(spent: bool, expires_in: Duration) -> RefreshToken {
 
 /// A unit of work in which the presented token, its chain and its user are found.
 fn refresh_reads(uow: &mut crate::testing::FakeUow, token: RefreshToken, chain: RefreshChain) {
-    uow.tokens
-        .expect_find_token()
-        .return_once(move |_| Ok(Some(token)));
-    uow.tokens
-        .expect_get_chain()
-        .with(eq(ChainId(uuid(9))))
-        .return_once(move |_| Ok(Some(chain)));
-    uow.users
-        .expect_get()
-        .return_once(|_| Ok(Some(user(1, "ada", Role::User))));
+    uow.tokens.expect_find_token().return_once(move |_| Ok(Some(token)));
+    uow.tokens.expect_get_chain().with(eq(ChainId(uuid(9)))).return_once(move |_| Ok(Some(chain)));
+    uow.users.expect_get().return_once(|_| Ok(Some(user(1, "ada", Role::User))));
 }
 
 #[tokio::test]
 async fn register_parses_hashes_and_stores_a_user_in_one_unit_of_work() {
     let mut f = Fixture::new();
-    f.hasher
-        .expect_hash()
-        .times(1)
-        .returning(|_| Ok(PasswordHash("phc".into())));
+    f.hasher.expect_hash().times(1).returning(|_| Ok(PasswordHash("phc".into())));
     f.storage.unit(|uow| {
         uow.users
             .expect_insert()
@@ -163,14 +133,9 @@ async fn register_reports_every_broken_rule_and_touches_nothing() {
 
     let err = service.register(bad).await.unwrap_err();
 
-    let AppError::Validation(violations) = err else {
-        panic!("expected validation, got {err:?}")
-    };
+    let AppError::Validation(violations) = err else { panic!("expected validation, got {err:?}") };
     let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
-    assert_eq!(
-        fields,
-        ["email", "username", "password", "first_name", "last_name"]
-    );
+    assert_eq!(fields, ["email", "username", "password", "first_name", "last_name"]);
     assert!(storage.calls().is_empty());
 }
 
@@ -178,28 +143,20 @@ async fn register_reports_every_broken_rule_and_touches_nothing() {
 async fn register_maps_a_taken_username_at_write_or_commit_to_a_conflict() {
     for at_commit in [false, true] {
         let mut f = Fixture::new();
-        f.hasher
-            .expect_hash()
-            .returning(|_| Ok(PasswordHash("phc".into())));
+        f.hasher.expect_hash().returning(|_| Ok(PasswordHash("phc".into())));
         f.storage.unit(|uow| {
             if at_commit {
                 uow.users.expect_insert().returning(|_| Ok(()));
                 uow.commit_result = Err(StorageError::Conflict(Conflict::EmailTaken));
             } else {
-                uow.users
-                    .expect_insert()
-                    .returning(|_| Err(StorageError::Conflict(Conflict::UsernameTaken)));
+                uow.users.expect_insert().returning(|_| Err(StorageError::Conflict(Conflict::UsernameTaken)));
             }
         });
         let (service, _) = f.service();
 
         let err = service.register(registration()).await.unwrap_err();
 
-        let expected = if at_commit {
-            Conflict::EmailTaken
-        } else {
-            Conflict::UsernameTaken
-        };
+        let expected = if at_commit { Conflict::EmailTaken } else { Conflict::UsernameTaken };
         assert_eq!(err, AppError::Conflict(expected));
     }
 }
@@ -207,51 +164,27 @@ async fn register_maps_a_taken_username_at_write_or_commit_to_a_conflict() {
 #[tokio::test]
 async fn create_admin_makes_an_admin() {
     let mut f = Fixture::new();
-    f.hasher
-        .expect_hash()
-        .returning(|_| Ok(PasswordHash("phc".into())));
+    f.hasher.expect_hash().returning(|_| Ok(PasswordHash("phc".into())));
     f.storage.unit(|uow| {
-        uow.users
-            .expect_insert()
-            .withf(|u| u.role == Role::Admin)
-            .returning(|_| Ok(()));
+        uow.users.expect_insert().withf(|u| u.role == Role::Admin).returning(|_| Ok(()));
     });
     let (service, _) = f.service();
 
-    assert_eq!(
-        service.create_admin(registration()).await.unwrap().role,
-        Role::Admin
-    );
+    assert_eq!(service.create_admin(registration()).await.unwrap().role, Role::Admin);
 }
 
 #[tokio::test]
 async fn login_with_an_unknown_name_spends_a_hash_and_counts_a_failure() {
     let mut f = Fixture::new();
-    f.throttle
-        .expect_check()
-        .with(eq("ghost"), eq(NOW))
-        .returning(|_, _| Ok(()));
-    f.throttle
-        .expect_record_failure()
-        .with(eq("ghost"), eq(NOW))
-        .times(1)
-        .return_const(());
-    f.hasher
-        .expect_verify_dummy()
-        .times(1)
-        .returning(|_| Ok(()));
+    f.throttle.expect_check().with(eq("ghost"), eq(NOW)).returning(|_, _| Ok(()));
+    f.throttle.expect_record_failure().with(eq("ghost"), eq(NOW)).times(1).return_const(());
+    f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
     f.storage.unit(|uow| {
-        uow.users
-            .expect_find_by_username()
-            .with(eq("ghost"))
-            .returning(|_| Ok(None));
+        uow.users.expect_find_by_username().with(eq("ghost")).returning(|_| Ok(None));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.login("  GHOST ", "whatever1").await,
-        Err(AppError::InvalidCredentials)
-    );
+    assert_eq!(service.login("  GHOST ", "whatever1").await, Err(AppError::InvalidCredentials));
     assert_eq!(storage.calls(), ["read"]);
 }
 
@@ -259,11 +192,7 @@ async fn login_with_an_unknown_name_spends_a_hash_and_counts_a_failure() {
 async fn login_with_a_wrong_password_counts_a_failure() {
     let mut f = Fixture::new();
     f.throttle.expect_check().returning(|_, _| Ok(()));
-    f.throttle
-        .expect_record_failure()
-        .with(eq("ada@example.com"), eq(NOW))
-        .times(1)
-        .return_const(());
+    f.throttle.expect_record_failure().with(eq("ada@example.com"), eq(NOW)).times(1).return_const(());
     f.hasher.expect_verify().returning(|_, _| Ok(false));
     f.storage.unit(|uow| {
         uow.users
@@ -273,10 +202,7 @@ async fn login_with_a_wrong_password_counts_a_failure() {
     });
     let (service, _) = f.service();
 
-    assert_eq!(
-        service.login("Ada@Example.com", "wrong-pass").await,
-        Err(AppError::InvalidCredentials)
-    );
+    assert_eq!(service.login("Ada@Example.com", "wrong-pass").await, Err(AppError::InvalidCredentials));
 }
 
 #[tokio::test]
@@ -285,12 +211,7 @@ async fn a_throttled_login_is_refused_before_any_lookup_or_hash() {
     f.throttle.expect_check().returning(|_, _| Err(120));
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.login("ada", "pw").await,
-        Err(AppError::TooManyRequests {
-            retry_after_secs: 120
-        })
-    );
+    assert_eq!(service.login("ada", "pw").await, Err(AppError::TooManyRequests { retry_after_secs: 120 }));
     assert!(storage.calls().is_empty());
 }
 
@@ -301,9 +222,7 @@ async fn login_starts_a_chain_under_the_users_epoch() {
     f.throttle.expect_record_failure().never();
     f.hasher.expect_verify().returning(|_, _| Ok(true));
     f.storage.unit(|uow| {
-        uow.users
-            .expect_find_by_username()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_find_by_username().returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     f.storage.unit(|uow| {
         uow.tokens
@@ -313,11 +232,7 @@ async fn login_starts_a_chain_under_the_users_epoch() {
             .returning(|_| Ok(()));
         uow.tokens
             .expect_insert_token()
-            .withf(|t| {
-                t.expires_at == NOW + Duration::days(30)
-                    && t.spent_at.is_none()
-                    && t.chain_id.0 == uuid(42)
-            })
+            .withf(|t| t.expires_at == NOW + Duration::days(30) && t.spent_at.is_none() && t.chain_id.0 == uuid(42))
             .times(1)
             .returning(|_| Ok(()));
     });
@@ -325,14 +240,7 @@ async fn login_starts_a_chain_under_the_users_epoch() {
 
     let pair = service.login("ada", "correct horse").await.unwrap();
 
-    assert_eq!(
-        pair,
-        TokenPair {
-            access_token: "access".into(),
-            expires_in: 900,
-            refresh_token: "next-secret".into()
-        }
-    );
+    assert_eq!(pair, TokenPair { access_token: "access".into(), expires_in: 900, refresh_token: "next-secret".into() });
     assert_eq!(storage.calls(), ["read", "begin", "commit"]);
 }
 
@@ -341,15 +249,8 @@ async fn refresh_spends_the_token_and_continues_the_chain() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
         refresh_reads(uow, token(false, Duration::days(1)), chain(false, 4));
-        uow.tokens
-            .expect_spend_token()
-            .with(eq(TokenHash(hash_of("old-secret"))), eq(NOW))
-            .returning(|_, _| Ok(()));
-        uow.tokens
-            .expect_insert_token()
-            .withf(|t| t.chain_id.0 == uuid(9))
-            .times(1)
-            .returning(|_| Ok(()));
+        uow.tokens.expect_spend_token().with(eq(TokenHash(hash_of("old-secret"))), eq(NOW)).returning(|_, _| Ok(()));
+        uow.tokens.expect_insert_token().withf(|t| t.chain_id.0 == uuid(9)).times(1).returning(|_| Ok(()));
     });
     let (service, storage) = f.service();
 
@@ -367,30 +268,24 @@ async fn refresh_with_an_unknown_token_is_invalid_and_writes_nothing() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.refresh("nope").await,
-        Err(AppError::InvalidRefreshToken)
-    );
+    assert_eq!(service.refresh("nope").await, Err(AppError::InvalidRefreshToken));
     assert_eq!(storage.calls(), ["begin"]);
 }
 
 #[tokio::test]
 async fn refresh_on_a_dead_chain_or_expired_token_is_invalid() {
     let cases = [
-        (token(false, Duration::days(1)), chain(true, 4)), // logged out
+        (token(false, Duration::days(1)), chain(true, 4)),  // logged out
         (token(false, Duration::days(1)), chain(false, 3)), // password changed since
-        (token(false, Duration::ZERO), chain(false, 4)),   // expired
-        (token(true, Duration::days(1)), chain(true, 4)),  // spent, but the chain is already dead
+        (token(false, Duration::ZERO), chain(false, 4)),    // expired
+        (token(true, Duration::days(1)), chain(true, 4)),   // spent, but the chain is already dead
     ];
     for (token, chain) in cases {
         let f = Fixture::new();
         f.storage.unit(|uow| refresh_reads(uow, token, chain));
         let (service, storage) = f.service();
 
-        assert_eq!(
-            service.refresh("old-secret").await,
-            Err(AppError::InvalidRefreshToken)
-        );
+        assert_eq!(service.refresh("old-secret").await, Err(AppError::InvalidRefreshToken));
         assert_eq!(storage.calls(), ["begin"], "nothing may be committed");
     }
 }
@@ -400,18 +295,11 @@ async fn presenting_a_spent_token_revokes_its_chain() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
         refresh_reads(uow, token(true, Duration::days(1)), chain(false, 4));
-        uow.tokens
-            .expect_revoke_chain()
-            .with(eq(ChainId(uuid(9))), eq(NOW))
-            .times(1)
-            .returning(|_, _| Ok(()));
+        uow.tokens.expect_revoke_chain().with(eq(ChainId(uuid(9))), eq(NOW)).times(1).returning(|_, _| Ok(()));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.refresh("old-secret").await,
-        Err(AppError::RefreshTokenReused)
-    );
+    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit"]);
 }
 
@@ -420,20 +308,12 @@ async fn losing_the_spend_race_at_the_write_is_reuse() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
         refresh_reads(uow, token(false, Duration::days(1)), chain(false, 4));
-        uow.tokens
-            .expect_spend_token()
-            .returning(|_, _| Err(StorageError::ConditionFailed));
-        uow.tokens
-            .expect_revoke_chain()
-            .times(1)
-            .returning(|_, _| Ok(()));
+        uow.tokens.expect_spend_token().returning(|_, _| Err(StorageError::ConditionFailed));
+        uow.tokens.expect_revoke_chain().times(1).returning(|_, _| Ok(()));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.refresh("old-secret").await,
-        Err(AppError::RefreshTokenReused)
-    );
+    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit"]);
 }
 
@@ -447,18 +327,11 @@ async fn losing_the_spend_race_at_commit_is_reuse_too() {
         uow.commit_result = Err(StorageError::ConditionFailed);
     });
     f.storage.unit(|uow| {
-        uow.tokens
-            .expect_revoke_chain()
-            .with(eq(ChainId(uuid(9))), eq(NOW))
-            .times(1)
-            .returning(|_, _| Ok(()));
+        uow.tokens.expect_revoke_chain().with(eq(ChainId(uuid(9))), eq(NOW)).times(1).returning(|_, _| Ok(()));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.refresh("old-secret").await,
-        Err(AppError::RefreshTokenReused)
-    );
+    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit", "begin", "commit"]);
 }
 
@@ -466,9 +339,7 @@ async fn losing_the_spend_race_at_commit_is_reuse_too() {
 async fn refresh_passes_storage_outages_through() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.tokens
-            .expect_find_token()
-            .returning(|_| Err(StorageError::Unavailable("down".into())));
+        uow.tokens.expect_find_token().returning(|_| Err(StorageError::Unavailable("down".into())));
     });
     let (service, _) = f.service();
 
@@ -479,14 +350,8 @@ async fn refresh_passes_storage_outages_through() {
 async fn logout_revokes_the_chain_and_ignores_unknown_tokens() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.tokens
-            .expect_find_token()
-            .return_once(|_| Ok(Some(token(false, Duration::days(1)))));
-        uow.tokens
-            .expect_revoke_chain()
-            .with(eq(ChainId(uuid(9))), eq(NOW))
-            .times(1)
-            .returning(|_, _| Ok(()));
+        uow.tokens.expect_find_token().return_once(|_| Ok(Some(token(false, Duration::days(1)))));
+        uow.tokens.expect_revoke_chain().with(eq(ChainId(uuid(9))), eq(NOW)).times(1).returning(|_, _| Ok(()));
     });
     f.storage.unit(|uow| {
         uow.tokens.expect_find_token().returning(|_| Ok(None));
@@ -501,20 +366,11 @@ async fn logout_revokes_the_chain_and_ignores_unknown_tokens() {
 #[tokio::test]
 async fn authenticate_checks_the_token_against_the_clock() {
     let mut f = Fixture::new();
-    f.tokens
-        .expect_verify_access()
-        .with(eq("good"), eq(NOW))
-        .returning(|_, _| Ok(domain::users::UserId(uuid(1))));
-    f.tokens
-        .expect_verify_access()
-        .with(eq("bad"), eq(NOW))
-        .returning(|_, _| Err(AppError::Unauthenticated));
+    f.tokens.expect_verify_access().with(eq("good"), eq(NOW)).returning(|_, _| Ok(domain::users::UserId(uuid(1))));
+    f.tokens.expect_verify_access().with(eq("bad"), eq(NOW)).returning(|_, _| Err(AppError::Unauthenticated));
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.authenticate("good").map(|p| p.user_id.0),
-        Ok(uuid(1))
-    );
+    assert_eq!(service.authenticate("good").map(|p| p.user_id.0), Ok(uuid(1)));
     assert_eq!(service.authenticate("bad"), Err(AppError::Unauthenticated));
     assert!(storage.calls().is_empty());
 }

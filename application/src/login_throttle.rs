@@ -28,11 +28,7 @@ const SWEEP_ABOVE: usize = 10_000;
 
 impl InMemoryLoginThrottle {
     pub fn new(max_failures: usize, window: Duration) -> Self {
-        Self {
-            max_failures,
-            window,
-            failures: Mutex::new(HashMap::new()),
-        }
+        Self { max_failures, window, failures: Mutex::new(HashMap::new()) }
     }
 
     fn prune(times: &mut VecDeque<OffsetDateTime>, cutoff: OffsetDateTime) {
@@ -102,10 +98,7 @@ mod tests {
         let throttle = InMemoryLoginThrottle::new(1, Duration::seconds(10));
         let t0 = datetime!(2026-11-22 10:00 UTC);
         throttle.record_failure("ada", t0);
-        assert_eq!(
-            throttle.check("ada", t0 + Duration::milliseconds(9_999)),
-            Err(1)
-        );
+        assert_eq!(throttle.check("ada", t0 + Duration::milliseconds(9_999)), Err(1));
     }
 
     #[test]
@@ -116,11 +109,7 @@ mod tests {
             throttle.record_failure(&format!("user{i}"), t0);
         }
         throttle.record_failure("late", t0 + Duration::minutes(2));
-        let size = throttle
-            .failures
-            .lock()
-            .map(|m| m.len())
-            .unwrap_or_default();
+        let size = throttle.failures.lock().map(|m| m.len()).unwrap_or_default();
         assert_eq!(size, 1);
     }
 }

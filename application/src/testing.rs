@@ -6,9 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
-use domain::users::{
-    Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username,
-};
+use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username};
 use domain::{Page, StorageError};
 use time::macros::datetime;
 use time::OffsetDateTime;
@@ -94,12 +92,7 @@ impl FakeStorage {
 
     fn next(&self, what: &'static str) -> Result<Box<dyn UnitOfWork>, StorageError> {
         self.log.lock().unwrap().push(what);
-        let uow = self
-            .units
-            .lock()
-            .unwrap()
-            .pop_front()
-            .expect("an unexpected unit of work was opened");
+        let uow = self.units.lock().unwrap().pop_front().expect("an unexpected unit of work was opened");
         Ok(Box::new(uow))
     }
 }

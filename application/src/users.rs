@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use domain::users::{
-    AvatarUrl, Password, PersonName, Role, User, UserId, UserListQuery, Username, UsernamePrefix,
-};
+use domain::users::{AvatarUrl, Password, PersonName, Role, User, UserId, UserListQuery, Username, UsernamePrefix};
 use domain::{PageLimit, StorageError};
 
 use crate::auth::Principal;
@@ -55,11 +53,7 @@ impl UserService {
     /// The caller's own record. A valid token whose user no longer exists is unauthenticated.
     pub async fn me(&self, principal: Principal) -> Result<User, AppError> {
         let mut reader = self.deps.storage.read().await?;
-        reader
-            .users()
-            .get(principal.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)
+        reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)
     }
 
     /// Applies `changes` to the caller's record. With `if_match`, the write happens only if the
@@ -71,28 +65,18 @@ impl UserService {
         if_match: Option<i64>,
     ) -> Result<User, AppError> {
         let mut v = Violations::new();
-        let first_name = changes
-            .first_name
-            .map(|n| v.check(PersonName::parse("first_name", &n)));
-        let last_name = changes
-            .last_name
-            .map(|n| v.check(PersonName::parse("last_name", &n)));
+        let first_name = changes.first_name.map(|n| v.check(PersonName::parse("first_name", &n)));
+        let last_name = changes.last_name.map(|n| v.check(PersonName::parse("last_name", &n)));
         let username = changes.username.map(|n| v.check(Username::parse(&n)));
         let avatar_url = match changes.avatar_url {
             Patch::Keep => Patch::Keep,
             Patch::Clear => Patch::Clear,
-            Patch::Set(url) => v
-                .check(AvatarUrl::parse(&url))
-                .map_or(Patch::Keep, Patch::Set),
+            Patch::Set(url) => v.check(AvatarUrl::parse(&url)).map_or(Patch::Keep, Patch::Set),
         };
         v.into_result()?;
 
         let mut uow = self.deps.storage.begin().await?;
-        let current = uow
-            .users()
-            .get(principal.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let current = uow.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         let expected = if_match.unwrap_or(current.version);
         if expected != current.version {
             return Err(AppError::VersionMismatch);
@@ -130,24 +114,14 @@ impl UserService {
         current_password: &str,
         new_password: &str,
     ) -> Result<(), AppError> {
-        let new_password =
-            Password::parse("new_password", new_password).map_err(AppError::invalid)?;
+        let new_password = Password::parse("new_password", new_password).map_err(AppError::invalid)?;
         let mut last_err = AppError::VersionMismatch;
         for _ in 0..PASSWORD_CHANGE_ATTEMPTS {
             let user = {
                 let mut reader = self.deps.storage.read().await?;
-                reader
-                    .users()
-                    .get(principal.user_id)
-                    .await?
-                    .ok_or(AppError::Unauthenticated)?
+                reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?
             };
-            if !self
-                .deps
-                .hasher
-                .verify(current_password, &user.password_hash)
-                .await?
-            {
+            if !self.deps.hasher.verify(current_password, &user.password_hash).await? {
                 return Err(AppError::WrongCurrentPassword);
             }
             let mut next = user.clone();
@@ -168,19 +142,13 @@ impl UserService {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(AppError::Internal(format!(
-            "password change lost {PASSWORD_CHANGE_ATTEMPTS} races: {last_err}"
-        )))
+        Err(AppError::Internal(format!("password change lost {PASSWORD_CHANGE_ATTEMPTS} races: {last_err}")))
     }
 
     /// Anyone's public profile.
     pub async fn profile(&self, id: UserId) -> Result<User, AppError> {
         let mut reader = self.deps.storage.read().await?;
-        reader
-            .users()
-            .get(id)
-            .await?
-            .ok_or(AppError::NotFound(Resource::User))
+        reader.users().get(id).await?.ok_or(AppError::NotFound(Resource::User))
     }
 
     /// Every user by username, for administrators only.
@@ -196,36 +164,17 @@ impl UserService {
         let limit = limit.map_or(Some(PageLimit::DEFAULT), |l| v.check(PageLimit::parse(l)));
         v.into_result()?;
         let limit = limit.unwrap_or_default();
-        let list = ListKey::new(
-            "list_users",
-            &[prefix.as_ref().map_or("", UsernamePrefix::as_str)],
-        );
-        let after = cursor
-            .map(|c| self.deps.cursors.unseal(&list, c))
-            .transpose()?;
+        let list = ListKey::new("list_users", &[prefix.as_ref().map_or("", UsernamePrefix::as_str)]);
+        let after = cursor.map(|c| self.deps.cursors.unseal(&list, c)).transpose()?;
 
         let mut reader = self.deps.storage.read().await?;
-        let caller = reader
-            .users()
-            .get(principal.user_id)
-            .await?
-            .ok_or(AppError::Unauthenticated)?;
+        let caller = reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         if caller.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
-        let page = reader
-            .users()
-            .list(&UserListQuery {
-                prefix,
-                after,
-                limit,
-            })
-            .await?;
+        let page = reader.users().list(&UserListQuery { prefix, after, limit }).await?;
         let next_cursor = page.next.as_ref().map(|c| self.deps.cursors.seal(&list, c));
-        Ok(Listed {
-            items: page.items,
-            next_cursor,
-        })
+        Ok(Listed { items: page.items, next_cursor })
     }
 }
 

@@ -36,19 +36,14 @@ impl Fixture {
 }
 
 fn me() -> Principal {
-    Principal {
-        user_id: UserId(uuid(1)),
-    }
+    Principal { user_id: UserId(uuid(1)) }
 }
 
 #[tokio::test]
 async fn me_reads_without_a_transaction() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .with(eq(UserId(uuid(1))))
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().with(eq(UserId(uuid(1)))).returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     let (service, storage) = f.service();
 
@@ -71,9 +66,7 @@ async fn a_token_for_a_vanished_user_is_unauthenticated() {
 async fn update_me_writes_with_compare_and_set_and_bumps_the_version() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         uow.users
             .expect_update()
             .withf(|u, expected| {
@@ -82,8 +75,7 @@ async fn update_me_writes_with_compare_and_set_and_bumps_the_version() {
                     && u.updated_at == NOW
                     && u.username.as_str() == "countess"
                     && u.first_name.as_str() == "Augusta"
-                    && u.avatar_url.as_ref().map(|a| a.as_str())
-                        == Some("https://example.com/a.png")
+                    && u.avatar_url.as_ref().map(|a| a.as_str()) == Some("https://example.com/a.png")
             })
             .times(1)
             .returning(|_, _| Ok(()));
@@ -106,21 +98,13 @@ async fn update_me_writes_with_compare_and_set_and_bumps_the_version() {
 async fn update_me_with_a_stale_if_match_changes_nothing() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         uow.users.expect_update().never();
     });
     let (service, storage) = f.service();
-    let changes = ProfileChanges {
-        first_name: Some("Augusta".into()),
-        ..ProfileChanges::default()
-    };
+    let changes = ProfileChanges { first_name: Some("Augusta".into()), ..ProfileChanges::default() };
 
-    assert_eq!(
-        service.update_me(me(), changes, Some(6)).await,
-        Err(AppError::VersionMismatch)
-    );
+    assert_eq!(service.update_me(me(), changes, Some(6)).await, Err(AppError::VersionMismatch));
     assert_eq!(storage.calls(), ["begin"]);
 }
 
@@ -128,70 +112,41 @@ async fn update_me_with_a_stale_if_match_changes_nothing() {
 async fn update_me_losing_the_compare_and_set_is_a_version_mismatch() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
-        uow.users
-            .expect_update()
-            .returning(|_, _| Err(StorageError::ConditionFailed));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_update().returning(|_, _| Err(StorageError::ConditionFailed));
     });
     let (service, _) = f.service();
-    let changes = ProfileChanges {
-        last_name: Some("Byron".into()),
-        ..ProfileChanges::default()
-    };
+    let changes = ProfileChanges { last_name: Some("Byron".into()), ..ProfileChanges::default() };
 
-    assert_eq!(
-        service.update_me(me(), changes, None).await,
-        Err(AppError::VersionMismatch)
-    );
+    assert_eq!(service.update_me(me(), changes, None).await, Err(AppError::VersionMismatch));
 }
 
 #[tokio::test]
 async fn update_me_to_a_taken_username_is_a_conflict() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         uow.users.expect_update().returning(|_, _| Ok(()));
         uow.commit_result = Err(StorageError::Conflict(Conflict::UsernameTaken));
     });
     let (service, _) = f.service();
-    let changes = ProfileChanges {
-        username: Some("bob".into()),
-        ..ProfileChanges::default()
-    };
+    let changes = ProfileChanges { username: Some("bob".into()), ..ProfileChanges::default() };
 
-    assert_eq!(
-        service.update_me(me(), changes, None).await,
-        Err(AppError::Conflict(Conflict::UsernameTaken))
-    );
+    assert_eq!(service.update_me(me(), changes, None).await, Err(AppError::Conflict(Conflict::UsernameTaken)));
 }
 
 #[tokio::test]
 async fn update_me_without_changes_writes_nothing() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         uow.users.expect_update().never();
     });
     let (service, storage) = f.service();
-    let changes = ProfileChanges {
-        username: Some("ADA".into()),
-        avatar_url: Patch::Clear,
-        ..ProfileChanges::default()
-    };
+    let changes =
+        ProfileChanges { username: Some("ADA".into()), avatar_url: Patch::Clear, ..ProfileChanges::default() };
 
-    assert_eq!(
-        service
-            .update_me(me(), changes, Some(7))
-            .await
-            .map(|u| u.version),
-        Ok(7)
-    );
+    assert_eq!(service.update_me(me(), changes, Some(7)).await.map(|u| u.version), Ok(7));
     assert_eq!(storage.calls(), ["begin"]);
 }
 
@@ -205,14 +160,9 @@ async fn update_me_reports_every_invalid_field_before_touching_storage() {
         avatar_url: Patch::Set("ftp://x".into()),
     };
 
-    let Err(AppError::Validation(v)) = service.update_me(me(), changes, None).await else {
-        panic!("expected 422")
-    };
+    let Err(AppError::Validation(v)) = service.update_me(me(), changes, None).await else { panic!("expected 422") };
     let fields: Vec<_> = v.iter().map(|v| v.field).collect();
-    assert_eq!(
-        fields,
-        ["first_name", "last_name", "username", "avatar_url"]
-    );
+    assert_eq!(fields, ["first_name", "last_name", "username", "avatar_url"]);
     assert!(storage.calls().is_empty());
 }
 
@@ -223,34 +173,22 @@ async fn change_password_checks_the_current_one_and_ends_every_login() {
         .expect_verify()
         .with(eq("old password"), eq(PasswordHash("hash-of-ada".into())))
         .returning(|_, _| Ok(true));
-    f.hasher
-        .expect_hash()
-        .returning(|_| Ok(PasswordHash("new-hash".into())));
+    f.hasher.expect_hash().returning(|_| Ok(PasswordHash("new-hash".into())));
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     f.storage.unit(|uow| {
         uow.users
             .expect_update()
             .withf(|u, expected| {
-                *expected == 7
-                    && u.session_epoch == 5
-                    && u.version == 8
-                    && u.password_hash.0 == "new-hash"
+                *expected == 7 && u.session_epoch == 5 && u.version == 8 && u.password_hash.0 == "new-hash"
             })
             .times(1)
             .returning(|_, _| Ok(()));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service
-            .change_password(me(), "old password", "new password")
-            .await,
-        Ok(())
-    );
+    assert_eq!(service.change_password(me(), "old password", "new password").await, Ok(()));
     assert_eq!(storage.calls(), ["read", "begin", "commit"]);
 }
 
@@ -260,16 +198,11 @@ async fn change_password_with_a_wrong_current_password_is_refused() {
     f.hasher.expect_verify().returning(|_, _| Ok(false));
     f.hasher.expect_hash().never();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.change_password(me(), "guess", "new password").await,
-        Err(AppError::WrongCurrentPassword)
-    );
+    assert_eq!(service.change_password(me(), "guess", "new password").await, Err(AppError::WrongCurrentPassword));
     assert_eq!(storage.calls(), ["read"]);
 }
 
@@ -277,8 +210,7 @@ async fn change_password_with_a_wrong_current_password_is_refused() {
 async fn change_password_enforces_the_policy_on_the_new_one() {
     let (service, storage) = Fixture::new().service();
 
-    let Err(AppError::Validation(v)) = service.change_password(me(), "old password", "short").await
-    else {
+    let Err(AppError::Validation(v)) = service.change_password(me(), "old password", "short").await else {
         panic!("expected 422")
     };
     assert_eq!(v[0].field, "new_password");
@@ -289,37 +221,20 @@ async fn change_password_enforces_the_policy_on_the_new_one() {
 async fn change_password_retries_after_losing_a_race() {
     let mut f = Fixture::new();
     f.hasher.expect_verify().times(2).returning(|_, _| Ok(true));
-    f.hasher
-        .expect_hash()
-        .times(2)
-        .returning(|_| Ok(PasswordHash("new-hash".into())));
+    f.hasher.expect_hash().times(2).returning(|_| Ok(PasswordHash("new-hash".into())));
     for attempt in 0..2 {
         f.storage.unit(|uow| {
-            uow.users
-                .expect_get()
-                .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+            uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         });
         f.storage.unit(|uow| {
-            let result = if attempt == 0 {
-                Err(StorageError::ConditionFailed)
-            } else {
-                Ok(())
-            };
+            let result = if attempt == 0 { Err(StorageError::ConditionFailed) } else { Ok(()) };
             uow.users.expect_update().return_once(move |_, _| result);
         });
     }
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service
-            .change_password(me(), "old password", "new password")
-            .await,
-        Ok(())
-    );
-    assert_eq!(
-        storage.calls(),
-        ["read", "begin", "read", "begin", "commit"]
-    );
+    assert_eq!(service.change_password(me(), "old password", "new password").await, Ok(()));
+    assert_eq!(storage.calls(), ["read", "begin", "read", "begin", "commit"]);
 }
 
 #[tokio::test]
@@ -330,27 +245,19 @@ async fn a_missing_profile_is_not_found() {
     });
     let (service, _) = f.service();
 
-    assert_eq!(
-        service.profile(UserId(uuid(5))).await,
-        Err(AppError::NotFound(Resource::User))
-    );
+    assert_eq!(service.profile(UserId(uuid(5))).await, Err(AppError::NotFound(Resource::User)));
 }
 
 #[tokio::test]
 async fn only_admins_list_users() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
         uow.users.expect_list().never();
     });
     let (service, _) = f.service();
 
-    assert_eq!(
-        service.list(me(), None, None, None).await,
-        Err(AppError::Forbidden)
-    );
+    assert_eq!(service.list(me(), None, None, None).await, Err(AppError::Forbidden));
 }
 
 #[tokio::test]
@@ -362,14 +269,9 @@ async fn the_admin_list_seals_its_continuation_bound_to_the_filter() {
         .expect_unseal()
         .withf(move |l, c| *l == key && c == "cursor-1")
         .returning(|_, _| Ok(Continuation(b"ada".to_vec())));
-    f.cursors
-        .expect_seal()
-        .withf(move |l, c| *l == list && c.0 == b"adb")
-        .returning(|_, _| "cursor-2".into());
+    f.cursors.expect_seal().withf(move |l, c| *l == list && c.0 == b"adb").returning(|_, _| "cursor-2".into());
     f.storage.unit(|uow| {
-        uow.users
-            .expect_get()
-            .returning(|_| Ok(Some(user(1, "root", Role::Admin))));
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "root", Role::Admin))));
         uow.users
             .expect_list()
             .withf(|q| {
@@ -378,18 +280,12 @@ async fn the_admin_list_seals_its_continuation_bound_to_the_filter() {
                     && q.limit.get() == 2
             })
             .returning(|_| {
-                Ok(Page {
-                    items: vec![user(2, "adb", Role::User)],
-                    next: Some(Continuation(b"adb".to_vec())),
-                })
+                Ok(Page { items: vec![user(2, "adb", Role::User)], next: Some(Continuation(b"adb".to_vec())) })
             });
     });
     let (service, storage) = f.service();
 
-    let listed = service
-        .list(me(), Some("AD"), Some("cursor-1"), Some(2))
-        .await
-        .unwrap();
+    let listed = service.list(me(), Some("AD"), Some("cursor-1"), Some(2)).await.unwrap();
 
     assert_eq!(listed.items.len(), 1);
     assert_eq!(listed.next_cursor.as_deref(), Some("cursor-2"));
@@ -399,21 +295,11 @@ async fn the_admin_list_seals_its_continuation_bound_to_the_filter() {
 #[tokio::test]
 async fn a_bad_cursor_or_limit_is_refused_before_any_storage_call() {
     let mut f = Fixture::new();
-    f.cursors
-        .expect_unseal()
-        .returning(|_, _| Err(AppError::InvalidCursor));
+    f.cursors.expect_unseal().returning(|_, _| Err(AppError::InvalidCursor));
     let (service, storage) = f.service();
 
-    assert_eq!(
-        service.list(me(), None, Some("forged"), None).await,
-        Err(AppError::InvalidCursor)
-    );
-    let Err(AppError::Validation(v)) = service.list(me(), Some("a-b"), None, Some(0)).await else {
-        panic!()
-    };
-    assert_eq!(
-        v.iter().map(|v| v.field).collect::<Vec<_>>(),
-        ["username_prefix", "limit"]
-    );
+    assert_eq!(service.list(me(), None, Some("forged"), None).await, Err(AppError::InvalidCursor));
+    let Err(AppError::Validation(v)) = service.list(me(), Some("a-b"), None, Some(0)).await else { panic!() };
+    assert_eq!(v.iter().map(|v| v.field).collect::<Vec<_>>(), ["username_prefix", "limit"]);
     assert!(storage.calls().is_empty());
 }

@@ -41,8 +41,7 @@ impl App {
         if let Some(n) = config.hash_concurrency {
             limits.concurrency = n;
         }
-        let hasher =
-            Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
+        let hasher = Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
         let access_ttl = time::Duration::seconds(i64::from(config.access_token_ttl));
         let auth = AuthService::new(
             AuthDeps {
@@ -56,9 +55,7 @@ impl App {
                     time::Duration::seconds(i64::from(config.login_window)),
                 )),
             },
-            AuthSettings {
-                refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)),
-            },
+            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)) },
         );
         let users = UserService::new(UserDeps {
             storage: storage.clone(),
@@ -73,16 +70,8 @@ impl App {
             storage,
             metrics: MetricsRender(Arc::new(move || metrics.render())),
         };
-        let settings = HttpSettings {
-            body_limit: config.body_limit,
-        };
-        Ok(Self {
-            backend,
-            auth,
-            users,
-            services,
-            settings,
-        })
+        let settings = HttpSettings { body_limit: config.body_limit };
+        Ok(Self { backend, auth, users, services, settings })
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests for at most `grace`.
@@ -123,9 +112,7 @@ impl Running {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        (&mut self.task)
-            .await
-            .map_err(|e| BootError::Io(e.to_string()))?
+        (&mut self.task).await.map_err(|e| BootError::Io(e.to_string()))?
     }
 }
 
@@ -133,12 +120,8 @@ impl Running {
 /// (port 0 picks a free port) in the background.
 pub async fn spawn(config: &Config) -> Result<Running, BootError> {
     let app = App::build(config, !config.no_migrate).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| BootError::Io(e.to_string()))?;
-    let addr = listener
-        .local_addr()
-        .map_err(|e| BootError::Io(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| BootError::Io(e.to_string()))?;
+    let addr = listener.local_addr().map_err(|e| BootError::Io(e.to_string()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let grace = Duration::from_secs(config.shutdown_grace);
     let task = tokio::spawn(app.serve(
@@ -148,9 +131,5 @@ pub async fn spawn(config: &Config) -> Result<Running, BootError> {
         },
         grace,
     ));
-    Ok(Running {
-        addr,
-        stop: Some(stop),
-        task,
-    })
+    Ok(Running { addr, stop: Some(stop), task })
 }

@@ -22,9 +22,7 @@ impl Backend {
                 let mut settings = SqliteSettings::new(config.database_url());
                 settings.read_connections = config.sqlite_read_connections;
                 settings.acquire_timeout = Duration::from_millis(config.pool_acquire_timeout_ms);
-                let storage = SqliteStorage::connect(&settings)
-                    .await
-                    .map_err(BootError::Storage)?;
+                let storage = SqliteStorage::connect(&settings).await.map_err(BootError::Storage)?;
                 Ok(Backend::Sqlite(storage))
             }
         }

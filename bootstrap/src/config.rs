@@ -6,11 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "tessera",
-    version,
-    about = "Team workspaces: projects, sharing and posts, over HTTP."
-)]
+#[command(name = "tessera", version, about = "Team workspaces: projects, sharing and posts, over HTTP.")]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -64,41 +60,20 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(
-        long,
-        env = "TESSERA_LISTEN",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080", global = true)]
     pub listen: SocketAddr,
 
     /// Storage backend.
-    #[arg(
-        long,
-        env = "TESSERA_STORAGE",
-        value_enum,
-        default_value = "sqlite",
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_STORAGE", value_enum, default_value = "sqlite", global = true)]
     pub storage: StorageKind,
 
     /// Database URL [default for SQLite: sqlite://data/tessera.db].
-    #[arg(
-        long,
-        env = "TESSERA_DATABASE_URL",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "TESSERA_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Secret (32 bytes or more) that signs access tokens and cursors. On SQLite it is generated
     /// once and kept beside the database when not given.
-    #[arg(
-        long,
-        env = "TESSERA_JWT_SECRET",
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "TESSERA_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
     /// Log format [default: pretty on a terminal, else json]; filter with RUST_LOG.
@@ -122,12 +97,7 @@ pub struct Config {
     pub refresh_token_ttl: u32,
 
     /// Failed logins per login name allowed within the window before 429.
-    #[arg(
-        long,
-        env = "TESSERA_LOGIN_MAX_FAILURES",
-        default_value_t = 10,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
     pub login_max_failures: usize,
 
     /// The failed-login window, in seconds.
@@ -139,30 +109,15 @@ pub struct Config {
     pub hash_concurrency: Option<usize>,
 
     /// Read connections of the SQLite pool (writes use one connection).
-    #[arg(
-        long,
-        env = "TESSERA_SQLITE_READ_CONNECTIONS",
-        default_value_t = 4,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", default_value_t = 4, global = true)]
     pub sqlite_read_connections: u32,
 
     /// Longest wait for a storage connection, in milliseconds.
-    #[arg(
-        long,
-        env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS",
-        default_value_t = 5000,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub pool_acquire_timeout_ms: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
-    #[arg(
-        long,
-        env = "TESSERA_SHUTDOWN_GRACE",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 30, global = true)]
     pub shutdown_grace: u64,
 }
 
@@ -176,31 +131,22 @@ impl Config {
 
     pub fn database_url(&self) -> String {
         match self.storage {
-            StorageKind::Sqlite => self
-                .database_url
-                .clone()
-                .unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned()),
+            StorageKind::Sqlite => self.database_url.clone().unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned()),
         }
     }
 
     /// Where the generated secret is kept on SQLite: beside the database file.
     pub fn sqlite_secret_path(&self) -> Option<PathBuf> {
         let url = self.database_url();
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))?;
+        let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() || path.contains(":memory:") {
             return None;
         }
         let db = PathBuf::from(path);
-        Some(
-            db.with_file_name(format!(
-                "{}.jwt-secret",
-                db.file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| "tessera".into())
-            )),
-        )
+        Some(db.with_file_name(format!(
+            "{}.jwt-secret",
+            db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "tessera".into())
+        )))
     }
 }

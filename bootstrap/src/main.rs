@@ -20,23 +20,9 @@ async fn main() -> ExitCode {
             println!("{}", bootstrap::openapi_document(yaml));
             Ok(())
         }
-        Command::Admin(AdminCommand::Create {
-            email,
-            username,
-            first_name,
-            last_name,
-        }) => {
-            create_admin(
-                &cli.config,
-                Registration {
-                    email,
-                    username,
-                    password: String::new(),
-                    first_name,
-                    last_name,
-                },
-            )
-            .await
+        Command::Admin(AdminCommand::Create { email, username, first_name, last_name }) => {
+            create_admin(&cli.config, Registration { email, username, password: String::new(), first_name, last_name })
+                .await
         }
     };
     match result {
@@ -50,16 +36,9 @@ async fn main() -> ExitCode {
 
 async fn serve(config: &Config) -> Result<(), BootError> {
     let app = App::build(config, !config.no_migrate).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| BootError::Io(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| BootError::Io(e.to_string()))?;
     tracing::info!(listen = %config.listen, storage = ?config.storage, "serving; Swagger UI at /docs");
-    app.serve(
-        listener,
-        shutdown_signal(),
-        Duration::from_secs(config.shutdown_grace),
-    )
-    .await?;
+    app.serve(listener, shutdown_signal(), Duration::from_secs(config.shutdown_grace)).await?;
     tracing::info!("stopped");
     Ok(())
 }
@@ -68,14 +47,13 @@ async fn shutdown_signal() {
     let interrupt = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = interrupt.await;
-                    return;
-                }
-            };
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = interrupt.await;
+                return;
+            }
+        };
         tokio::select! {
             _ = interrupt => {}
             _ = term.recv() => {}
@@ -107,11 +85,7 @@ async fn create_admin(config: &Config, mut registration: Registration) -> Result
         }
     };
     let app = App::build(config, !config.no_migrate).await?;
-    let user = app
-        .auth
-        .create_admin(registration)
-        .await
-        .map_err(BootError::App)?;
+    let user = app.auth.create_admin(registration).await.map_err(BootError::App)?;
     app.backend.close().await;
     println!("{}", user.id);
     Ok(())

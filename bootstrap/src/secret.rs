@@ -41,13 +41,7 @@ async fn load_or_create(path: &Path) -> Result<String, BootError> {
     }
     let secret = generate();
     // create_new: if two processes start at once, one writes and both read the same secret.
-    match tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .await
-    {
+    match tokio::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).await {
         Ok(mut file) => {
             file.write_all(secret.as_bytes()).await.map_err(io)?;
             file.sync_all().await.map_err(io)?;

@@ -63,9 +63,5 @@ pub trait RefreshTokenRepository: Send {
 
     /// Marks the token spent at `at` only if it is not spent yet. MUST fail with
     /// `ConditionFailed` when it already was (two concurrent refreshes: exactly one wins).
-    async fn spend_token(
-        &mut self,
-        hash: &TokenHash,
-        at: OffsetDateTime,
-    ) -> Result<(), StorageError>;
+    async fn spend_token(&mut self, hash: &TokenHash, at: OffsetDateTime) -> Result<(), StorageError>;
 }

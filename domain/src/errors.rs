@@ -13,10 +13,7 @@ pub struct FieldViolation {
 
 impl FieldViolation {
     pub fn new(field: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            field,
-            message: message.into(),
-        }
+        Self { field, message: message.into() }
     }
 }
 

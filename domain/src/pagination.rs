@@ -16,10 +16,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page {
-            items: self.items.into_iter().map(f).collect(),
-            next: self.next,
-        }
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }
 }
 
@@ -35,10 +32,7 @@ impl PageLimit {
         if (1..=i64::from(Self::MAX)).contains(&value) {
             Ok(Self(value as u32))
         } else {
-            Err(FieldViolation::new(
-                "limit",
-                format!("must be between 1 and {}", Self::MAX),
-            ))
+            Err(FieldViolation::new("limit", format!("must be between 1 and {}", Self::MAX)))
         }
     }
 

@@ -36,9 +36,7 @@ impl Email {
             return invalid("must not contain spaces or control characters");
         }
         match value.split_once('@') {
-            Some((local, domain))
-                if !local.is_empty() && !domain.is_empty() && !domain.contains('@') =>
-            {
+            Some((local, domain)) if !local.is_empty() && !domain.is_empty() && !domain.contains('@') => {
                 Ok(Self(value))
             }
             _ => invalid("must contain exactly one '@' with text on both sides"),
@@ -61,19 +59,10 @@ impl Username {
         let value = raw.to_ascii_lowercase();
         let len = value.chars().count();
         if !(3..=32).contains(&len) {
-            return Err(FieldViolation::new(
-                "username",
-                "must be 3 to 32 characters",
-            ));
+            return Err(FieldViolation::new("username", "must be 3 to 32 characters"));
         }
-        if !value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return Err(FieldViolation::new(
-                "username",
-                "may contain only letters a-z, digits and underscores",
-            ));
+        if !value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(FieldViolation::new("username", "may contain only letters a-z, digits and underscores"));
         }
         Ok(Self(value))
     }
@@ -90,14 +79,9 @@ pub struct UsernamePrefix(String);
 impl UsernamePrefix {
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
         let value = raw.to_ascii_lowercase();
-        let ok_chars = value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let ok_chars = value.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if value.is_empty() || value.len() > 32 || !ok_chars {
-            return Err(FieldViolation::new(
-                "username_prefix",
-                "must be 1 to 32 letters a-z, digits or underscores",
-            ));
+            return Err(FieldViolation::new("username_prefix", "must be 1 to 32 letters a-z, digits or underscores"));
         }
         Ok(Self(value))
     }
@@ -116,16 +100,10 @@ impl PersonName {
         let value = raw.trim();
         let len = value.chars().count();
         if !(1..=100).contains(&len) {
-            return Err(FieldViolation::new(
-                field,
-                "must be 1 to 100 characters after trimming",
-            ));
+            return Err(FieldViolation::new(field, "must be 1 to 100 characters after trimming"));
         }
         if value.chars().any(char::is_control) {
-            return Err(FieldViolation::new(
-                field,
-                "must not contain control characters",
-            ));
+            return Err(FieldViolation::new(field, "must not contain control characters"));
         }
         Ok(Self(value.to_owned()))
     }
@@ -141,20 +119,13 @@ pub struct AvatarUrl(String);
 
 impl AvatarUrl {
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let invalid = || {
-            FieldViolation::new(
-                "avatar_url",
-                "must be an absolute http(s) URL of at most 2048 characters",
-            )
-        };
+        let invalid =
+            || FieldViolation::new("avatar_url", "must be an absolute http(s) URL of at most 2048 characters");
         if raw.chars().count() > 2048 || raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(invalid());
         }
         let lower = raw.to_ascii_lowercase();
-        let rest = lower
-            .strip_prefix("https://")
-            .or_else(|| lower.strip_prefix("http://"))
-            .ok_or_else(invalid)?;
+        let rest = lower.strip_prefix("https://").or_else(|| lower.strip_prefix("http://")).ok_or_else(invalid)?;
         let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
         if host.is_empty() || host.starts_with(':') || host.contains('@') {
             return Err(invalid());
@@ -292,15 +263,7 @@ mod tests {
 
     #[test]
     fn email_needs_one_at_with_text_on_both_sides() {
-        for bad in [
-            "",
-            "ada",
-            "@example.com",
-            "ada@",
-            "a@b@c",
-            "a b@c.d",
-            "a\u{0}@b",
-        ] {
+        for bad in ["", "ada", "@example.com", "ada@", "a@b@c", "a b@c.d", "a\u{0}@b"] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Email::parse("a@b").is_ok());
@@ -316,18 +279,8 @@ mod tests {
 
     #[test]
     fn username_follows_the_pattern_after_lower_casing() {
-        assert_eq!(
-            Username::parse("Ada_99").map(|u| u.as_str().to_owned()),
-            Ok("ada_99".into())
-        );
-        for bad in [
-            "ab",
-            &"a".repeat(33),
-            "ada-lovelace",
-            "ada lovelace",
-            "\u{212A}elvin",
-            "ådа",
-        ] {
+        assert_eq!(Username::parse("Ada_99").map(|u| u.as_str().to_owned()), Ok("ada_99".into()));
+        for bad in ["ab", &"a".repeat(33), "ada-lovelace", "ada lovelace", "\u{212A}elvin", "ådа"] {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be rejected");
         }
         assert!(Username::parse("abc").is_ok());
@@ -336,10 +289,7 @@ mod tests {
 
     #[test]
     fn person_names_are_trimmed_and_bounded() {
-        assert_eq!(
-            PersonName::parse("first_name", "  Ada ").map(|n| n.as_str().to_owned()),
-            Ok("Ada".into())
-        );
+        assert_eq!(PersonName::parse("first_name", "  Ada ").map(|n| n.as_str().to_owned()), Ok("Ada".into()));
         assert!(PersonName::parse("first_name", "   ").is_err());
         assert!(PersonName::parse("first_name", &"é".repeat(100)).is_ok());
         assert!(PersonName::parse("first_name", &"é".repeat(101)).is_err());
@@ -352,24 +302,14 @@ mod tests {
         assert!(Password::parse("password", "12345678").is_ok());
         assert!(Password::parse("password", &"x".repeat(128)).is_ok());
         assert!(Password::parse("password", &"x".repeat(129)).is_err());
-        assert_eq!(
-            format!("{:?}", Password::parse("password", "secret-pw").ok()),
-            "Some(Password(***))"
-        );
+        assert_eq!(format!("{:?}", Password::parse("password", "secret-pw").ok()), "Some(Password(***))");
     }
 
     #[test]
     fn avatar_urls_must_be_absolute_http() {
         assert!(AvatarUrl::parse("https://example.com/a.png").is_ok());
         assert!(AvatarUrl::parse("http://example.com").is_ok());
-        for bad in [
-            "ftp://x",
-            "https://",
-            "javascript:alert(1)",
-            "/a.png",
-            "https://a b",
-            "https://u@evil",
-        ] {
+        for bad in ["ftp://x", "https://", "javascript:alert(1)", "/a.png", "https://a b", "https://u@evil"] {
             assert!(AvatarUrl::parse(bad).is_err(), "{bad:?} should be rejected");
         }
     }

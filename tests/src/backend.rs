@@ -34,10 +34,7 @@ pub fn isolated_config() -> IsolatedConfig {
     match TestBackend::from_env() {
         TestBackend::Sqlite => {
             config.storage = StorageKind::Sqlite;
-            config.database_url = Some(format!(
-                "sqlite://{}",
-                dir.path().join("tessera.db").display()
-            ));
+            config.database_url = Some(format!("sqlite://{}", dir.path().join("tessera.db").display()));
         }
     }
     IsolatedConfig { config, _dir: dir }
@@ -51,12 +48,7 @@ pub struct TestStorage {
 
 pub async fn storage() -> TestStorage {
     let config = isolated_config();
-    let backend = Backend::open(&config.config)
-        .await
-        .expect("the test backend opens");
+    let backend = Backend::open(&config.config).await.expect("the test backend opens");
     backend.migrate().await.expect("migrations apply");
-    TestStorage {
-        backend,
-        _config: config,
-    }
+    TestStorage { backend, _config: config }
 }

@@ -36,12 +36,7 @@ impl Answer {
     /// Asserts the status, printing the body when it differs.
     #[track_caller]
     pub fn expect(&self, status: u16) -> &Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "unexpected status; body: {}",
-            self.text
-        );
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.text);
         self
     }
 
@@ -49,11 +44,7 @@ impl Answer {
     #[track_caller]
     pub fn expect_problem(&self, status: u16, code: &str) -> &Self {
         self.expect(status);
-        assert_eq!(
-            self.body["code"], code,
-            "unexpected problem code; body: {}",
-            self.text
-        );
+        assert_eq!(self.body["code"], code, "unexpected problem code; body: {}", self.text);
         self
     }
 }
@@ -75,19 +66,9 @@ impl TestServer {
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = isolated_config();
         adjust(&mut config.config);
-        let running = bootstrap::spawn(&config.config)
-            .await
-            .expect("the server starts");
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .expect("a client");
-        Self {
-            base: format!("http://{}", running.addr),
-            client,
-            running: Some(running),
-            config,
-        }
+        let running = bootstrap::spawn(&config.config).await.expect("the server starts");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
+        Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {
@@ -102,13 +83,7 @@ impl TestServer {
 
     /// Sends a request; `body` as JSON when given. Every error answer is checked for the problem
     /// contract: problem+json, `status` as sent, `request_id` equal to `X-Request-Id`.
-    pub async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Answer {
+    pub async fn send(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Answer {
         let mut request = self.client.request(method, format!("{}{path}", self.base));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -125,12 +100,7 @@ impl TestServer {
         let headers = response.headers().clone();
         let text = response.text().await.expect("a readable body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        let answer = Answer {
-            status,
-            headers,
-            body,
-            text,
-        };
+        let answer = Answer { status, headers, body, text };
         check_problem_contract(&answer);
         answer
     }
@@ -159,20 +129,14 @@ impl TestServer {
     }
 
     pub async fn login(&self, login: &str, password: &str) -> Answer {
-        self.post(
-            "/api/v1/auth/login",
-            None,
-            json!({"login": login, "password": password}),
-        )
-        .await
+        self.post("/api/v1/auth/login", None, json!({"login": login, "password": password})).await
     }
 
     /// Registers `username` and logs in.
     pub async fn user(&self, username: &str) -> Session {
         let registered = self.register(username).await;
         registered.expect(201);
-        self.session(registered.body["id"].as_str().unwrap_or_default(), username)
-            .await
+        self.session(registered.body["id"].as_str().unwrap_or_default(), username).await
     }
 
     pub async fn session(&self, user_id: &str, username: &str) -> Session {
@@ -180,22 +144,14 @@ impl TestServer {
         login.expect(200);
         Session {
             user_id: user_id.to_owned(),
-            access: login.body["access_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            refresh: login.body["refresh_token"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
+            access: login.body["access_token"].as_str().unwrap_or_default().to_owned(),
+            refresh: login.body["refresh_token"].as_str().unwrap_or_default().to_owned(),
         }
     }
 
     /// Creates an administrator the way an operator does (`tessera admin create`), and logs in.
     pub async fn admin(&self, username: &str) -> Session {
-        let app = App::build(&self.config.config, false)
-            .await
-            .expect("a second instance builds");
+        let app = App::build(&self.config.config, false).await.expect("a second instance builds");
         let admin = app
             .auth
             .create_admin(application::auth::Registration {
@@ -223,18 +179,9 @@ fn check_problem_contract(answer: &Answer) {
         "error without problem+json: {}",
         answer.text
     );
-    assert_eq!(
-        answer.body["status"],
-        answer.status.as_u16(),
-        "problem status differs: {}",
-        answer.text
-    );
+    assert_eq!(answer.body["status"], answer.status.as_u16(), "problem status differs: {}", answer.text);
     for field in ["type", "title", "detail", "code", "request_id"] {
-        assert!(
-            answer.body[field].is_string(),
-            "problem without `{field}`: {}",
-            answer.text
-        );
+        assert!(answer.body[field].is_string(), "problem without `{field}`: {}", answer.text);
     }
     assert_eq!(
         answer.body["request_id"].as_str(),
@@ -242,17 +189,9 @@ fn check_problem_contract(answer: &Answer) {
         "request_id differs from X-Request-Id"
     );
     if answer.status == StatusCode::UNAUTHORIZED {
-        assert_eq!(
-            answer.header("www-authenticate"),
-            Some("Bearer"),
-            "401 without WWW-Authenticate: Bearer"
-        );
+        assert_eq!(answer.header("www-authenticate"), Some("Bearer"), "401 without WWW-Authenticate: Bearer");
     }
     if matches!(answer.status.as_u16(), 429 | 503) {
-        assert!(
-            answer.header("retry-after").is_some(),
-            "{} without Retry-After",
-            answer.status
-        );
+        assert!(answer.header("retry-after").is_some(), "{} without Retry-After", answer.status);
     }
 }

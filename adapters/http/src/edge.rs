@@ -46,12 +46,7 @@ fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
             } else {
                 message
             };
-            ProblemResponse::new(
-                S::BAD_REQUEST,
-                "malformed_request",
-                "Malformed request",
-                detail,
-            )
+            ProblemResponse::new(S::BAD_REQUEST, "malformed_request", "Malformed request", detail)
         }
         S::UNAUTHORIZED => ProblemResponse::new(
             S::UNAUTHORIZED,
@@ -59,12 +54,7 @@ fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
             "Unauthenticated",
             "A valid bearer access token is required.",
         ),
-        S::NOT_FOUND => ProblemResponse::new(
-            S::NOT_FOUND,
-            "not_found",
-            "Not found",
-            "No resource lives at this path.",
-        ),
+        S::NOT_FOUND => ProblemResponse::new(S::NOT_FOUND, "not_found", "Not found", "No resource lives at this path."),
         S::METHOD_NOT_ALLOWED => ProblemResponse::new(
             S::METHOD_NOT_ALLOWED,
             "method_not_allowed",
@@ -101,9 +91,7 @@ impl<E: Endpoint> Edge<E> {
         // Content-Length to check up front.
         match req.take_body().into_bytes_limit(self.body_limit).await {
             Ok(bytes) => req.set_body(bytes),
-            Err(ReadBodyError::PayloadTooLarge) => {
-                return (payload_too_large().into_response(), UNMATCHED)
-            }
+            Err(ReadBodyError::PayloadTooLarge) => return (payload_too_large().into_response(), UNMATCHED),
             Err(err) => {
                 let problem = ProblemResponse::new(
                     StatusCode::BAD_REQUEST,
@@ -141,30 +129,19 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
         let method = req.method().clone();
         let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
-        let (mut response, operation) = REQUEST_ID
-            .scope(request_id.clone(), self.handle(req))
-            .instrument(span.clone())
-            .await;
+        let (mut response, operation) =
+            REQUEST_ID.scope(request_id.clone(), self.handle(req)).instrument(span.clone()).await;
 
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
         let status = response.status();
         let elapsed = started.elapsed();
-        let labels = [
-            ("operation", operation.to_owned()),
-            ("status", status.as_u16().to_string()),
-        ];
+        let labels = [("operation", operation.to_owned()), ("status", status.as_u16().to_string())];
         metrics::counter!("tessera_http_requests_total", &labels).increment(1);
-        metrics::histogram!("tessera_http_request_duration_seconds", &labels)
-            .record(elapsed.as_secs_f64());
+        metrics::histogram!("tessera_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
         span.in_scope(|| {
-            tracing::info!(
-                status = status.as_u16(),
-                operation,
-                latency_ms = elapsed.as_secs_f64() * 1e3,
-                "served"
-            );
+            tracing::info!(status = status.as_u16(), operation, latency_ms = elapsed.as_secs_f64() * 1e3, "served");
         });
         Ok(response)
     }

@@ -34,11 +34,7 @@ mod tests {
         assert_eq!(expected_version(Some("\"7\"")), Ok(Some(7)));
         assert_eq!(expected_version(Some(" \"7\" ")), Ok(Some(7)));
         for bad in ["7", "W/\"7\"", "\"x\"", "\"1\", \"2\"", "\"0\"", ""] {
-            assert_eq!(
-                expected_version(Some(bad)),
-                Err(AppError::VersionMismatch),
-                "{bad:?}"
-            );
+            assert_eq!(expected_version(Some(bad)), Err(AppError::VersionMismatch), "{bad:?}");
         }
         assert_eq!(etag(3), "\"3\"");
     }

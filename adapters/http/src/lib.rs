@@ -46,9 +46,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            body_limit: 1024 * 1024,
-        }
+        Self { body_limit: 1024 * 1024 }
     }
 }
 
@@ -62,14 +60,8 @@ pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Outp
     let routes = Route::new()
         .nest("/", api_service())
         .at("/docs", make_sync(move |_| Html(docs.clone())))
-        .at(
-            "/openapi.json",
-            static_text(openapi_json(), "application/json"),
-        )
-        .at(
-            "/openapi.yaml",
-            static_text(openapi_yaml(), "application/yaml"),
-        )
+        .at("/openapi.json", static_text(openapi_json(), "application/json"))
+        .at("/openapi.yaml", static_text(openapi_yaml(), "application/yaml"))
         .data(services.auth)
         .data(services.users)
         .data(services.storage)

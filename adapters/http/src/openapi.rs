@@ -57,25 +57,16 @@ pub fn swagger_ui_html() -> String {
 
 fn adjust(doc: &mut Value) {
     if let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) {
-        for operation in paths
-            .values_mut()
-            .filter_map(Value::as_object_mut)
-            .flat_map(|p| p.values_mut())
-        {
+        for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|p| p.values_mut()) {
             let Some(operation) = operation.as_object_mut() else {
                 continue;
             };
             // Public operations say so explicitly; linters read a missing `security` as an omission.
-            operation
-                .entry("security")
-                .or_insert_with(|| Value::Array(Vec::new()));
+            operation.entry("security").or_insert_with(|| Value::Array(Vec::new()));
         }
     }
     plain_json_media_types(doc);
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-    {
+    if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         for (name, schema) in schemas.iter_mut() {
             // Request bodies refuse unknown fields (deny_unknown_fields); the schema must say so.
             if name.ends_with("Request") {
@@ -96,14 +87,7 @@ fn plain_json_media_types(value: &mut Value) {
                 let renamed: Map<String, Value> = std::mem::take(content)
                     .into_iter()
                     .map(|(k, v)| {
-                        (
-                            if k.starts_with("application/json") {
-                                "application/json".to_owned()
-                            } else {
-                                k
-                            },
-                            v,
-                        )
+                        (if k.starts_with("application/json") { "application/json".to_owned() } else { k }, v)
                     })
                     .collect();
                 *content = renamed;

@@ -105,21 +105,13 @@ impl ProblemResponse {
 impl IntoResponse for ProblemResponse {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self.problem))
-            .unwrap_or_default();
-        let mut response = Response::builder()
-            .status(status)
-            .content_type(PROBLEM_JSON)
-            .body(body);
+        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self.problem)).unwrap_or_default();
+        let mut response = Response::builder().status(status).content_type(PROBLEM_JSON).body(body);
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
         if let Some(secs) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         response
     }
@@ -129,12 +121,7 @@ fn not_found(resource: Resource) -> ProblemResponse {
     let (code, title) = match resource {
         Resource::User => ("user_not_found", "User not found"),
     };
-    ProblemResponse::new(
-        StatusCode::NOT_FOUND,
-        code,
-        title,
-        "It does not exist, or you may not see it.",
-    )
+    ProblemResponse::new(StatusCode::NOT_FOUND, code, title, "It does not exist, or you may not see it.")
 }
 
 impl From<AppError> for ProblemResponse {
@@ -151,10 +138,7 @@ impl From<AppError> for ProblemResponse {
                 p.problem.errors = Some(
                     violations
                         .into_iter()
-                        .map(|v| FieldError {
-                            field: v.field.to_owned(),
-                            message: v.message,
-                        })
+                        .map(|v| FieldError { field: v.field.to_owned(), message: v.message })
                         .collect(),
                 );
                 p
@@ -189,19 +173,13 @@ impl From<AppError> for ProblemResponse {
                 "Unauthenticated",
                 "A valid bearer access token is required.",
             ),
-            AppError::Forbidden => ProblemResponse::new(
-                S::FORBIDDEN,
-                "forbidden",
-                "Forbidden",
-                "Your role does not allow this action.",
-            ),
+            AppError::Forbidden => {
+                ProblemResponse::new(S::FORBIDDEN, "forbidden", "Forbidden", "Your role does not allow this action.")
+            }
             AppError::NotFound(resource) => not_found(resource),
-            AppError::Conflict(Conflict::EmailTaken) => ProblemResponse::new(
-                S::CONFLICT,
-                "email_taken",
-                "Email taken",
-                "Another account uses this email.",
-            ),
+            AppError::Conflict(Conflict::EmailTaken) => {
+                ProblemResponse::new(S::CONFLICT, "email_taken", "Email taken", "Another account uses this email.")
+            }
             AppError::Conflict(Conflict::UsernameTaken) => ProblemResponse::new(
                 S::CONFLICT,
                 "username_taken",
@@ -266,10 +244,7 @@ impl<S: ErrorSet> From<AppError> for ApiError<S> {
             // A bug in the declaration: the spec would lie to generated clients.
             tracing::error!(status = %response.status(), "answering with a status the operation does not declare");
         }
-        Self {
-            response,
-            declared: PhantomData,
-        }
+        Self { response, declared: PhantomData }
     }
 }
 
@@ -295,9 +270,7 @@ fn describe(status: u16) -> &'static str {
         412 => "Stale `If-Match` (`version_mismatch`)",
         413 => "Body over the size limit (`payload_too_large`)",
         415 => "Body is not `application/json` (`unsupported_media_type`)",
-        422 => {
-            "Well-formed input that breaks a rule (`validation_failed`); `errors` names each field"
-        }
+        422 => "Well-formed input that breaks a rule (`validation_failed`); `errors` names each field",
         429 => "Rate limit hit (`too_many_requests`)",
         503 => "Storage unavailable (`storage_unavailable`)",
         500 => "Internal error (`internal`)",
@@ -333,10 +306,7 @@ impl<S: ErrorSet> ApiResponse for ApiError<S> {
                     description: describe(status),
                     status: Some(status),
                     status_range: None,
-                    content: vec![MetaMediaType {
-                        content_type: PROBLEM_JSON,
-                        schema: Problem::schema_ref(),
-                    }],
+                    content: vec![MetaMediaType { content_type: PROBLEM_JSON, schema: Problem::schema_ref() }],
                     headers,
                 }
             })

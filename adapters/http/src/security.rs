@@ -15,10 +15,7 @@ use crate::problem::ProblemResponse;
 pub struct BearerAuth(pub Principal);
 
 async fn check_bearer(req: &Request, bearer: Bearer) -> poem::Result<Principal> {
-    let refuse =
-        |err: AppError| poem::Error::from_response(ProblemResponse::from(err).into_response());
-    let auth = req
-        .data::<AuthService>()
-        .ok_or_else(|| refuse(AppError::Internal("auth service not wired".into())))?;
+    let refuse = |err: AppError| poem::Error::from_response(ProblemResponse::from(err).into_response());
+    let auth = req.data::<AuthService>().ok_or_else(|| refuse(AppError::Internal("auth service not wired".into())))?;
     auth.authenticate(&bearer.token).map_err(refuse)
 }

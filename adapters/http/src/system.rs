@@ -39,9 +39,7 @@ pub enum HealthResponse {
 }
 
 fn ok() -> HealthResponse {
-    HealthResponse::Ok(Json(Health {
-        status: "ok".to_owned(),
-    }))
+    HealthResponse::Ok(Json(Health { status: "ok".to_owned() }))
 }
 
 #[derive(ApiResponse)]
@@ -61,10 +59,7 @@ impl SystemApi {
 
     /// Readiness: 200 when the storage answers, else 503
     #[oai(path = "/health/ready", method = "get", operation_id = "health_ready")]
-    async fn ready(
-        &self,
-        storage: Data<&Arc<dyn Storage>>,
-    ) -> Result<HealthResponse, ApiError<ReadyErrors>> {
+    async fn ready(&self, storage: Data<&Arc<dyn Storage>>) -> Result<HealthResponse, ApiError<ReadyErrors>> {
         match tokio::time::timeout(READY_TIMEOUT, storage.ping()).await {
             Ok(Ok(())) => Ok(ok()),
             Ok(Err(e)) => Err(AppError::from(e).into()),
@@ -74,7 +69,7 @@ impl SystemApi {
 
     /// Prometheus metrics: requests and storage calls, counts and latency
     #[oai(path = "/metrics", method = "get", operation_id = "metrics")]
-    async fn metrics(&self, render: Data<&MetricsRender>) -> MetricsResponse {
-        MetricsResponse::Ok(PlainText((render.0 .0)()))
+    async fn metrics(&self, render: Data<&MetricsRender>) -> Result<MetricsResponse, ApiError<LiveErrors>> {
+        Ok(MetricsResponse::Ok(PlainText((render.0 .0)())))
     }
 }

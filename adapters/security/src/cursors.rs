@@ -23,14 +23,12 @@ pub struct HmacCursorCodec {
 
 impl HmacCursorCodec {
     pub fn new(key: &ServerKey) -> Self {
-        Self {
-            key: key.derive("tessera/cursor-v1"),
-        }
+        Self { key: key.derive("tessera/cursor-v1") }
     }
 
     fn mac(&self, list: &ListKey, continuation: &[u8]) -> Hmac<Sha256> {
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
-            .unwrap_or_else(|_| unreachable!("any key length"));
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).unwrap_or_else(|_| unreachable!("any key length"));
         mac.update(&[VERSION]);
         mac.update(&(list.as_str().len() as u64).to_be_bytes());
         mac.update(list.as_str().as_bytes());
@@ -53,17 +51,13 @@ impl CursorCodec for HmacCursorCodec {
         if cursor.len() > MAX_CURSOR_CHARS {
             return Err(AppError::InvalidCursor);
         }
-        let bytes = URL_SAFE_NO_PAD
-            .decode(cursor)
-            .map_err(|_| AppError::InvalidCursor)?;
+        let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| AppError::InvalidCursor)?;
         if bytes.len() < 1 + MAC_LEN || bytes[0] != VERSION {
             return Err(AppError::InvalidCursor);
         }
         let (body, tag) = bytes.split_at(bytes.len() - MAC_LEN);
         let continuation = &body[1..];
-        self.mac(list, continuation)
-            .verify_slice(tag)
-            .map_err(|_| AppError::InvalidCursor)?;
+        self.mac(list, continuation).verify_slice(tag).map_err(|_| AppError::InvalidCursor)?;
         Ok(Continuation(continuation.to_vec()))
     }
 }
@@ -83,23 +77,10 @@ mod tests {
         let list = ListKey::new("list_users", &["ad"]);
         let cursor = codec.seal(&list, &Continuation(b"adam".to_vec()));
 
-        assert_eq!(
-            codec.unseal(&list, &cursor),
-            Ok(Continuation(b"adam".to_vec()))
-        );
-        assert_eq!(
-            codec.unseal(&ListKey::new("list_users", &["a"]), &cursor),
-            Err(AppError::InvalidCursor)
-        );
-        assert_eq!(
-            codec.unseal(&ListKey::new("list_projects", &["ad"]), &cursor),
-            Err(AppError::InvalidCursor)
-        );
-        assert_eq!(
-            other.unseal(&list, &cursor),
-            Err(AppError::InvalidCursor),
-            "another server key"
-        );
+        assert_eq!(codec.unseal(&list, &cursor), Ok(Continuation(b"adam".to_vec())));
+        assert_eq!(codec.unseal(&ListKey::new("list_users", &["a"]), &cursor), Err(AppError::InvalidCursor));
+        assert_eq!(codec.unseal(&ListKey::new("list_projects", &["ad"]), &cursor), Err(AppError::InvalidCursor));
+        assert_eq!(other.unseal(&list, &cursor), Err(AppError::InvalidCursor), "another server key");
     }
 
     #[test]
@@ -111,18 +92,10 @@ mod tests {
         for i in 0..bytes.len() {
             let mut altered = bytes.clone();
             altered[i] ^= 0x01;
-            assert_eq!(
-                codec.unseal(&list, &URL_SAFE_NO_PAD.encode(altered)),
-                Err(AppError::InvalidCursor),
-                "byte {i}"
-            );
+            assert_eq!(codec.unseal(&list, &URL_SAFE_NO_PAD.encode(altered)), Err(AppError::InvalidCursor), "byte {i}");
         }
         for junk in ["", "!!!", "AA", &"A".repeat(5000), &format!("{cursor}=")] {
-            assert_eq!(
-                codec.unseal(&list, junk),
-                Err(AppError::InvalidCursor),
-                "{junk:?}"
-            );
+            assert_eq!(codec.unseal(&list, junk), Err(AppError::InvalidCursor), "{junk:?}");
         }
     }
 
@@ -131,9 +104,6 @@ mod tests {
         // ("ab", "c…") and ("a", "bc…") must not collide.
         let codec = codec(1);
         let a = codec.seal(&ListKey::new("op", &["ab"]), &Continuation(b"c".to_vec()));
-        assert_eq!(
-            codec.unseal(&ListKey::new("op", &["a"]), &a),
-            Err(AppError::InvalidCursor)
-        );
+        assert_eq!(codec.unseal(&ListKey::new("op", &["a"]), &a), Err(AppError::InvalidCursor));
     }
 }

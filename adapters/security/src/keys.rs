@@ -22,17 +22,14 @@ pub const MIN_SECRET_BYTES: usize = 32;
 impl ServerKey {
     pub fn new(secret: &[u8]) -> Result<Self, String> {
         if secret.len() < MIN_SECRET_BYTES {
-            return Err(format!(
-                "the JWT secret must be at least {MIN_SECRET_BYTES} bytes"
-            ));
+            return Err(format!("the JWT secret must be at least {MIN_SECRET_BYTES} bytes"));
         }
         Ok(Self(secret.to_vec()))
     }
 
     /// HMAC-SHA256(secret, purpose): a key for one purpose only.
     pub(crate) fn derive(&self, purpose: &str) -> [u8; 32] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable_mac());
         mac.update(purpose.as_bytes());
         mac.finalize().into_bytes().into()
     }

@@ -64,15 +64,11 @@ impl TokenIssuer for JwtTokenIssuer {
         };
         let token = encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AppError::Internal(format!("jwt encode: {e}")))?;
-        Ok(AccessToken {
-            token,
-            expires_in: self.access_ttl.whole_seconds(),
-        })
+        Ok(AccessToken { token, expires_in: self.access_ttl.whole_seconds() })
     }
 
     fn verify_access(&self, token: &str, now: OffsetDateTime) -> Result<UserId, AppError> {
-        let data = decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|_| AppError::Unauthenticated)?;
+        let data = decode::<Claims>(token, &self.decoding, &self.validation).map_err(|_| AppError::Unauthenticated)?;
         if data.claims.exp <= now.unix_timestamp() {
             return Err(AppError::Unauthenticated);
         }
@@ -108,12 +104,7 @@ mod tests {
     }
 
     fn forge(header: &str, claims: &serde_json::Value, signature: &str) -> String {
-        format!(
-            "{}.{}.{}",
-            URL_SAFE_NO_PAD.encode(header),
-            URL_SAFE_NO_PAD.encode(claims.to_string()),
-            signature
-        )
+        format!("{}.{}.{}", URL_SAFE_NO_PAD.encode(header), URL_SAFE_NO_PAD.encode(claims.to_string()), signature)
     }
 
     #[test]
@@ -122,14 +113,8 @@ mod tests {
         let access = issuer.issue_access(user(), NOW).unwrap();
         assert_eq!(access.expires_in, 900);
         assert_eq!(issuer.verify_access(&access.token, NOW), Ok(user()));
-        assert_eq!(
-            issuer.verify_access(&access.token, NOW + Duration::seconds(899)),
-            Ok(user())
-        );
-        assert_eq!(
-            issuer.verify_access(&access.token, NOW + Duration::seconds(900)),
-            Err(AppError::Unauthenticated)
-        );
+        assert_eq!(issuer.verify_access(&access.token, NOW + Duration::seconds(899)), Ok(user()));
+        assert_eq!(issuer.verify_access(&access.token, NOW + Duration::seconds(900)), Err(AppError::Unauthenticated));
     }
 
     #[test]
@@ -139,8 +124,7 @@ mod tests {
         let b = issuer.issue_access(user(), NOW).unwrap().token;
         assert_ne!(a, b, "jti makes every token unique");
         let payload = a.split('.').nth(1).unwrap();
-        let claims: serde_json::Value =
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
         assert_eq!(claims["sub"], user().to_string());
         assert_eq!(claims["iat"], NOW.unix_timestamp());
         assert_eq!(claims["exp"], NOW.unix_timestamp() + 900);
@@ -154,41 +138,25 @@ mod tests {
         let claims = serde_json::json!({"sub": user().to_string(), "iat": NOW.unix_timestamp(), "exp": NOW.unix_timestamp() + 900});
         let mut parts: Vec<&str> = token.split('.').collect();
         let other_payload = URL_SAFE_NO_PAD.encode(
-            serde_json::json!({"sub": Uuid::nil().to_string(), "iat": 1, "exp": NOW.unix_timestamp() + 900}).to_string(),
+            serde_json::json!({"sub": Uuid::nil().to_string(), "iat": 1, "exp": NOW.unix_timestamp() + 900})
+                .to_string(),
         );
         parts[1] = &other_payload;
         let tampered = parts.join(".");
         let unsigned = forge(r#"{"alg":"none","typ":"JWT"}"#, &claims, "");
-        let other_key =
-            JwtTokenIssuer::new(&ServerKey::new(&[8u8; 32]).unwrap(), Duration::minutes(15))
-                .issue_access(user(), NOW)
-                .unwrap()
-                .token;
+        let other_key = JwtTokenIssuer::new(&ServerKey::new(&[8u8; 32]).unwrap(), Duration::minutes(15))
+            .issue_access(user(), NOW)
+            .unwrap()
+            .token;
         let hs512 = encode(
             &Header::new(Algorithm::HS512),
             &claims,
-            &EncodingKey::from_secret(
-                &ServerKey::new(&[7u8; 32])
-                    .unwrap()
-                    .derive("tessera/jwt-hs256"),
-            ),
+            &EncodingKey::from_secret(&ServerKey::new(&[7u8; 32]).unwrap().derive("tessera/jwt-hs256")),
         )
         .unwrap();
 
-        for bad in [
-            tampered.as_str(),
-            &unsigned,
-            &other_key,
-            &hs512,
-            "",
-            "a.b.c",
-            "not a token",
-        ] {
-            assert_eq!(
-                issuer.verify_access(bad, NOW),
-                Err(AppError::Unauthenticated),
-                "{bad:?}"
-            );
+        for bad in [tampered.as_str(), &unsigned, &other_key, &hs512, "", "a.b.c", "not a token"] {
+            assert_eq!(issuer.verify_access(bad, NOW), Err(AppError::Unauthenticated), "{bad:?}");
         }
     }
 
@@ -200,9 +168,6 @@ mod tests {
         assert_eq!(URL_SAFE_NO_PAD.decode(&a.secret).unwrap().len(), 32);
         assert_ne!(a.secret, b.secret);
         assert_eq!(issuer.hash_refresh_token(&a.secret), a.hash);
-        assert_eq!(
-            a.hash.0,
-            <[u8; 32]>::from(Sha256::digest(a.secret.as_bytes()))
-        );
+        assert_eq!(a.hash.0, <[u8; 32]>::from(Sha256::digest(a.secret.as_bytes())));
     }
 }

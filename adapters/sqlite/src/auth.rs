@@ -56,15 +56,13 @@ impl RefreshTokenRepository for SqliteUnit {
 
     async fn revoke_chain(&mut self, id: ChainId, at: OffsetDateTime) -> Result<(), StorageError> {
         timed("refresh_chains.revoke", async {
-            sqlx::query(
-                "UPDATE refresh_chains SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
-            )
-            .bind(id.0.to_string())
-            .bind(millis(at))
-            .execute(self.write_conn()?)
-            .await
-            .map(|_| ())
-            .map_err(storage_error)
+            sqlx::query("UPDATE refresh_chains SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+                .bind(id.0.to_string())
+                .bind(millis(at))
+                .execute(self.write_conn()?)
+                .await
+                .map(|_| ())
+                .map_err(storage_error)
         })
         .await
     }
@@ -112,20 +110,14 @@ impl RefreshTokenRepository for SqliteUnit {
         .await
     }
 
-    async fn spend_token(
-        &mut self,
-        hash: &TokenHash,
-        at: OffsetDateTime,
-    ) -> Result<(), StorageError> {
+    async fn spend_token(&mut self, hash: &TokenHash, at: OffsetDateTime) -> Result<(), StorageError> {
         timed("refresh_tokens.spend", async {
-            let done = sqlx::query(
-                "UPDATE refresh_tokens SET spent_at = ?2 WHERE hash = ?1 AND spent_at IS NULL",
-            )
-            .bind(hash.0.as_slice())
-            .bind(millis(at))
-            .execute(self.write_conn()?)
-            .await
-            .map_err(storage_error)?;
+            let done = sqlx::query("UPDATE refresh_tokens SET spent_at = ?2 WHERE hash = ?1 AND spent_at IS NULL")
+                .bind(hash.0.as_slice())
+                .bind(millis(at))
+                .execute(self.write_conn()?)
+                .await
+                .map_err(storage_error)?;
             if done.rows_affected() == 1 {
                 Ok(())
             } else {

@@ -22,19 +22,15 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             }
             let code = db.code();
             // Extended codes keep the primary code in the low byte (e.g. 517 = BUSY_SNAPSHOT).
-            let primary = code
-                .as_deref()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| (c & 0xff).to_string());
+            let primary = code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| (c & 0xff).to_string());
             if matches!(primary.as_deref(), Some(SQLITE_BUSY | SQLITE_LOCKED)) {
                 return StorageError::Unavailable(format!("sqlite busy: {db}"));
             }
             StorageError::Backend(format!("sqlite: {db}"))
         }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::WorkerCrashed => StorageError::Unavailable(err.to_string()),
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+            StorageError::Unavailable(err.to_string())
+        }
         _ => StorageError::Backend(err.to_string()),
     }
 }

@@ -17,13 +17,8 @@ pub(crate) async fn timed<T>(
         Err(StorageError::Unavailable(_)) => "unavailable",
         Err(_) => "error",
     };
-    let labels = [
-        ("backend", "sqlite"),
-        ("operation", operation),
-        ("outcome", outcome),
-    ];
+    let labels = [("backend", "sqlite"), ("operation", operation), ("outcome", outcome)];
     metrics::counter!("tessera_storage_calls_total", &labels).increment(1);
-    metrics::histogram!("tessera_storage_call_duration_seconds", &labels)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("tessera_storage_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     result
 }

@@ -11,8 +11,7 @@ pub(crate) fn millis(at: OffsetDateTime) -> i64 {
 }
 
 pub(crate) fn from_millis(ms: i64) -> Result<OffsetDateTime, StorageError> {
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .map_err(|e| corrupt("timestamp", e))
+    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).map_err(|e| corrupt("timestamp", e))
 }
 
 pub(crate) fn opt_from_millis(ms: Option<i64>) -> Result<Option<OffsetDateTime>, StorageError> {

@@ -6,9 +6,7 @@ use std::time::Duration;
 use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::errors::storage_error;
 use crate::metrics::timed;
@@ -26,11 +24,7 @@ pub struct SqliteSettings {
 
 impl SqliteSettings {
     pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            read_connections: 4,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        Self { url: url.into(), read_connections: 4, acquire_timeout: Duration::from_secs(5) }
     }
 }
 
@@ -51,20 +45,13 @@ impl SqliteStorage {
             .foreign_keys(true)
             .busy_timeout(settings.acquire_timeout);
         let in_memory = options.get_filename().as_os_str().is_empty()
-            || options
-                .get_filename()
-                .to_string_lossy()
-                .contains(":memory:")
+            || options.get_filename().to_string_lossy().contains(":memory:")
             || settings.url.contains(":memory:");
         if !in_memory {
-            if let Some(dir) = options
-                .get_filename()
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-            {
-                tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                    StorageError::Unavailable(format!("cannot create {}: {e}", dir.display()))
-                })?;
+            if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+                tokio::fs::create_dir_all(dir)
+                    .await
+                    .map_err(|e| StorageError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
         let writer = SqlitePoolOptions::new()
@@ -89,10 +76,7 @@ impl SqliteStorage {
 
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR
-            .run(&self.writer)
-            .await
-            .map_err(|e| StorageError::Backend(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::Backend(format!("migration failed: {e}")))
     }
 
     pub async fn close(&self) {
@@ -104,29 +88,17 @@ impl SqliteStorage {
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("begin", async {
-            self.writer.begin().await.map_err(storage_error)
-        })
-        .await?;
+        let tx = timed("begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn = timed("acquire", async {
-            self.reader.acquire().await.map_err(storage_error)
-        })
-        .await?;
+        let conn = timed("acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        timed("ping", async {
-            sqlx::query("SELECT 1")
-                .execute(&self.reader)
-                .await
-                .map(|_| ())
-                .map_err(storage_error)
-        })
-        .await
+        timed("ping", async { sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error) })
+            .await
     }
 }

@@ -24,17 +24,11 @@ pub(crate) struct SqliteUnit {
 
 impl SqliteUnit {
     pub(crate) fn transaction(tx: Transaction<'static, Sqlite>) -> Self {
-        Self {
-            exec: Exec::Tx(tx),
-            writes: 0,
-        }
+        Self { exec: Exec::Tx(tx), writes: 0 }
     }
 
     pub(crate) fn reads_only(conn: PoolConnection<Sqlite>) -> Self {
-        Self {
-            exec: Exec::Reads(conn),
-            writes: 0,
-        }
+        Self { exec: Exec::Reads(conn), writes: 0 }
     }
 
     pub(crate) fn conn(&mut self) -> &mut SqliteConnection {
@@ -48,15 +42,11 @@ impl SqliteUnit {
     /// unit-of-work limit that DynamoDB imposes on every backend.
     pub(crate) fn write_conn(&mut self) -> Result<&mut SqliteConnection, StorageError> {
         let Exec::Tx(tx) = &mut self.exec else {
-            return Err(StorageError::Backend(
-                "write through a read-only unit of work".into(),
-            ));
+            return Err(StorageError::Backend("write through a read-only unit of work".into()));
         };
         self.writes += 1;
         if self.writes > MAX_WRITES_PER_UNIT {
-            return Err(StorageError::Backend(format!(
-                "a unit of work holds at most {MAX_WRITES_PER_UNIT} writes"
-            )));
+            return Err(StorageError::Backend(format!("a unit of work holds at most {MAX_WRITES_PER_UNIT} writes")));
         }
         Ok(tx)
     }
@@ -74,9 +64,7 @@ impl UnitOfWork for SqliteUnit {
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
         match self.exec {
-            Exec::Tx(tx) => {
-                timed("commit", async { tx.commit().await.map_err(storage_error) }).await
-            }
+            Exec::Tx(tx) => timed("commit", async { tx.commit().await.map_err(storage_error) }).await,
             Exec::Reads(_) => Ok(()),
         }
     }

@@ -2,8 +2,7 @@
 
 use async_trait::async_trait;
 use domain::users::{
-    AvatarUrl, Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository,
-    Username,
+    AvatarUrl, Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username,
 };
 use domain::{Continuation, Page, StorageError};
 use sqlx::sqlite::SqliteRow;
@@ -14,8 +13,7 @@ use crate::metrics::timed;
 use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 
-const COLUMNS: &str =
-    "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
+const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
                        session_epoch, version, created_at, updated_at";
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
@@ -26,14 +24,9 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
         id: UserId(uuid(&text("id")?)?),
         email: Email::parse(&text("email")?).map_err(|e| corrupt("email", e))?,
         username: Username::parse(&text("username")?).map_err(|e| corrupt("username", e))?,
-        first_name: PersonName::parse("first_name", &text("first_name")?)
-            .map_err(|e| corrupt("name", e))?,
-        last_name: PersonName::parse("last_name", &text("last_name")?)
-            .map_err(|e| corrupt("name", e))?,
-        avatar_url: avatar
-            .map(|a| AvatarUrl::parse(&a))
-            .transpose()
-            .map_err(|e| corrupt("avatar_url", e))?,
+        first_name: PersonName::parse("first_name", &text("first_name")?).map_err(|e| corrupt("name", e))?,
+        last_name: PersonName::parse("last_name", &text("last_name")?).map_err(|e| corrupt("name", e))?,
+        avatar_url: avatar.map(|a| AvatarUrl::parse(&a)).transpose().map_err(|e| corrupt("avatar_url", e))?,
         role: Role::parse(&text("role")?).ok_or_else(|| corrupt("role", "unknown"))?,
         password_hash: PasswordHash(text("password_hash")?),
         session_epoch: number("session_epoch")?,
@@ -44,17 +37,9 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
 }
 
 impl SqliteUnit {
-    async fn find_user_by(
-        &mut self,
-        column: &'static str,
-        value: &str,
-    ) -> Result<Option<User>, StorageError> {
+    async fn find_user_by(&mut self, column: &'static str, value: &str) -> Result<Option<User>, StorageError> {
         let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1");
-        let row = sqlx::query(&sql)
-            .bind(value)
-            .fetch_optional(self.conn())
-            .await
-            .map_err(storage_error)?;
+        let row = sqlx::query(&sql).bind(value).fetch_optional(self.conn()).await.map_err(storage_error)?;
         row.as_ref().map(user_from_row).transpose()
     }
 }
@@ -97,11 +82,7 @@ impl UserRepository for SqliteUnit {
     }
 
     async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
-        timed(
-            "users.find_by_username",
-            self.find_user_by("username", username),
-        )
-        .await
+        timed("users.find_by_username", self.find_user_by("username", username)).await
     }
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {
@@ -142,35 +123,22 @@ impl UserRepository for SqliteUnit {
                 .as_ref()
                 .map(|c| String::from_utf8(c.0.clone()).map_err(|_| StorageError::BadContinuation))
                 .transpose()?;
-            let mut sql =
-                QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM users WHERE 1 = 1"));
+            let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {COLUMNS} FROM users WHERE 1 = 1"));
             if let Some(prefix) = &query.prefix {
                 // A range, not LIKE: `_` is a LIKE wildcard and a range uses the username index.
                 // DEL (0x7f) sorts after every character a username may hold.
-                sql.push(" AND username >= ")
-                    .push_bind(prefix.as_str().to_owned());
-                sql.push(" AND username < ")
-                    .push_bind(format!("{}\u{7f}", prefix.as_str()));
+                sql.push(" AND username >= ").push_bind(prefix.as_str().to_owned());
+                sql.push(" AND username < ").push_bind(format!("{}\u{7f}", prefix.as_str()));
             }
             if let Some(after) = after {
                 sql.push(" AND username > ").push_bind(after);
             }
-            sql.push(" ORDER BY username LIMIT ")
-                .push_bind(i64::from(query.limit.get()) + 1);
-            let rows = sql
-                .build()
-                .fetch_all(self.conn())
-                .await
-                .map_err(storage_error)?;
-            let mut items = rows
-                .iter()
-                .map(user_from_row)
-                .collect::<Result<Vec<_>, _>>()?;
+            sql.push(" ORDER BY username LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
+            let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
+            let mut items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
             let next = if items.len() > query.limit.get() as usize {
                 items.truncate(query.limit.get() as usize);
-                items
-                    .last()
-                    .map(|u| Continuation(u.username.as_str().as_bytes().to_vec()))
+                items.last().map(|u| Continuation(u.username.as_str().as_bytes().to_vec()))
             } else {
                 None
             };

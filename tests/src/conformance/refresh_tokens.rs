@@ -37,43 +37,17 @@ pub async fn chains_and_tokens_are_stored_and_found(storage: &dyn Storage) {
     let (chain, token) = user_with_chain(storage).await;
 
     let mut reader = storage.read().await.unwrap();
-    assert_eq!(
-        reader.refresh_tokens().get_chain(chain.id).await.unwrap(),
-        Some(chain)
-    );
-    assert_eq!(
-        reader
-            .refresh_tokens()
-            .find_token(&token.hash)
-            .await
-            .unwrap(),
-        Some(token)
-    );
-    assert_eq!(
-        reader
-            .refresh_tokens()
-            .find_token(&TokenHash([8; 32]))
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        reader
-            .refresh_tokens()
-            .get_chain(ChainId(Uuid::now_v7()))
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(reader.refresh_tokens().get_chain(chain.id).await.unwrap(), Some(chain));
+    assert_eq!(reader.refresh_tokens().find_token(&token.hash).await.unwrap(), Some(token));
+    assert_eq!(reader.refresh_tokens().find_token(&TokenHash([8; 32])).await.unwrap(), None);
+    assert_eq!(reader.refresh_tokens().get_chain(ChainId(Uuid::now_v7())).await.unwrap(), None);
 }
 
 pub async fn a_token_is_spent_exactly_once(storage: &dyn Storage) {
     let (_, token) = user_with_chain(storage).await;
     let spend = || async {
         let mut uow = storage.begin().await?;
-        uow.refresh_tokens()
-            .spend_token(&token.hash, T0 + Duration::minutes(1))
-            .await?;
+        uow.refresh_tokens().spend_token(&token.hash, T0 + Duration::minutes(1)).await?;
         uow.commit().await
     };
 
@@ -81,35 +55,18 @@ pub async fn a_token_is_spent_exactly_once(storage: &dyn Storage) {
     assert_eq!(spend().await, Err(StorageError::ConditionFailed));
 
     let mut reader = storage.read().await.unwrap();
-    let stored = reader
-        .refresh_tokens()
-        .find_token(&token.hash)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        stored.spent_at,
-        Some(T0 + Duration::minutes(1)),
-        "the first spend is kept"
-    );
+    let stored = reader.refresh_tokens().find_token(&token.hash).await.unwrap().unwrap();
+    assert_eq!(stored.spent_at, Some(T0 + Duration::minutes(1)), "the first spend is kept");
 }
 
 pub async fn revoking_a_chain_is_idempotent_and_keeps_the_first_time(storage: &dyn Storage) {
     let (chain, _) = user_with_chain(storage).await;
     for minutes in [1, 2] {
         let mut uow = storage.begin().await.unwrap();
-        uow.refresh_tokens()
-            .revoke_chain(chain.id, T0 + Duration::minutes(minutes))
-            .await
-            .unwrap();
+        uow.refresh_tokens().revoke_chain(chain.id, T0 + Duration::minutes(minutes)).await.unwrap();
         uow.commit().await.unwrap();
     }
     let mut reader = storage.read().await.unwrap();
-    let stored = reader
-        .refresh_tokens()
-        .get_chain(chain.id)
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = reader.refresh_tokens().get_chain(chain.id).await.unwrap().unwrap();
     assert_eq!(stored.revoked_at, Some(T0 + Duration::minutes(1)));
 }

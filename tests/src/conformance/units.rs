@@ -32,23 +32,14 @@ pub async fn a_failed_commit_writes_nothing_of_the_unit(storage: &dyn Storage) {
         uow.commit().await
     }
     .await;
-    assert!(
-        matches!(result, Err(StorageError::Conflict(_))),
-        "{result:?}"
-    );
+    assert!(matches!(result, Err(StorageError::Conflict(_))), "{result:?}");
 
     let mut reader = storage.read().await.unwrap();
-    assert_eq!(
-        reader.users().get(bob.id).await.unwrap(),
-        None,
-        "all or nothing"
-    );
+    assert_eq!(reader.users().get(bob.id).await.unwrap(), None, "all or nothing");
 }
 
 pub async fn a_unit_of_work_holds_at_most_one_hundred_writes(storage: &dyn Storage) {
-    let users: Vec<_> = (0..=MAX_WRITES_PER_UNIT)
-        .map(|i| new_user(&format!("user_{i:03}")))
-        .collect();
+    let users: Vec<_> = (0..=MAX_WRITES_PER_UNIT).map(|i| new_user(&format!("user_{i:03}"))).collect();
     let result = async {
         let mut uow = storage.begin().await?;
         for user in &users {
@@ -59,11 +50,7 @@ pub async fn a_unit_of_work_holds_at_most_one_hundred_writes(storage: &dyn Stora
     .await;
     assert!(result.is_err(), "the 101st write must be refused");
     let mut reader = storage.read().await.unwrap();
-    assert_eq!(
-        reader.users().get(users[0].id).await.unwrap(),
-        None,
-        "and nothing of the unit lands"
-    );
+    assert_eq!(reader.users().get(users[0].id).await.unwrap(), None, "and nothing of the unit lands");
 
     let mut uow = storage.begin().await.unwrap();
     for user in &users[..MAX_WRITES_PER_UNIT] {
@@ -71,10 +58,5 @@ pub async fn a_unit_of_work_holds_at_most_one_hundred_writes(storage: &dyn Stora
     }
     uow.commit().await.unwrap();
     let mut reader = storage.read().await.unwrap();
-    assert!(reader
-        .users()
-        .get(users[MAX_WRITES_PER_UNIT - 1].id)
-        .await
-        .unwrap()
-        .is_some());
+    assert!(reader.users().get(users[MAX_WRITES_PER_UNIT - 1].id).await.unwrap().is_some());
 }

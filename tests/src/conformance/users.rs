@@ -15,38 +15,12 @@ pub async fn a_stored_user_is_found_by_id_email_and_username(storage: &dyn Stora
     uow.commit().await.unwrap();
 
     let mut reader = storage.read().await.unwrap();
-    assert_eq!(
-        reader.users().get(user.id).await.unwrap(),
-        Some(user.clone())
-    );
-    assert_eq!(
-        reader
-            .users()
-            .find_by_email("ada@example.com")
-            .await
-            .unwrap(),
-        Some(user.clone())
-    );
-    assert_eq!(
-        reader.users().find_by_username("ada").await.unwrap(),
-        Some(user.clone())
-    );
-    assert_eq!(
-        reader.users().get(UserId(Uuid::now_v7())).await.unwrap(),
-        None
-    );
-    assert_eq!(
-        reader
-            .users()
-            .find_by_email("nobody@example.com")
-            .await
-            .unwrap(),
-        None
-    );
-    assert_eq!(
-        reader.users().find_by_username("nobody").await.unwrap(),
-        None
-    );
+    assert_eq!(reader.users().get(user.id).await.unwrap(), Some(user.clone()));
+    assert_eq!(reader.users().find_by_email("ada@example.com").await.unwrap(), Some(user.clone()));
+    assert_eq!(reader.users().find_by_username("ada").await.unwrap(), Some(user.clone()));
+    assert_eq!(reader.users().get(UserId(Uuid::now_v7())).await.unwrap(), None);
+    assert_eq!(reader.users().find_by_email("nobody@example.com").await.unwrap(), None);
+    assert_eq!(reader.users().find_by_username("nobody").await.unwrap(), None);
 }
 
 /// Inserts `user` in its own unit of work, returning the error from the write or the commit.
@@ -61,29 +35,16 @@ pub async fn a_taken_email_or_username_is_a_conflict_and_writes_nothing(storage:
 
     let mut same_email = new_user("other");
     same_email.email = domain::users::Email::parse("ada@example.com").unwrap();
-    assert_eq!(
-        insert(storage, &same_email).await,
-        Err(StorageError::Conflict(Conflict::EmailTaken))
-    );
+    assert_eq!(insert(storage, &same_email).await, Err(StorageError::Conflict(Conflict::EmailTaken)));
 
     let mut same_username = new_user("ada");
     same_username.email = domain::users::Email::parse("else@example.com").unwrap();
-    assert_eq!(
-        insert(storage, &same_username).await,
-        Err(StorageError::Conflict(Conflict::UsernameTaken))
-    );
+    assert_eq!(insert(storage, &same_username).await, Err(StorageError::Conflict(Conflict::UsernameTaken)));
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(same_email.id).await.unwrap(), None);
     assert_eq!(reader.users().get(same_username.id).await.unwrap(), None);
-    assert_eq!(
-        reader
-            .users()
-            .find_by_email("else@example.com")
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(reader.users().find_by_email("else@example.com").await.unwrap(), None);
 }
 
 pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
@@ -118,19 +79,11 @@ pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
         uow.commit().await
     }
     .await;
-    assert_eq!(
-        result,
-        Err(StorageError::ConditionFailed),
-        "updating a missing user fails the condition"
-    );
+    assert_eq!(result, Err(StorageError::ConditionFailed), "updating a missing user fails the condition");
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(user.id).await.unwrap(), Some(changed));
-    assert_eq!(
-        reader.users().find_by_username("ada").await.unwrap(),
-        None,
-        "the old username is free again"
-    );
+    assert_eq!(reader.users().find_by_username("ada").await.unwrap(), None, "the old username is free again");
 }
 
 pub async fn renaming_to_a_taken_username_is_a_conflict(storage: &dyn Storage) {
@@ -166,11 +119,7 @@ pub async fn the_user_list_pages_by_username_without_repeats(storage: &dyn Stora
     let mut pages = 0;
     loop {
         let mut reader = storage.read().await.unwrap();
-        let query = UserListQuery {
-            prefix: None,
-            after: after.clone(),
-            limit: PageLimit::parse(3).unwrap(),
-        };
+        let query = UserListQuery { prefix: None, after: after.clone(), limit: PageLimit::parse(3).unwrap() };
         let page = reader.users().list(&query).await.unwrap();
         pages += 1;
         seen.extend(page.items.iter().map(|u| u.username.as_str().to_owned()));
@@ -189,11 +138,8 @@ pub async fn the_user_list_filters_by_prefix_literally(storage: &dyn Storage) {
         insert(storage, &new_user(name)).await.unwrap();
     }
     let mut reader = storage.read().await.unwrap();
-    let query = UserListQuery {
-        prefix: Some(UsernamePrefix::parse("a_").unwrap()),
-        after: None,
-        limit: PageLimit::DEFAULT,
-    };
+    let query =
+        UserListQuery { prefix: Some(UsernamePrefix::parse("a_").unwrap()), after: None, limit: PageLimit::DEFAULT };
     let page = reader.users().list(&query).await.unwrap();
 
     let names: Vec<_> = page.items.iter().map(|u| u.username.as_str()).collect();
@@ -208,22 +154,14 @@ pub async fn a_full_last_page_may_end_with_an_empty_one(storage: &dyn Storage) {
     let mut reader = storage.read().await.unwrap();
     let first = reader
         .users()
-        .list(&UserListQuery {
-            prefix: None,
-            after: None,
-            limit: PageLimit::parse(2).unwrap(),
-        })
+        .list(&UserListQuery { prefix: None, after: None, limit: PageLimit::parse(2).unwrap() })
         .await
         .unwrap();
     assert_eq!(first.items.len(), 2);
     if let Some(next) = first.next {
         let rest = reader
             .users()
-            .list(&UserListQuery {
-                prefix: None,
-                after: Some(next),
-                limit: PageLimit::parse(2).unwrap(),
-            })
+            .list(&UserListQuery { prefix: None, after: Some(next), limit: PageLimit::parse(2).unwrap() })
             .await
             .unwrap();
         assert!(rest.items.is_empty());

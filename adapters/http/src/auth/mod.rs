@@ -25,11 +25,7 @@ error_set!(LogoutErrors: 400, 413, 415, 500, 503);
 pub enum Registered {
     /// The new user.
     #[oai(status = 201)]
-    Created(
-        Json<UserBody>,
-        #[oai(header = "Location")] String,
-        #[oai(header = "ETag")] String,
-    ),
+    Created(Json<UserBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
@@ -65,22 +61,14 @@ impl AuthApi {
             })
             .await?;
         let location = format!("/api/v1/users/{}", user.id);
-        Ok(Registered::Created(
-            Json(UserBody::from(&user)),
-            location,
-            etag(user.version),
-        ))
+        Ok(Registered::Created(Json(UserBody::from(&user)), location, etag(user.version)))
     }
 
     /// Log in
     ///
     /// Failed attempts are limited per login name; past the limit the answer is 429.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
-    async fn login(
-        &self,
-        auth: Data<&AuthService>,
-        body: Json<LoginRequest>,
-    ) -> Result<Tokens, ApiError<LoginErrors>> {
+    async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
         let pair = auth.login(&body.0.login.0, &body.0.password.0).await?;
         Ok(Tokens::Ok(Json(pair.into())))
     }

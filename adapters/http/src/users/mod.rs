@@ -62,11 +62,7 @@ pub enum UserPageResponse {
 impl UsersApi {
     /// The caller's own record
     #[oai(path = "/users/me", method = "get", operation_id = "get_me")]
-    async fn get_me(
-        &self,
-        auth: BearerAuth,
-        users: Data<&UserService>,
-    ) -> Result<UserResponse, ApiError<GetMeErrors>> {
+    async fn get_me(&self, auth: BearerAuth, users: Data<&UserService>) -> Result<UserResponse, ApiError<GetMeErrors>> {
         let user = users.me(auth.0).await?;
         Ok(UserResponse::of(&user))
     }
@@ -101,20 +97,14 @@ impl UsersApi {
     /// Change the caller's password
     ///
     /// Ends every login of the user: all their refresh tokens stop working.
-    #[oai(
-        path = "/users/me/password",
-        method = "put",
-        operation_id = "change_password"
-    )]
+    #[oai(path = "/users/me/password", method = "put", operation_id = "change_password")]
     async fn change_password(
         &self,
         auth: BearerAuth,
         users: Data<&UserService>,
         body: Json<ChangePasswordRequest>,
     ) -> Result<PasswordChanged, ApiError<ChangePasswordErrors>> {
-        users
-            .change_password(auth.0, &body.0.current_password.0, &body.0.new_password.0)
-            .await?;
+        users.change_password(auth.0, &body.0.current_password.0, &body.0.new_password.0).await?;
         Ok(PasswordChanged::NoContent)
     }
 
@@ -146,14 +136,7 @@ impl UsersApi {
         #[oai(validator(pattern = "^[A-Za-z0-9_]{1,32}$"))]
         username_prefix: Query<Option<String>>,
     ) -> Result<UserPageResponse, ApiError<ListUsersErrors>> {
-        let listed = users
-            .list(
-                auth.0,
-                username_prefix.0.as_deref(),
-                cursor.0.as_deref(),
-                limit.0,
-            )
-            .await?;
+        let listed = users.list(auth.0, username_prefix.0.as_deref(), cursor.0.as_deref(), limit.0).await?;
         Ok(UserPageResponse::Ok(Json(UserPageBody {
             items: listed.items.iter().map(UserBody::from).collect(),
             next_cursor: listed.next_cursor,

@@ -93,6 +93,7 @@ pub struct UpdateMeRequest {
     pub last_name: Option<NameInput>,
     pub username: Option<UsernameInput>,
     /// `null` removes the avatar.
+    #[oai(nullable)]
     pub avatar_url: MaybeUndefined<AvatarUrlInput>,
 }
 

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Format check and clippy with every warning an error.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings

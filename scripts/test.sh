@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every test on a fresh machine: unit tests of each crate, then the storage conformance suite
+# and the end-to-end suite once per storage backend. Starts whatever the backends need itself.
+#
+#   scripts/test.sh                      # every backend
+#   TESSERA_TEST_BACKENDS=sqlite scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backends=${TESSERA_TEST_BACKENDS:-sqlite}
+
+if cargo nextest --version >/dev/null 2>&1; then
+    run_tests() { cargo nextest run --locked --no-fail-fast "$@"; }
+else
+    run_tests() { cargo test --locked --no-fail-fast "$@"; }
+fi
+
+echo "== unit tests and the spec drift check"
+run_tests --workspace --exclude tessera-tests
+run_tests -p tessera-tests --test openapi
+
+for backend in $backends; do
+    echo "== conformance and end-to-end suites on $backend"
+    TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e
+done
+echo "== all tests passed on: $backends"

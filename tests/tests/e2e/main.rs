@@ -1,0 +1,8 @@
+//! The end-to-end suite: the real server on port 0 against a fresh database of the backend named
+//! by `TESSERA_TEST_BACKEND`, driven over HTTP. Organised by feature.
+
+mod auth;
+mod errors;
+mod system;
+mod tokens;
+mod users;

@@ -1,0 +1,50 @@
+//! Health, metrics, the OpenAPI document and Swagger UI.
+
+use tessera_tests::http::TestServer;
+
+#[tokio::test]
+async fn liveness_and_readiness_answer_ok() {
+    let server = TestServer::start().await;
+    let live = server.get("/health/live", None).await;
+    live.expect(200);
+    assert_eq!(live.body, serde_json::json!({"status": "ok"}));
+    server.get("/health/ready", None).await.expect(200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_operation_and_status() {
+    let server = TestServer::start().await;
+    server.register("ada").await.expect(201);
+    server.login("ada", "wrong password").await.expect(401);
+
+    let metrics = server.get("/metrics", None).await;
+
+    metrics.expect(200);
+    for needle in [
+        r#"tessera_http_requests_total{operation="register",status="201"}"#,
+        r#"tessera_http_requests_total{operation="login",status="401"}"#,
+        "tessera_http_request_duration_seconds_bucket{",
+        r#"tessera_storage_calls_total{backend="#,
+        "tessera_storage_call_duration_seconds_bucket{",
+    ] {
+        assert!(metrics.text.contains(needle), "missing {needle}");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_and_swagger_ui_are_served() {
+    let server = TestServer::start().await;
+
+    let json = server.get("/openapi.json", None).await;
+    json.expect(200);
+    assert_eq!(json.body["openapi"], "3.0.0");
+    assert_eq!(json.text, bootstrap::openapi_document(false));
+    let yaml = server.get("/openapi.yaml", None).await;
+    yaml.expect(200);
+    assert!(yaml.text.contains("operationId: register"));
+
+    let docs = server.get("/docs", None).await;
+    docs.expect(200);
+    assert!(docs.text.contains("SwaggerUIBundle"));
+    assert!(docs.text.contains("\"operationId\": \"get_me\""), "the adjusted document is embedded");
+}
