@@ -120,6 +120,11 @@ impl Running {
 /// (port 0 picks a free port) in the background.
 pub async fn spawn(config: &Config) -> Result<Running, BootError> {
     let app = App::build(config, !config.no_migrate).await?;
+    spawn_app(app, config).await
+}
+
+/// Serves an already built `app` on `config.listen` in the background.
+pub async fn spawn_app(app: App, config: &Config) -> Result<Running, BootError> {
     let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| BootError::Io(e.to_string()))?;
     let addr = listener.local_addr().map_err(|e| BootError::Io(e.to_string()))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -8,7 +8,7 @@ mod secret;
 pub mod system;
 pub mod telemetry;
 
-pub use app::{spawn, App, Running};
+pub use app::{spawn, spawn_app, App, Running};
 pub use config::{Cli, Command, Config, StorageKind};
 
 /// The OpenAPI document exactly as served and committed under `openapi/`.

@@ -71,6 +71,17 @@ impl TestServer {
         Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
     }
 
+    /// Starts a server whose storage is closed before it serves: every storage call fails as it
+    /// does when the backend is unreachable.
+    pub async fn start_with_storage_down() -> Self {
+        let config = isolated_config();
+        let app = App::build(&config.config, true).await.expect("the app builds");
+        app.backend.close().await;
+        let running = bootstrap::spawn_app(app, &config.config).await.expect("the server starts");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
+        Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
+    }
+
     pub fn addr(&self) -> std::net::SocketAddr {
         self.running.as_ref().map(|r| r.addr).expect("running")
     }

@@ -65,12 +65,45 @@ pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Outp
         .data(services.auth)
         .data(services.users)
         .data(services.storage)
-        .data(services.metrics)
-        .with(CatchPanic::new().with_handler(|_| {
-            tracing::error!("a request handler panicked");
-            ProblemResponse::internal()
-        }));
+        .data(services.metrics);
+    with_edge(routes, settings)
+}
+
+/// The layers every route sits behind: panics become 500 problems, and [`Edge`] outermost.
+fn with_edge(routes: impl Endpoint + 'static, settings: HttpSettings) -> impl Endpoint<Output = Response> {
+    let routes = routes.with(CatchPanic::new().with_handler(|_| {
+        tracing::error!("a request handler panicked");
+        ProblemResponse::internal()
+    }));
     Edge::new(routes, settings.body_limit)
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::http::StatusCode;
+    use poem::{handler, Request};
+
+    use super::*;
+
+    #[handler]
+    fn explode() -> &'static str {
+        panic!("secret internals: SELECT * FROM users")
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_a_500_problem_without_internals() {
+        let app = with_edge(Route::new().at("/boom", explode), HttpSettings::default());
+
+        let response = app.call(Request::builder().uri_str("/boom").header("x-request-id", "r-1").finish()).await;
+
+        let response = response.expect("the edge always answers");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(response.content_type(), Some(problem::PROBLEM_JSON));
+        assert_eq!(response.header(REQUEST_ID_HEADER), Some("r-1"));
+        let body = response.into_body().into_string().await.expect("a body");
+        assert!(body.contains(r#""code":"internal""#) && body.contains(r#""request_id":"r-1""#), "{body}");
+        assert!(!body.contains("SELECT") && !body.contains("secret"), "{body}");
+    }
 }
 
 use openapi::swagger_ui_html;

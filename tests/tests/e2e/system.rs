@@ -48,3 +48,15 @@ async fn the_openapi_document_and_swagger_ui_are_served() {
     assert!(docs.text.contains("SwaggerUIBundle"));
     assert!(docs.text.contains("\"operationId\": \"get_me\""), "the adjusted document is embedded");
 }
+
+#[tokio::test]
+async fn when_the_storage_is_down_requests_get_503_and_readiness_fails() {
+    let server = TestServer::start_with_storage_down().await;
+
+    server.get("/health/live", None).await.expect(200);
+    server.get("/health/ready", None).await.expect_problem(503, "storage_unavailable");
+    let register = server.register("ada").await;
+    register.expect_problem(503, "storage_unavailable");
+    assert_eq!(register.header("retry-after"), Some("2"));
+    server.login("ada", "whatever pw").await.expect_problem(503, "storage_unavailable");
+}
