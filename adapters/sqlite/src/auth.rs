@@ -7,7 +7,7 @@ use domain::StorageError;
 use sqlx::Row;
 use time::OffsetDateTime;
 
-use crate::errors::{corrupt, storage_error};
+use crate::errors::{corrupt, one_row_changed, storage_error};
 use crate::metrics::timed;
 use crate::rows::{from_millis, millis, opt_from_millis, uuid};
 use crate::unit_of_work::SqliteUnit;
@@ -118,11 +118,7 @@ impl RefreshTokenRepository for SqliteUnit {
                 .execute(self.write_conn()?)
                 .await
                 .map_err(storage_error)?;
-            if done.rows_affected() == 1 {
-                Ok(())
-            } else {
-                Err(StorageError::ConditionFailed)
-            }
+            one_row_changed(&done)
         })
         .await
     }

@@ -39,3 +39,12 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
     StorageError::Backend(format!("corrupt {what} in sqlite: {detail}"))
 }
+
+/// A conditional write (`… WHERE version = ?` / `… IS NULL`) that matched no row lost its race.
+pub(crate) fn one_row_changed(done: &sqlx::sqlite::SqliteQueryResult) -> Result<(), StorageError> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::ConditionFailed)
+    }
+}

@@ -5,16 +5,37 @@ use domain::users::{
     AvatarUrl, Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username,
 };
 use domain::{Continuation, Page, StorageError};
-use sqlx::sqlite::SqliteRow;
+use sqlx::query::Query;
+use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use crate::errors::{corrupt, storage_error};
+use crate::errors::{corrupt, one_row_changed, storage_error};
 use crate::metrics::timed;
 use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 
 const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
                        session_epoch, version, created_at, updated_at";
+
+/// Binds ?1..?12 in the order of [`COLUMNS`].
+fn bind_user<'q>(
+    query: Query<'q, Sqlite, SqliteArguments<'q>>,
+    user: &'q User,
+) -> Query<'q, Sqlite, SqliteArguments<'q>> {
+    query
+        .bind(user.id.to_string())
+        .bind(user.email.as_str())
+        .bind(user.username.as_str())
+        .bind(user.first_name.as_str())
+        .bind(user.last_name.as_str())
+        .bind(user.avatar_url.as_ref().map(AvatarUrl::as_str))
+        .bind(user.role.as_str())
+        .bind(&user.password_hash.0)
+        .bind(user.session_epoch)
+        .bind(user.version)
+        .bind(millis(user.created_at))
+        .bind(millis(user.updated_at))
+}
 
 fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
     let text = |column: &str| row.try_get::<String, _>(column).map_err(storage_error);
@@ -48,27 +69,9 @@ impl SqliteUnit {
 impl UserRepository for SqliteUnit {
     async fn insert(&mut self, user: &User) -> Result<(), StorageError> {
         timed("users.insert", async {
-            sqlx::query(
-                "INSERT INTO users (id, email, username, first_name, last_name, avatar_url, role, password_hash, \
-                 session_epoch, version, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )
-            .bind(user.id.to_string())
-            .bind(user.email.as_str())
-            .bind(user.username.as_str())
-            .bind(user.first_name.as_str())
-            .bind(user.last_name.as_str())
-            .bind(user.avatar_url.as_ref().map(AvatarUrl::as_str))
-            .bind(user.role.as_str())
-            .bind(&user.password_hash.0)
-            .bind(user.session_epoch)
-            .bind(user.version)
-            .bind(millis(user.created_at))
-            .bind(millis(user.updated_at))
-            .execute(self.write_conn()?)
-            .await
-            .map(|_| ())
-            .map_err(storage_error)
+            let sql =
+                format!("INSERT INTO users ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)");
+            bind_user(sqlx::query(&sql), user).execute(self.write_conn()?).await.map(|_| ()).map_err(storage_error)
         })
         .await
     }
@@ -87,31 +90,16 @@ impl UserRepository for SqliteUnit {
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {
         timed("users.update", async {
-            let done = sqlx::query(
-                "UPDATE users SET email = ?2, username = ?3, first_name = ?4, last_name = ?5, avatar_url = ?6, \
-                 role = ?7, password_hash = ?8, session_epoch = ?9, version = ?10, updated_at = ?11 \
-                 WHERE id = ?1 AND version = ?12",
-            )
-            .bind(user.id.to_string())
-            .bind(user.email.as_str())
-            .bind(user.username.as_str())
-            .bind(user.first_name.as_str())
-            .bind(user.last_name.as_str())
-            .bind(user.avatar_url.as_ref().map(AvatarUrl::as_str))
-            .bind(user.role.as_str())
-            .bind(&user.password_hash.0)
-            .bind(user.session_epoch)
-            .bind(user.version)
-            .bind(millis(user.updated_at))
-            .bind(expected_version)
-            .execute(self.write_conn()?)
-            .await
-            .map_err(storage_error)?;
-            if done.rows_affected() == 1 {
-                Ok(())
-            } else {
-                Err(StorageError::ConditionFailed)
-            }
+            // Same parameter numbers as the insert (?11, created_at, never changes).
+            let sql = "UPDATE users SET email = ?2, username = ?3, first_name = ?4, last_name = ?5, avatar_url = ?6, \
+                       role = ?7, password_hash = ?8, session_epoch = ?9, version = ?10, updated_at = ?12 \
+                       WHERE id = ?1 AND version = ?13";
+            let done = bind_user(sqlx::query(sql), user)
+                .bind(expected_version)
+                .execute(self.write_conn()?)
+                .await
+                .map_err(storage_error)?;
+            one_row_changed(&done)
         })
         .await
     }

@@ -55,13 +55,8 @@ impl From<&User> for ProfileBody {
 #[derive(Debug, Clone, Object)]
 #[oai(rename = "User")]
 pub struct UserBody {
-    pub id: Uuid,
-    pub username: String,
-    pub first_name: String,
-    pub last_name: String,
-    #[oai(nullable)]
-    pub avatar_url: Option<String>,
-    pub created_at: OffsetDateTime,
+    #[oai(flatten)]
+    pub profile: ProfileBody,
     pub email: String,
     pub role: RoleBody,
     /// Increases with every change; sent as the `ETag`.
@@ -70,14 +65,8 @@ pub struct UserBody {
 
 impl From<&User> for UserBody {
     fn from(user: &User) -> Self {
-        let profile = ProfileBody::from(user);
         Self {
-            id: profile.id,
-            username: profile.username,
-            first_name: profile.first_name,
-            last_name: profile.last_name,
-            avatar_url: profile.avatar_url,
-            created_at: profile.created_at,
+            profile: ProfileBody::from(user),
             email: user.email.as_str().to_owned(),
             role: user.role.into(),
             version: user.version,
