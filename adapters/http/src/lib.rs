@@ -27,6 +27,7 @@ pub use openapi::{api_service, openapi_json, openapi_yaml};
 pub use system::MetricsRender;
 
 use crate::edge::Edge;
+use crate::openapi::swagger_ui_html;
 use crate::problem::ProblemResponse;
 
 /// The services the routes call.
@@ -78,6 +79,28 @@ fn with_edge(routes: impl Endpoint + 'static, settings: HttpSettings) -> impl En
     Edge::new(routes, settings.body_limit)
 }
 
+/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish for
+/// at most `grace`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: HttpServices,
+    settings: HttpSettings,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+    grace: std::time::Duration,
+) -> std::io::Result<()> {
+    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    poem::Server::new_with_acceptor(acceptor)
+        .name("tessera")
+        .run_with_graceful_shutdown(app(services, settings), shutdown, Some(grace))
+        .await
+}
+
+/// Turns the API into routes once, which is when poem-openapi detects duplicate operation ids
+/// (by panicking): the spec drift test calls it.
+pub fn build_routes_for_check() {
+    let _ = poem::IntoEndpoint::into_endpoint(api_service());
+}
+
 #[cfg(test)]
 mod tests {
     use poem::http::StatusCode;
@@ -104,28 +127,4 @@ mod tests {
         assert!(body.contains(r#""code":"internal""#) && body.contains(r#""request_id":"r-1""#), "{body}");
         assert!(!body.contains("SELECT") && !body.contains("secret"), "{body}");
     }
-}
-
-use openapi::swagger_ui_html;
-
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish for
-/// at most `grace`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    services: HttpServices,
-    settings: HttpSettings,
-    shutdown: impl std::future::Future<Output = ()> + Send,
-    grace: std::time::Duration,
-) -> std::io::Result<()> {
-    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
-    poem::Server::new_with_acceptor(acceptor)
-        .name("tessera")
-        .run_with_graceful_shutdown(app(services, settings), shutdown, Some(grace))
-        .await
-}
-
-/// Turns the API into routes once, which is when poem-openapi detects duplicate operation ids
-/// (by panicking): the spec drift test calls it.
-pub fn build_routes_for_check() {
-    let _ = poem::IntoEndpoint::into_endpoint(api_service());
 }
