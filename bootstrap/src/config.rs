@@ -3,7 +3,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
 #[command(name = "tessera", version, about = "Team workspaces: projects, sharing and posts, over HTTP.")]
@@ -81,7 +82,8 @@ pub struct Config {
     pub log_format: Option<LogFormat>,
 
     /// Do not apply migrations at `serve` start.
-    #[arg(long, env = "TESSERA_NO_MIGRATE", global = true)]
+    #[arg(long, env = "TESSERA_NO_MIGRATE", global = true, action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
     pub no_migrate: bool,
 
     /// Largest request body accepted, in bytes.
@@ -148,5 +150,43 @@ impl Config {
             "{}.jwt-secret",
             db.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "tessera".into())
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_follow_the_design_table() {
+        let config = Cli::try_parse_from(["tessera"]).unwrap().config;
+        assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.storage, StorageKind::Sqlite);
+        assert_eq!(config.database_url(), "sqlite://data/tessera.db");
+        assert!(!config.no_migrate);
+        assert_eq!(config.body_limit, 1024 * 1024);
+        assert_eq!((config.access_token_ttl, config.refresh_token_ttl), (900, 2_592_000));
+        assert_eq!((config.login_max_failures, config.login_window), (10, 900));
+    }
+
+    #[test]
+    fn flags_work_before_or_after_the_subcommand() {
+        let before = Cli::try_parse_from(["tessera", "--no-migrate", "--listen", "127.0.0.1:0", "serve"]).unwrap();
+        let after = Cli::try_parse_from(["tessera", "serve", "--no-migrate", "--listen", "127.0.0.1:0"]).unwrap();
+        for cli in [before, after] {
+            assert!(cli.config.no_migrate);
+            assert_eq!(cli.config.listen.port(), 0);
+            assert!(matches!(cli.command, Some(Command::Serve)));
+        }
+    }
+
+    #[test]
+    fn the_generated_secret_lives_beside_the_database() {
+        let mut config = Config::defaults();
+        assert_eq!(config.sqlite_secret_path(), Some(PathBuf::from("data/tessera.jwt-secret")));
+        config.database_url = Some("sqlite:///var/lib/tessera/main.db?mode=rwc".into());
+        assert_eq!(config.sqlite_secret_path(), Some(PathBuf::from("/var/lib/tessera/main.jwt-secret")));
+        config.database_url = Some("sqlite::memory:".into());
+        assert_eq!(config.sqlite_secret_path(), None);
     }
 }
