@@ -28,6 +28,10 @@ impl fmt::Display for FieldViolation {
 pub enum Conflict {
     EmailTaken,
     UsernameTaken,
+    /// The person is a member of the project already.
+    AlreadyMember,
+    /// Another post of the project has this slug.
+    SlugTaken,
 }
 
 /// What a repository or unit of work can fail with. Adapters translate driver errors into these

@@ -6,7 +6,11 @@
 
 pub mod auth;
 pub mod errors;
+pub mod members;
 pub mod pagination;
+pub mod posts;
+pub mod projects;
+mod text;
 pub mod users;
 
 pub use errors::{Conflict, FieldViolation, StorageError};

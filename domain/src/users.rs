@@ -97,15 +97,7 @@ pub struct PersonName(String);
 
 impl PersonName {
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldViolation> {
-        let value = raw.trim();
-        let len = value.chars().count();
-        if !(1..=100).contains(&len) {
-            return Err(FieldViolation::new(field, "must be 1 to 100 characters after trimming"));
-        }
-        if value.chars().any(char::is_control) {
-            return Err(FieldViolation::new(field, "must not contain control characters"));
-        }
-        Ok(Self(value.to_owned()))
+        crate::text::line(field, raw, 1, 100).map(Self)
     }
 
     pub fn as_str(&self) -> &str {
@@ -214,6 +206,30 @@ pub struct User {
     pub version: i64,
     pub created_at: OffsetDateTime,
     pub updated_at: OffsetDateTime,
+}
+
+/// What anyone may see of a user; nested in projects, members and posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub id: UserId,
+    pub username: Username,
+    pub first_name: PersonName,
+    pub last_name: PersonName,
+    pub avatar_url: Option<AvatarUrl>,
+    pub created_at: OffsetDateTime,
+}
+
+impl User {
+    pub fn profile(&self) -> Profile {
+        Profile {
+            id: self.id,
+            username: self.username.clone(),
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            avatar_url: self.avatar_url.clone(),
+            created_at: self.created_at,
+        }
+    }
 }
 
 /// One page request of the admin list of users.

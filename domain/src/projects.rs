@@ -1,0 +1,250 @@
+//! Projects, the roles people hold in them, and the authorisation table.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::errors::{FieldViolation, StorageError};
+use crate::pagination::{Continuation, Page, PageLimit};
+use crate::text;
+use crate::users::{Profile, UserId};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ProjectId(pub Uuid);
+
+impl fmt::Display for ProjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// 1 to 100 characters after trimming.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectName(String);
+
+impl ProjectName {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        text::line("name", raw, 1, 100).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// 0 to 2000 characters, kept as written.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Description(String);
+
+impl Description {
+    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+        text::block("description", raw, 2000).map(Self)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The role a person holds in one project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProjectRole {
+    Owner,
+    Editor,
+    Viewer,
+}
+
+impl ProjectRole {
+    pub const ALL: [ProjectRole; 3] = [ProjectRole::Owner, ProjectRole::Editor, ProjectRole::Viewer];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProjectRole::Owner => "owner",
+            ProjectRole::Editor => "editor",
+            ProjectRole::Viewer => "viewer",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        ProjectRole::ALL.into_iter().find(|r| r.as_str() == raw)
+    }
+
+    /// The authorisation table: what each role may do in its project.
+    pub fn can(self, action: ProjectAction) -> bool {
+        use ProjectAction as A;
+        use ProjectRole as R;
+        match action {
+            A::View | A::ListMembers => true,
+            A::Edit | A::CreatePost | A::SeeDrafts | A::ModifyOwnPost => matches!(self, R::Owner | R::Editor),
+            A::Delete | A::ManageMembers | A::ModifyAnyPost => self == R::Owner,
+            // The owner cannot leave: ownership is not transferable (API.md: cannot_change_owner).
+            A::Leave => self != R::Owner,
+        }
+    }
+}
+
+/// Everything a role may be asked to do inside a project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProjectAction {
+    View,
+    Edit,
+    Delete,
+    ListMembers,
+    ManageMembers,
+    Leave,
+    CreatePost,
+    SeeDrafts,
+    ModifyOwnPost,
+    ModifyAnyPost,
+}
+
+impl ProjectAction {
+    pub const ALL: [ProjectAction; 10] = [
+        ProjectAction::View,
+        ProjectAction::Edit,
+        ProjectAction::Delete,
+        ProjectAction::ListMembers,
+        ProjectAction::ManageMembers,
+        ProjectAction::Leave,
+        ProjectAction::CreatePost,
+        ProjectAction::SeeDrafts,
+        ProjectAction::ModifyOwnPost,
+        ProjectAction::ModifyAnyPost,
+    ];
+}
+
+/// Why an action is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Denied {
+    /// The caller may not even see the project: answer as if it did not exist.
+    Hidden,
+    /// The caller sees the project but its role does not allow the action.
+    Forbidden,
+}
+
+/// Whether someone holding `role` (or no role: not a member) may do `action`.
+pub fn authorize(role: Option<ProjectRole>, action: ProjectAction) -> Result<ProjectRole, Denied> {
+    match role {
+        None => Err(Denied::Hidden),
+        Some(role) if role.can(action) => Ok(role),
+        Some(_) => Err(Denied::Forbidden),
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Project {
+    pub id: ProjectId,
+    pub name: ProjectName,
+    pub description: Description,
+    pub owner_id: UserId,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub version: i64,
+}
+
+/// A project as one person sees it: with its owner's profile, their role and exact counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectView {
+    pub project: Project,
+    pub owner: Profile,
+    pub my_role: ProjectRole,
+    /// Members, the owner included.
+    pub member_count: i64,
+    /// Posts, drafts included.
+    pub post_count: i64,
+}
+
+/// One page of the projects a person owns or is a member of, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectListQuery {
+    pub member: UserId,
+    pub after: Option<Continuation>,
+    pub limit: PageLimit,
+}
+
+/// Storage of projects. Counts in views are exact at the time of the read, under any concurrency.
+#[async_trait]
+pub trait ProjectRepository: Send {
+    async fn insert(&mut self, project: &Project) -> Result<(), StorageError>;
+
+    async fn get(&mut self, id: ProjectId) -> Result<Option<Project>, StorageError>;
+
+    /// The project as `viewer` sees it; `None` when it does not exist or `viewer` is no member.
+    async fn view(&mut self, id: ProjectId, viewer: UserId) -> Result<Option<ProjectView>, StorageError>;
+
+    /// Compare-and-set on the version. MUST fail with `ConditionFailed` when the stored version
+    /// differs or the project is gone.
+    async fn update(&mut self, project: &Project, expected_version: i64) -> Result<(), StorageError>;
+
+    /// Deletes the project with its members and posts, all or nothing, if the stored version is
+    /// `expected_version`; else `ConditionFailed`.
+    async fn delete(&mut self, id: ProjectId, expected_version: i64) -> Result<(), StorageError>;
+
+    /// Newest first (creation time, then id). MUST return `BadContinuation` for foreign bytes.
+    async fn list(&mut self, query: &ProjectListQuery) -> Result<Page<ProjectView>, StorageError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ProjectAction as A;
+    use ProjectRole as R;
+
+    /// The whole table, written out: a change to a rule must change this test.
+    #[test]
+    fn the_authorisation_table() {
+        let allowed = |role: R| -> Vec<A> { A::ALL.into_iter().filter(|a| role.can(*a)).collect() };
+        assert_eq!(
+            allowed(R::Owner),
+            [
+                A::View,
+                A::Edit,
+                A::Delete,
+                A::ListMembers,
+                A::ManageMembers,
+                A::CreatePost,
+                A::SeeDrafts,
+                A::ModifyOwnPost,
+                A::ModifyAnyPost
+            ]
+        );
+        assert_eq!(
+            allowed(R::Editor),
+            [A::View, A::Edit, A::ListMembers, A::Leave, A::CreatePost, A::SeeDrafts, A::ModifyOwnPost]
+        );
+        assert_eq!(allowed(R::Viewer), [A::View, A::ListMembers, A::Leave]);
+    }
+
+    #[test]
+    fn strangers_are_hidden_and_members_without_the_right_are_forbidden() {
+        for action in A::ALL {
+            assert_eq!(authorize(None, action), Err(Denied::Hidden));
+            for role in R::ALL {
+                let expected = if role.can(action) { Ok(role) } else { Err(Denied::Forbidden) };
+                assert_eq!(authorize(Some(role), action), expected, "{role:?} {action:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in R::ALL {
+            assert_eq!(R::parse(role.as_str()), Some(role));
+        }
+        assert_eq!(R::parse("admin"), None);
+    }
+
+    #[test]
+    fn names_and_descriptions_follow_the_rules() {
+        assert_eq!(ProjectName::parse("  Apollo ").map(|n| n.as_str().to_owned()), Ok("Apollo".into()));
+        assert!(ProjectName::parse(" ").is_err());
+        assert!(ProjectName::parse(&"x".repeat(101)).is_err());
+        assert!(ProjectName::parse(&"x".repeat(100)).is_ok());
+        assert!(Description::parse("").is_ok());
+        assert!(Description::parse("line one\nline two\ttab").is_ok());
+        assert!(Description::parse(&"d".repeat(2001)).is_err());
+        assert!(Description::parse("bell\u{7}").is_err());
+    }
+}
