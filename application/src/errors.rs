@@ -1,12 +1,16 @@
 //! The errors services raise. They name what went wrong in the business's words; the HTTP adapter
 //! alone turns them into status codes and problem documents.
 
+use domain::projects::Denied;
 use domain::{Conflict, FieldViolation, StorageError};
 
 /// Things that can be looked up and not found (or not be visible to the caller).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resource {
     User,
+    Project,
+    Member,
+    Post,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -33,6 +37,9 @@ pub enum AppError {
     Conflict(Conflict),
     #[error("version mismatch")]
     VersionMismatch,
+    /// The owner's membership cannot be changed or removed, nor can anyone be made owner.
+    #[error("the owner's role cannot change")]
+    CannotChangeOwner,
     #[error("invalid cursor")]
     InvalidCursor,
     #[error("too many requests")]
@@ -47,6 +54,14 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(violation: FieldViolation) -> Self {
         AppError::Validation(vec![violation])
+    }
+
+    /// A refused project action: hidden things are not found, visible ones are forbidden.
+    pub fn denied(denied: Denied, hidden_as: Resource) -> Self {
+        match denied {
+            Denied::Hidden => AppError::NotFound(hidden_as),
+            Denied::Forbidden => AppError::Forbidden,
+        }
     }
 }
 

@@ -5,10 +5,14 @@
 pub mod auth;
 pub mod errors;
 pub mod login_throttle;
+pub mod members;
 pub mod pagination;
 pub mod ports;
+pub mod posts;
+pub mod projects;
 pub mod storage;
 pub mod users;
+pub mod versions;
 
 #[cfg(test)]
 mod testing;

@@ -2,7 +2,7 @@
 //! opaque, signed strings bound to the list they belong to, and opens them again, so a foreign or
 //! altered cursor is rejected before any storage call, on every backend alike.
 
-use domain::Continuation;
+use domain::{Continuation, FieldViolation, Page, PageLimit};
 
 use crate::errors::AppError;
 
@@ -38,4 +38,36 @@ pub trait CursorCodec: Send + Sync {
 pub struct Listed<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+/// The page size asked for, or the default.
+pub fn parse_limit(limit: Option<i64>) -> Result<PageLimit, FieldViolation> {
+    limit.map_or(Ok(PageLimit::DEFAULT), PageLimit::parse)
+}
+
+/// One page request of one list: where to start and how many, with the list's cursor key.
+pub struct PageRequest<'a> {
+    cursors: &'a dyn CursorCodec,
+    list: ListKey,
+    pub after: Option<Continuation>,
+    pub limit: PageLimit,
+}
+
+impl<'a> PageRequest<'a> {
+    /// Opens `cursor` for `list`, before any storage call.
+    pub fn open(
+        cursors: &'a dyn CursorCodec,
+        list: ListKey,
+        cursor: Option<&str>,
+        limit: PageLimit,
+    ) -> Result<Self, AppError> {
+        let after = cursor.map(|c| cursors.unseal(&list, c)).transpose()?;
+        Ok(Self { cursors, list, after, limit })
+    }
+
+    /// The page as services return it, its continuation sealed for this list.
+    pub fn finish<T>(&self, page: Page<T>) -> Listed<T> {
+        let next_cursor = page.next.as_ref().map(|c| self.cursors.seal(&self.list, c));
+        Listed { items: page.items, next_cursor }
+    }
 }

@@ -9,6 +9,9 @@
 
 use async_trait::async_trait;
 use domain::auth::RefreshTokenRepository;
+use domain::members::MemberRepository;
+use domain::posts::PostRepository;
+use domain::projects::ProjectRepository;
 use domain::users::UserRepository;
 use domain::StorageError;
 
@@ -21,6 +24,12 @@ pub trait UnitOfWork: Send {
     fn users(&mut self) -> &mut dyn UserRepository;
 
     fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository;
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository;
+
+    fn members(&mut self) -> &mut dyn MemberRepository;
+
+    fn posts(&mut self) -> &mut dyn PostRepository;
 
     /// Makes every write of this unit durable, all or nothing. Conditions checked late (DynamoDB)
     /// fail here with the same `StorageError` the write call would have given.

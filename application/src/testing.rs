@@ -6,6 +6,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
+use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
+use domain::posts::{CreatorPostsQuery, Post, PostId, PostRepository, PostView, ProjectPostsQuery, Slug};
+use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRepository, ProjectRole, ProjectView};
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username};
 use domain::{Page, StorageError};
 use time::macros::datetime;
@@ -41,11 +44,54 @@ mockall::mock! {
     }
 }
 
+mockall::mock! {
+    pub Projects {}
+    #[async_trait]
+    impl ProjectRepository for Projects {
+        async fn insert(&mut self, project: &Project) -> Result<(), StorageError>;
+        async fn get(&mut self, id: ProjectId) -> Result<Option<Project>, StorageError>;
+        async fn view(&mut self, id: ProjectId, viewer: UserId) -> Result<Option<ProjectView>, StorageError>;
+        async fn update(&mut self, project: &Project, expected_version: i64) -> Result<(), StorageError>;
+        async fn delete(&mut self, id: ProjectId, expected_version: i64) -> Result<(), StorageError>;
+        async fn list(&mut self, query: &ProjectListQuery) -> Result<Page<ProjectView>, StorageError>;
+    }
+}
+
+mockall::mock! {
+    pub Members {}
+    #[async_trait]
+    impl MemberRepository for Members {
+        async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError>;
+        async fn insert(&mut self, member: &Member) -> Result<(), StorageError>;
+        async fn set_role(&mut self, project: ProjectId, user: UserId, role: ProjectRole) -> Result<(), StorageError>;
+        async fn remove(&mut self, project: ProjectId, user: UserId) -> Result<(), StorageError>;
+        async fn list(&mut self, query: &MemberListQuery) -> Result<Page<MemberView>, StorageError>;
+    }
+}
+
+mockall::mock! {
+    pub Posts {}
+    #[async_trait]
+    impl PostRepository for Posts {
+        async fn insert(&mut self, post: &Post) -> Result<(), StorageError>;
+        async fn get(&mut self, id: PostId) -> Result<Option<Post>, StorageError>;
+        async fn view(&mut self, id: PostId) -> Result<Option<PostView>, StorageError>;
+        async fn slugs_like(&mut self, project: ProjectId, base: &Slug) -> Result<Vec<Slug>, StorageError>;
+        async fn update(&mut self, post: &Post, expected_version: i64) -> Result<(), StorageError>;
+        async fn delete(&mut self, post: &Post, expected_version: i64) -> Result<(), StorageError>;
+        async fn list_for_project(&mut self, query: &ProjectPostsQuery) -> Result<Page<PostView>, StorageError>;
+        async fn list_for_creator(&mut self, query: &CreatorPostsQuery) -> Result<Page<PostView>, StorageError>;
+    }
+}
+
 pub type Log = Arc<Mutex<Vec<&'static str>>>;
 
 pub struct FakeUow {
     pub users: MockUsers,
     pub tokens: MockTokens,
+    pub projects: MockProjects,
+    pub members: MockMembers,
+    pub posts: MockPosts,
     pub commit_result: Result<(), StorageError>,
     log: Log,
 }
@@ -58,6 +104,18 @@ impl UnitOfWork for FakeUow {
 
     fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository {
         &mut self.tokens
+    }
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository {
+        &mut self.projects
+    }
+
+    fn members(&mut self) -> &mut dyn MemberRepository {
+        &mut self.members
+    }
+
+    fn posts(&mut self) -> &mut dyn PostRepository {
+        &mut self.posts
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
@@ -79,6 +137,9 @@ impl FakeStorage {
         let mut uow = FakeUow {
             users: MockUsers::new(),
             tokens: MockTokens::new(),
+            projects: MockProjects::new(),
+            members: MockMembers::new(),
+            posts: MockPosts::new(),
             commit_result: Ok(()),
             log: self.log.clone(),
         };

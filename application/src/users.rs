@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use domain::users::{AvatarUrl, Password, PersonName, Role, User, UserId, UserListQuery, Username, UsernamePrefix};
-use domain::{PageLimit, StorageError};
+use domain::StorageError;
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource, Violations};
-use crate::pagination::{CursorCodec, ListKey, Listed};
+use crate::pagination::{parse_limit, CursorCodec, ListKey, Listed, PageRequest};
 use crate::ports::{Clock, PasswordHasher};
 use crate::storage::Storage;
+use crate::versions::expected_version;
 
 /// A change to a field that may also be cleared: absent, set to null, or set to a value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -77,10 +78,7 @@ impl UserService {
 
         let mut uow = self.deps.storage.begin().await?;
         let current = uow.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
-        let expected = if_match.unwrap_or(current.version);
-        if expected != current.version {
-            return Err(AppError::VersionMismatch);
-        }
+        let expected = expected_version(if_match, current.version)?;
         let mut next = current.clone();
         if let Some(Some(name)) = first_name {
             next.first_name = name;
@@ -161,20 +159,18 @@ impl UserService {
     ) -> Result<Listed<User>, AppError> {
         let mut v = Violations::new();
         let prefix = username_prefix.and_then(|p| v.check(UsernamePrefix::parse(p)));
-        let limit = limit.map_or(Some(PageLimit::DEFAULT), |l| v.check(PageLimit::parse(l)));
+        let limit = v.check(parse_limit(limit));
         v.into_result()?;
-        let limit = limit.unwrap_or_default();
         let list = ListKey::new("list_users", &[prefix.as_ref().map_or("", UsernamePrefix::as_str)]);
-        let after = cursor.map(|c| self.deps.cursors.unseal(&list, c)).transpose()?;
+        let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit.unwrap_or_default())?;
 
         let mut reader = self.deps.storage.read().await?;
         let caller = reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         if caller.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
-        let page = reader.users().list(&UserListQuery { prefix, after, limit }).await?;
-        let next_cursor = page.next.as_ref().map(|c| self.deps.cursors.seal(&list, c));
-        Ok(Listed { items: page.items, next_cursor })
+        let query = UserListQuery { prefix, after: page.after.clone(), limit: page.limit };
+        Ok(page.finish(reader.users().list(&query).await?))
     }
 }
 

@@ -34,8 +34,8 @@ pub struct MemberListQuery {
 
 #[async_trait]
 pub trait MemberRepository: Send {
-    /// The role `user` holds in `project`; `None` when not a member or the project does not exist.
-    async fn role_of(&mut self, project: ProjectId, user: UserId) -> Result<Option<ProjectRole>, StorageError>;
+    /// `user`'s membership of `project`; `None` when not a member or the project does not exist.
+    async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError>;
 
     /// Adds a member. MUST fail with `Conflict(AlreadyMember)` when the person is one already, and
     /// with `ConditionFailed` when the project is gone.

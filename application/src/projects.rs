@@ -1,0 +1,151 @@
+//! Projects: create, list, read, change and delete, with the caller's role checked every time.
+
+use std::sync::Arc;
+
+use domain::members::Member;
+use domain::projects::{
+    authorize, Description, Project, ProjectAction, ProjectId, ProjectListQuery, ProjectName, ProjectRole, ProjectView,
+};
+use domain::StorageError;
+
+use crate::auth::Principal;
+use crate::errors::{AppError, Resource, Violations};
+use crate::pagination::{parse_limit, CursorCodec, ListKey, Listed, PageRequest};
+use crate::ports::{Clock, IdGenerator};
+use crate::storage::Storage;
+use crate::versions::expected_version;
+
+/// Everything the project, member and post use cases reach the outside world through.
+#[derive(Clone)]
+pub struct WorkspaceDeps {
+    pub storage: Arc<dyn Storage>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdGenerator>,
+    pub cursors: Arc<dyn CursorCodec>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewProject {
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ProjectChanges {
+    pub name: Option<String>,
+    pub description: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct ProjectService {
+    deps: WorkspaceDeps,
+}
+
+impl ProjectService {
+    pub fn new(deps: WorkspaceDeps) -> Self {
+        Self { deps }
+    }
+
+    /// Creates a project owned by the caller, who becomes its first member.
+    pub async fn create(&self, principal: Principal, new: NewProject) -> Result<ProjectView, AppError> {
+        let mut v = Violations::new();
+        let name = v.check(ProjectName::parse(&new.name));
+        let description = v.check(new.description.as_deref().map_or(Ok(Description::default()), Description::parse));
+        v.into_result()?;
+        let (Some(name), Some(description)) = (name, description) else {
+            return Err(AppError::Internal("violations lost while parsing a project".into()));
+        };
+        let now = self.deps.clock.now();
+        let project = Project {
+            id: ProjectId(self.deps.ids.new_id()),
+            name,
+            description,
+            owner_id: principal.user_id,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        };
+        let mut uow = self.deps.storage.begin().await?;
+        let owner = uow.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
+        uow.projects().insert(&project).await?;
+        uow.members()
+            .insert(&Member { project_id: project.id, user_id: owner.id, role: ProjectRole::Owner, added_at: now })
+            .await?;
+        uow.commit().await?;
+        Ok(ProjectView { project, owner: owner.profile(), my_role: ProjectRole::Owner, member_count: 1, post_count: 0 })
+    }
+
+    /// The projects the caller owns or is a member of, newest first.
+    pub async fn list(
+        &self,
+        principal: Principal,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<Listed<ProjectView>, AppError> {
+        let limit = parse_limit(limit).map_err(AppError::invalid)?;
+        // Bound to the caller: the list is theirs, and so is its cursor.
+        let list = ListKey::new("list_projects", &[&principal.user_id.to_string()]);
+        let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
+        let mut reader = self.deps.storage.read().await?;
+        let query = ProjectListQuery { member: principal.user_id, after: page.after.clone(), limit: page.limit };
+        Ok(page.finish(reader.projects().list(&query).await?))
+    }
+
+    /// A project the caller is a member of.
+    pub async fn get(&self, principal: Principal, id: ProjectId) -> Result<ProjectView, AppError> {
+        let mut reader = self.deps.storage.read().await?;
+        reader.projects().view(id, principal.user_id).await?.ok_or(AppError::NotFound(Resource::Project))
+    }
+
+    /// Renames or re-describes a project (editors and the owner).
+    pub async fn update(
+        &self,
+        principal: Principal,
+        id: ProjectId,
+        changes: ProjectChanges,
+        if_match: Option<i64>,
+    ) -> Result<ProjectView, AppError> {
+        let mut v = Violations::new();
+        let name = changes.name.map(|n| v.check(ProjectName::parse(&n)));
+        let description = changes.description.map(|d| v.check(Description::parse(&d)));
+        v.into_result()?;
+
+        let mut uow = self.deps.storage.begin().await?;
+        let mut view =
+            uow.projects().view(id, principal.user_id).await?.ok_or(AppError::NotFound(Resource::Project))?;
+        authorize(Some(view.my_role), ProjectAction::Edit).map_err(|d| AppError::denied(d, Resource::Project))?;
+        let expected = expected_version(if_match, view.project.version)?;
+        let mut next = view.project.clone();
+        if let Some(Some(name)) = name {
+            next.name = name;
+        }
+        if let Some(Some(description)) = description {
+            next.description = description;
+        }
+        if next == view.project {
+            return Ok(view);
+        }
+        next.version += 1;
+        next.updated_at = self.deps.clock.now();
+        uow.projects().update(&next, expected).await?;
+        uow.commit().await?;
+        view.project = next;
+        Ok(view)
+    }
+
+    /// Deletes a project with its members and posts (the owner only).
+    pub async fn delete(&self, principal: Principal, id: ProjectId, if_match: Option<i64>) -> Result<(), AppError> {
+        let mut uow = self.deps.storage.begin().await?;
+        let role = uow.members().get(id, principal.user_id).await?.map(|m| m.role);
+        authorize(role, ProjectAction::Delete).map_err(|d| AppError::denied(d, Resource::Project))?;
+        let project = uow.projects().get(id).await?.ok_or(AppError::NotFound(Resource::Project))?;
+        let expected = expected_version(if_match, project.version)?;
+        match uow.projects().delete(id, expected).await {
+            Ok(()) => {}
+            Err(StorageError::ConditionFailed) => return Err(AppError::VersionMismatch),
+            Err(e) => return Err(e.into()),
+        }
+        uow.commit().await?;
+        Ok(())
+    }
+}
