@@ -120,6 +120,9 @@ impl IntoResponse for ProblemResponse {
 fn not_found(resource: Resource) -> ProblemResponse {
     let (code, title) = match resource {
         Resource::User => ("user_not_found", "User not found"),
+        Resource::Project => ("project_not_found", "Project not found"),
+        Resource::Member => ("member_not_found", "Member not found"),
+        Resource::Post => ("post_not_found", "Post not found"),
     };
     ProblemResponse::new(StatusCode::NOT_FOUND, code, title, "It does not exist, or you may not see it.")
 }
@@ -192,6 +195,15 @@ impl From<AppError> for ProblemResponse {
                 "Version mismatch",
                 "The resource changed since you read it (If-Match is stale); read it again.",
             ),
+            AppError::CannotChangeOwner => ProblemResponse::new(
+                S::UNPROCESSABLE_ENTITY,
+                "cannot_change_owner",
+                "Cannot change the owner",
+                "The owner's role cannot be changed or removed, and nobody can be made owner.",
+            ),
+            AppError::Conflict(Conflict::AlreadyMember | Conflict::SlugTaken) => {
+                ProblemResponse::new(S::CONFLICT, "conflict", "Conflict", "A concurrent change got there first; retry.")
+            }
             AppError::InvalidCursor => ProblemResponse::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",

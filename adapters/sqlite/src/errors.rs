@@ -19,6 +19,16 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
                 if message.contains("users.username") {
                     return StorageError::Conflict(Conflict::UsernameTaken);
                 }
+                if message.contains("members.project_id, members.user_id") {
+                    return StorageError::Conflict(Conflict::AlreadyMember);
+                }
+                if message.contains("posts.project_id, posts.slug") {
+                    return StorageError::Conflict(Conflict::SlugTaken);
+                }
+            }
+            // A write that refers to a row deleted meanwhile (a post or member of a deleted project).
+            if db.kind() == ErrorKind::ForeignKeyViolation {
+                return StorageError::ConditionFailed;
             }
             let code = db.code();
             // Extended codes keep the primary code in the low byte (e.g. 517 = BUSY_SNAPSHOT).

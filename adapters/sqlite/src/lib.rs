@@ -6,7 +6,11 @@
 
 mod auth;
 mod errors;
+mod keyset;
+mod members;
 mod metrics;
+mod posts;
+mod projects;
 mod rows;
 mod storage;
 mod unit_of_work;

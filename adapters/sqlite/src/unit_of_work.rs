@@ -4,6 +4,9 @@
 use application::storage::{UnitOfWork, MAX_WRITES_PER_UNIT};
 use async_trait::async_trait;
 use domain::auth::RefreshTokenRepository;
+use domain::members::MemberRepository;
+use domain::posts::PostRepository;
+use domain::projects::ProjectRepository;
 use domain::users::UserRepository;
 use domain::StorageError;
 use sqlx::pool::PoolConnection;
@@ -59,6 +62,18 @@ impl UnitOfWork for SqliteUnit {
     }
 
     fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository {
+        self
+    }
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository {
+        self
+    }
+
+    fn members(&mut self) -> &mut dyn MemberRepository {
+        self
+    }
+
+    fn posts(&mut self) -> &mut dyn PostRepository {
         self
     }
 

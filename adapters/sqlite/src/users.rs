@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use domain::users::{
-    AvatarUrl, Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username,
+    AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, UserRepository, Username,
 };
 use domain::{Continuation, Page, StorageError};
 use sqlx::query::Query;
@@ -10,6 +10,7 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::errors::{corrupt, one_row_changed, storage_error};
+use crate::keyset;
 use crate::metrics::timed;
 use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
@@ -54,6 +55,29 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
         version: number("version")?,
         created_at: from_millis(number("created_at")?)?,
         updated_at: from_millis(number("updated_at")?)?,
+    })
+}
+
+/// The columns of a joined user's profile, aliased `{prefix}_…` (see [`profile_from_row`]).
+pub(crate) fn profile_columns(table: &str, prefix: &str) -> String {
+    ["id", "username", "first_name", "last_name", "avatar_url", "created_at"]
+        .iter()
+        .map(|c| format!("{table}.{c} AS {prefix}_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn profile_from_row(row: &SqliteRow, prefix: &str) -> Result<Profile, StorageError> {
+    let column = |c: &str| format!("{prefix}_{c}");
+    let text = |c: &str| row.try_get::<String, _>(column(c).as_str()).map_err(storage_error);
+    let avatar: Option<String> = row.try_get(column("avatar_url").as_str()).map_err(storage_error)?;
+    Ok(Profile {
+        id: UserId(uuid(&text("id")?)?),
+        username: Username::parse(&text("username")?).map_err(|e| corrupt("username", e))?,
+        first_name: PersonName::parse("first_name", &text("first_name")?).map_err(|e| corrupt("name", e))?,
+        last_name: PersonName::parse("last_name", &text("last_name")?).map_err(|e| corrupt("name", e))?,
+        avatar_url: avatar.map(|a| AvatarUrl::parse(&a)).transpose().map_err(|e| corrupt("avatar_url", e))?,
+        created_at: from_millis(row.try_get(column("created_at").as_str()).map_err(storage_error)?)?,
     })
 }
 
@@ -123,14 +147,8 @@ impl UserRepository for SqliteUnit {
             }
             sql.push(" ORDER BY username LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
             let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
-            let mut items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
-            let next = if items.len() > query.limit.get() as usize {
-                items.truncate(query.limit.get() as usize);
-                items.last().map(|u| Continuation(u.username.as_str().as_bytes().to_vec()))
-            } else {
-                None
-            };
-            Ok(Page { items, next })
+            let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
+            Ok(keyset::page(items, query.limit, |u| Continuation(u.username.as_str().as_bytes().to_vec())))
         })
         .await
     }

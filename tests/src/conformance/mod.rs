@@ -2,9 +2,12 @@
 //! its contract. Every backend's test binary calls the same functions (one body of assertions,
 //! N backends), so a behaviour one backend shows and another does not fails here.
 
+pub mod posts;
+pub mod projects;
 pub mod refresh_tokens;
 pub mod units;
 pub mod users;
+pub mod workspace;
 
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, Username};
 use time::macros::datetime;

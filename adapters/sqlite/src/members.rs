@@ -1,0 +1,108 @@
+//! `MemberRepository` on SQLite.
+
+use async_trait::async_trait;
+use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
+use domain::projects::{ProjectId, ProjectRole};
+use domain::users::UserId;
+use domain::{Page, StorageError};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::errors::{one_row_changed, storage_error};
+use crate::keyset;
+use crate::metrics::timed;
+use crate::projects::role_from_text;
+use crate::rows::{from_millis, millis};
+use crate::unit_of_work::SqliteUnit;
+use crate::users::{profile_columns, profile_from_row};
+
+#[async_trait]
+impl MemberRepository for SqliteUnit {
+    async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError> {
+        timed("members.get", async {
+            let row = sqlx::query("SELECT role, added_at FROM members WHERE project_id = ?1 AND user_id = ?2")
+                .bind(project.to_string())
+                .bind(user.to_string())
+                .fetch_optional(self.conn())
+                .await
+                .map_err(storage_error)?;
+            let Some(row) = row else { return Ok(None) };
+            Ok(Some(Member {
+                project_id: project,
+                user_id: user,
+                role: role_from_text(&row.try_get::<String, _>("role").map_err(storage_error)?)?,
+                added_at: from_millis(row.try_get("added_at").map_err(storage_error)?)?,
+            }))
+        })
+        .await
+    }
+
+    async fn insert(&mut self, member: &Member) -> Result<(), StorageError> {
+        timed("members.insert", async {
+            sqlx::query("INSERT INTO members (project_id, user_id, role, added_at) VALUES (?1, ?2, ?3, ?4)")
+                .bind(member.project_id.to_string())
+                .bind(member.user_id.to_string())
+                .bind(member.role.as_str())
+                .bind(millis(member.added_at))
+                .execute(self.write_conn()?)
+                .await
+                .map(|_| ())
+                .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn set_role(&mut self, project: ProjectId, user: UserId, role: ProjectRole) -> Result<(), StorageError> {
+        timed("members.set_role", async {
+            let done = sqlx::query("UPDATE members SET role = ?3 WHERE project_id = ?1 AND user_id = ?2")
+                .bind(project.to_string())
+                .bind(user.to_string())
+                .bind(role.as_str())
+                .execute(self.write_conn()?)
+                .await
+                .map_err(storage_error)?;
+            one_row_changed(&done)
+        })
+        .await
+    }
+
+    async fn remove(&mut self, project: ProjectId, user: UserId) -> Result<(), StorageError> {
+        timed("members.remove", async {
+            let done = sqlx::query("DELETE FROM members WHERE project_id = ?1 AND user_id = ?2")
+                .bind(project.to_string())
+                .bind(user.to_string())
+                .execute(self.write_conn()?)
+                .await
+                .map_err(storage_error)?;
+            one_row_changed(&done)
+        })
+        .await
+    }
+
+    async fn list(&mut self, query: &MemberListQuery) -> Result<Page<MemberView>, StorageError> {
+        timed("members.list", async {
+            let mut sql = QueryBuilder::<Sqlite>::new(format!(
+                "SELECT m.role, m.added_at, {} FROM members m JOIN users u ON u.id = m.user_id WHERE m.project_id = ",
+                profile_columns("u", "user")
+            ));
+            sql.push_bind(query.project.to_string());
+            if let Some(after) = &query.after {
+                let (at, id) = keyset::decode(after)?;
+                sql.push(" AND (m.added_at, m.user_id) > (").push_bind(at).push(", ").push_bind(id).push(")");
+            }
+            sql.push(" ORDER BY m.added_at, m.user_id LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
+            let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
+            let items = rows
+                .iter()
+                .map(|row| {
+                    Ok(MemberView {
+                        user: profile_from_row(row, "user")?,
+                        role: role_from_text(&row.try_get::<String, _>("role").map_err(storage_error)?)?,
+                        added_at: from_millis(row.try_get("added_at").map_err(storage_error)?)?,
+                    })
+                })
+                .collect::<Result<Vec<_>, StorageError>>()?;
+            Ok(keyset::page(items, query.limit, |m| keyset::encode(millis(m.added_at), m.user.id.0)))
+        })
+        .await
+    }
+}
