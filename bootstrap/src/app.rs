@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::login_throttle::InMemoryLoginThrottle;
+use application::members::MemberService;
+use application::pagination::CursorCodec;
+use application::posts::PostService;
+use application::projects::{ProjectService, WorkspaceDeps};
 use application::users::{UserDeps, UserService};
 use tessera_http::{HttpServices, HttpSettings, MetricsRender};
 use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIssuer};
@@ -57,16 +61,21 @@ impl App {
             },
             AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)) },
         );
+        let cursors: Arc<dyn CursorCodec> = Arc::new(HmacCursorCodec::new(&key));
         let users = UserService::new(UserDeps {
             storage: storage.clone(),
             hasher,
-            clock,
-            cursors: Arc::new(HmacCursorCodec::new(&key)),
+            clock: clock.clone(),
+            cursors: cursors.clone(),
         });
+        let workspace = WorkspaceDeps { storage: storage.clone(), clock, ids: Arc::new(UuidV7Ids), cursors };
         let metrics = prometheus();
         let services = HttpServices {
             auth: auth.clone(),
             users: users.clone(),
+            projects: ProjectService::new(workspace.clone()),
+            members: MemberService::new(workspace.clone()),
+            posts: PostService::new(workspace),
             storage,
             metrics: MetricsRender(Arc::new(move || metrics.render())),
         };

@@ -82,3 +82,19 @@ input_string!(
     /// Any string: a secret or a name checked against storage, never parsed.
     SecretInput { min: None, max: None, pattern: None::<&str> }
 );
+input_string!(
+    /// 1 to 100 characters after trimming.
+    ProjectNameInput { min: Some(1), max: Some(100), pattern: Some("\\S") }
+);
+input_string!(
+    /// At most 2000 characters.
+    DescriptionInput { min: None, max: Some(2000), pattern: None::<&str> }
+);
+input_string!(
+    /// 1 to 200 characters after trimming.
+    PostTitleInput { min: Some(1), max: Some(200), pattern: Some("\\S") }
+);
+input_string!(
+    /// At most 100 000 characters.
+    PostBodyInput { min: None, max: Some(100_000), pattern: None::<&str> }
+);

@@ -6,8 +6,12 @@ mod auth;
 mod edge;
 mod etag;
 mod inputs;
+mod members;
 mod openapi;
+mod posts;
 mod problem;
+mod projects;
+mod roles;
 mod security;
 mod system;
 mod users;
@@ -15,6 +19,9 @@ mod users;
 use std::sync::Arc;
 
 use application::auth::AuthService;
+use application::members::MemberService;
+use application::posts::PostService;
+use application::projects::ProjectService;
 use application::storage::Storage;
 use application::users::UserService;
 use poem::endpoint::make_sync;
@@ -35,6 +42,9 @@ use crate::problem::ProblemResponse;
 pub struct HttpServices {
     pub auth: AuthService,
     pub users: UserService,
+    pub projects: ProjectService,
+    pub members: MemberService,
+    pub posts: PostService,
     pub storage: Arc<dyn Storage>,
     pub metrics: MetricsRender,
 }
@@ -65,6 +75,9 @@ pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Outp
         .at("/openapi.yaml", static_text(openapi_yaml(), "application/yaml"))
         .data(services.auth)
         .data(services.users)
+        .data(services.projects)
+        .data(services.members)
+        .data(services.posts)
         .data(services.storage)
         .data(services.metrics);
     with_edge(routes, settings)

@@ -6,6 +6,9 @@ use poem_openapi::{OpenApiService, Tags};
 use serde_json::{Map, Value};
 
 use crate::auth::AuthApi;
+use crate::members::MembersApi;
+use crate::posts::PostsApi;
+use crate::projects::ProjectsApi;
 use crate::system::SystemApi;
 use crate::users::UsersApi;
 
@@ -17,15 +20,29 @@ pub enum ApiTags {
     /// Users: your own record, public profiles, the admin list
     #[oai(rename = "users")]
     Users,
+    /// Projects: create, list, change, delete
+    #[oai(rename = "projects")]
+    Projects,
+    /// Sharing a project with people as viewers or editors
+    #[oai(rename = "members")]
+    Members,
+    /// Posts in projects, and a creator's posts across projects
+    #[oai(rename = "posts")]
+    Posts,
     /// Health and metrics
     #[oai(rename = "system")]
     System,
 }
 
-pub type Apis = (AuthApi, UsersApi, SystemApi);
+pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, SystemApi);
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
-    OpenApiService::new((AuthApi, UsersApi, SystemApi), "Tessera", env!("CARGO_PKG_VERSION")).description(
+    OpenApiService::new(
+        (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, SystemApi),
+        "Tessera",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
         "Team workspaces: people register, create projects, share them as viewers or editors, and publish posts. \
          Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.",
     )

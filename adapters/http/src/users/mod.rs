@@ -117,7 +117,7 @@ impl UsersApi {
         user_id: Path<Uuid>,
     ) -> Result<ProfileResponse, ApiError<GetUserErrors>> {
         let user = users.profile(UserId(user_id.0)).await?;
-        Ok(ProfileResponse::Ok(Json(ProfileBody::from(&user))))
+        Ok(ProfileResponse::Ok(Json(ProfileBody::from(&user.profile()))))
     }
 
     /// Every user by username (administrators only)

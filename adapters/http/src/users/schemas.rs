@@ -1,6 +1,6 @@
 //! Request and response schemas of the users feature, split by intent.
 
-use domain::users::{Role, User};
+use domain::users::{Profile, Role, User};
 use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
@@ -38,15 +38,15 @@ pub struct ProfileBody {
     pub created_at: OffsetDateTime,
 }
 
-impl From<&User> for ProfileBody {
-    fn from(user: &User) -> Self {
+impl From<&Profile> for ProfileBody {
+    fn from(profile: &Profile) -> Self {
         Self {
-            id: user.id.0,
-            username: user.username.as_str().to_owned(),
-            first_name: user.first_name.as_str().to_owned(),
-            last_name: user.last_name.as_str().to_owned(),
-            avatar_url: user.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
-            created_at: user.created_at,
+            id: profile.id.0,
+            username: profile.username.as_str().to_owned(),
+            first_name: profile.first_name.as_str().to_owned(),
+            last_name: profile.last_name.as_str().to_owned(),
+            avatar_url: profile.avatar_url.as_ref().map(|a| a.as_str().to_owned()),
+            created_at: profile.created_at,
         }
     }
 }
@@ -66,7 +66,7 @@ pub struct UserBody {
 impl From<&User> for UserBody {
     fn from(user: &User) -> Self {
         Self {
-            profile: ProfileBody::from(user),
+            profile: ProfileBody::from(&user.profile()),
             email: user.email.as_str().to_owned(),
             role: user.role.into(),
             version: user.version,

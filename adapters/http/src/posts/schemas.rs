@@ -1,0 +1,80 @@
+//! Request and response schemas of the posts feature.
+
+use domain::posts::PostView;
+use poem_openapi::Object;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::inputs::{PostBodyInput, PostTitleInput};
+use crate::roles::PostStatusBody;
+use crate::users::schemas::ProfileBody;
+
+/// A post with its creator's profile.
+#[derive(Debug, Object)]
+#[oai(rename = "Post")]
+pub struct PostBody {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    /// From the title: lower-case letters, digits and `-`; unique in the project.
+    pub slug: String,
+    pub title: String,
+    pub body: String,
+    pub status: PostStatusBody,
+    pub creator: ProfileBody,
+    pub created_at: OffsetDateTime,
+    /// `null` until the post is first changed.
+    #[oai(nullable)]
+    pub updated_at: Option<OffsetDateTime>,
+    /// Set the first time the post is published; never changes after.
+    #[oai(nullable)]
+    pub published_at: Option<OffsetDateTime>,
+    /// Increases with every change; sent as the `ETag`.
+    pub version: i64,
+}
+
+impl From<&PostView> for PostBody {
+    fn from(view: &PostView) -> Self {
+        let p = &view.post;
+        Self {
+            id: p.id.0,
+            project_id: p.project_id.0,
+            slug: p.slug.as_str().to_owned(),
+            title: p.title.as_str().to_owned(),
+            body: p.body.as_str().to_owned(),
+            status: p.status.into(),
+            creator: ProfileBody::from(&view.creator),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+            published_at: p.published_at,
+            version: p.version,
+        }
+    }
+}
+
+/// A new post; `status` defaults to `draft`.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct CreatePostRequest {
+    pub title: PostTitleInput,
+    pub body: PostBodyInput,
+    pub status: Option<PostStatusBody>,
+}
+
+/// Fields to change; absent fields stay as they are. The slug does not change with the title.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct UpdatePostRequest {
+    pub title: Option<PostTitleInput>,
+    pub body: Option<PostBodyInput>,
+    pub status: Option<PostStatusBody>,
+}
+
+/// A page of posts.
+#[derive(Debug, Object)]
+#[oai(rename = "PostPage")]
+pub struct PostPageBody {
+    pub items: Vec<PostBody>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
