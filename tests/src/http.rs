@@ -116,6 +116,66 @@ impl TestServer {
         answer
     }
 
+    /// A request with an optional `If-Match` header.
+    pub async fn send_if(
+        &self,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+        if_match: Option<&str>,
+    ) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(if_match) = if_match {
+            request = request.header("if-match", if_match);
+        }
+        self.answer(request).await
+    }
+
+    pub async fn create_project(&self, owner: &Session, name: &str) -> Value {
+        let answer = self.post("/api/v1/projects", Some(&owner.access), json!({"name": name})).await;
+        answer.expect(201);
+        answer.body
+    }
+
+    /// Gives `user` the `role` in the project (as its owner).
+    pub async fn share(&self, owner: &Session, project_id: &str, user: &Session, role: &str) {
+        let path = format!("/api/v1/projects/{project_id}/members/{}", user.user_id);
+        let answer = self.send(Method::PUT, &path, Some(&owner.access), Some(json!({"role": role}))).await;
+        assert!(answer.status == 201 || answer.status == 200, "sharing failed: {}", answer.text);
+    }
+
+    pub async fn create_post(&self, author: &Session, project_id: &str, title: &str, status: &str) -> Value {
+        let path = format!("/api/v1/projects/{project_id}/posts");
+        let answer = self
+            .post(&path, Some(&author.access), json!({"title": title, "body": "Some text.", "status": status}))
+            .await;
+        answer.expect(201);
+        answer.body
+    }
+
+    /// Every item of a list, walking `next_cursor` (`path` has no query string of its own but `?x=`).
+    pub async fn walk(&self, path: &str, token: &str, limit: u32) -> Vec<Value> {
+        let mut items = Vec::new();
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut next = format!("{path}{separator}limit={limit}");
+        for _ in 0..1000 {
+            let page = self.get(&next, Some(token)).await;
+            page.expect(200);
+            let got = page.body["items"].as_array().cloned().unwrap_or_default();
+            assert!(got.len() <= limit as usize, "a page over the limit");
+            items.extend(got);
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => next = format!("{path}{separator}limit={limit}&cursor={cursor}"),
+                None => return items,
+            }
+        }
+        panic!("the list never ends");
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
         self.send(Method::GET, path, token, None).await
     }

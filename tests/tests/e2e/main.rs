@@ -2,7 +2,11 @@
 //! by `TESSERA_TEST_BACKEND`, driven over HTTP. Organised by feature.
 
 mod auth;
+mod authorization;
 mod errors;
+mod members;
+mod posts;
+mod projects;
 mod system;
 mod tokens;
 mod users;
