@@ -1,5 +1,7 @@
 //! The committed OpenAPI document is what the code generates, and it declares what API.md says.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
+
 use serde_json::Value;
 
 fn committed(name: &str) -> String {

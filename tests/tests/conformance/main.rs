@@ -1,6 +1,8 @@
 //! Runs the storage conformance suite against the backend named by `TESSERA_TEST_BACKEND`,
 //! each case on a fresh, migrated database.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
+
 use tessera_tests::backend::storage;
 use tessera_tests::conformance;
 
