@@ -21,6 +21,6 @@ run_tests -p tessera-tests --test openapi
 
 for backend in $backends; do
     echo "== conformance and end-to-end suites on $backend"
-    TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e
+    TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e --test statements
 done
 echo "== all tests passed on: $backends"
