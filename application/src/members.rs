@@ -130,3 +130,7 @@ impl MemberService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "members_tests.rs"]
+mod tests;

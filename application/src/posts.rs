@@ -227,3 +227,7 @@ impl PostService {
         Ok(page.finish(reader.posts().list_for_creator(&query).await?))
     }
 }
+
+#[cfg(test)]
+#[path = "posts_tests.rs"]
+mod tests;

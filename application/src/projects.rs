@@ -149,3 +149,7 @@ impl ProjectService {
         Ok(())
     }
 }
+
+#[cfg(test)]
+#[path = "projects_tests.rs"]
+mod tests;

@@ -201,3 +201,46 @@ pub fn user(n: u128, username: &str, role: Role) -> User {
         updated_at: NOW,
     }
 }
+
+pub fn project(n: u128, owner: u128) -> Project {
+    Project {
+        id: ProjectId(uuid(n)),
+        name: domain::projects::ProjectName::parse("Apollo").unwrap(),
+        description: domain::projects::Description::default(),
+        owner_id: UserId(uuid(owner)),
+        created_at: NOW,
+        updated_at: NOW,
+        version: 3,
+    }
+}
+
+pub fn project_view(n: u128, role: ProjectRole) -> ProjectView {
+    ProjectView {
+        project: project(n, 1),
+        owner: user(1, "ada", Role::User).profile(),
+        my_role: role,
+        member_count: 2,
+        post_count: 5,
+    }
+}
+
+pub fn member(project: u128, user: u128, role: ProjectRole) -> Member {
+    Member { project_id: ProjectId(uuid(project)), user_id: UserId(uuid(user)), role, added_at: NOW }
+}
+
+pub fn post_view(n: u128, project: u128, creator: u128, status: domain::posts::PostStatus) -> PostView {
+    let post = Post {
+        id: PostId(uuid(n)),
+        project_id: ProjectId(uuid(project)),
+        slug: Slug::parse("hello").unwrap(),
+        title: domain::posts::PostTitle::parse("Hello").unwrap(),
+        body: domain::posts::PostBody::parse("text").unwrap(),
+        status,
+        creator_id: UserId(uuid(creator)),
+        created_at: NOW,
+        updated_at: None,
+        published_at: (status == domain::posts::PostStatus::Published).then_some(NOW),
+        version: 2,
+    };
+    PostView { post, creator: user(creator, "creator", Role::User).profile() }
+}
