@@ -127,7 +127,8 @@ async fn sharing_with_an_unknown_person_or_touching_the_owner_is_refused() {
 
 #[tokio::test]
 async fn members_leave_the_owner_cannot_and_others_are_removed_by_the_owner_only() {
-    let cases: [(u128, u128, Option<ProjectRole>, Option<ProjectRole>, Result<(), AppError>); 5] = [
+    type Case = (u128, u128, Option<ProjectRole>, Option<ProjectRole>, Result<(), AppError>);
+    let cases: [Case; 5] = [
         // (caller, target, caller's role, target's role, expected)
         (BOB, BOB, Some(ProjectRole::Viewer), Some(ProjectRole::Viewer), Ok(())),
         (OWNER, OWNER, Some(ProjectRole::Owner), Some(ProjectRole::Owner), Err(AppError::CannotChangeOwner)),
