@@ -55,6 +55,16 @@ fn every_operation_has_an_id_a_tag_and_declares_its_errors() {
                 assert!(declares("400"), "{name} takes a path id or query but does not declare 400");
             }
             for (status, response) in responses {
+                assert!(
+                    response["headers"]["X-Request-Id"].is_object(),
+                    "{name} {status} does not declare X-Request-Id"
+                );
+                if status == "401" {
+                    assert!(response["headers"]["WWW-Authenticate"].is_object(), "{name} 401 without WWW-Authenticate");
+                }
+                if status == "429" || status == "503" {
+                    assert!(response["headers"]["Retry-After"].is_object(), "{name} {status} without Retry-After");
+                }
                 if status.starts_with('4') || status.starts_with('5') {
                     assert!(
                         response["content"]["application/problem+json"].is_object(),

@@ -80,6 +80,15 @@ fn adjust(doc: &mut Value) {
             };
             // Public operations say so explicitly; linters read a missing `security` as an omission.
             operation.entry("security").or_insert_with(|| Value::Array(Vec::new()));
+            // Every answer carries the request id (the edge layer sets it), so every response says so.
+            if let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) {
+                for response in responses.values_mut().filter_map(Value::as_object_mut) {
+                    let headers = response.entry("headers").or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(headers) = headers.as_object_mut() {
+                        headers.insert("X-Request-Id".into(), request_id_header());
+                    }
+                }
+            }
         }
     }
     plain_json_media_types(doc);
@@ -93,6 +102,14 @@ fn adjust(doc: &mut Value) {
             }
         }
     }
+}
+
+fn request_id_header() -> Value {
+    serde_json::json!({
+        "description": "The request's id: echoed from the request's `X-Request-Id`, else generated; equals `request_id` in problem bodies",
+        "required": true,
+        "schema": {"type": "string"}
+    })
 }
 
 /// `application/json; charset=utf-8` keys become `application/json`: several generators match
