@@ -50,11 +50,19 @@ fn install() {
     });
 }
 
-/// The statements one GET issues.
+/// The statements one GET issues. Connection set-up (`PRAGMA …`, run once per new pooled
+/// connection, which sqlx may open whenever a released connection is not back in the pool yet)
+/// is not part of the page's cost and is left out.
 async fn statements_of(server: &TestServer, path: &str, token: &str) -> Vec<String> {
     STATEMENTS.lock().unwrap().clear();
     server.get(path, Some(token)).await.expect(200);
-    STATEMENTS.lock().unwrap().clone()
+    STATEMENTS
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| !s.trim_start().to_uppercase().starts_with("PRAGMA"))
+        .cloned()
+        .collect()
 }
 
 #[tokio::test]
@@ -86,7 +94,7 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
         let small = statements_of(&server, &format!("{path}?limit=1"), token).await;
         let full = statements_of(&server, &format!("{path}?limit=20"), token).await;
         assert_eq!(full.len(), expected, "{path}: {full:#?}");
-        assert_eq!(small.len(), full.len(), "{path}: the statement count grows with the page size");
+        assert_eq!(small.len(), full.len(), "{path}: the statement count grows with the page size: {small:#?}");
         assert!(full.iter().all(|s| !s.to_uppercase().starts_with("BEGIN")), "{path}: reads need no transaction");
     }
 
