@@ -43,7 +43,7 @@ start_server() {
     data=$(cat "$dir/cluster")
     as_owner "$bin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 30 \
         -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB" start >&2
+            -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB -c autovacuum=off" start >&2
 }
 
 case "$command" in
@@ -61,7 +61,7 @@ case "$command" in
         echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
         ;;
     pause)
-        as_owner "$bin/pg_ctl" -D "$(cat "$dir/cluster")/data" -m immediate -w stop >&2
+        as_owner "$bin/pg_ctl" -D "$(cat "$dir/cluster")/data" -m fast -w stop >&2
         ;;
     resume)
         start_server

@@ -7,7 +7,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-backends=${TESSERA_TEST_BACKENDS:-sqlite}
+backends=${TESSERA_TEST_BACKENDS:-sqlite postgres}
+scratch=$(mktemp -d)
+cleanup() {
+    [ -d "$scratch/postgres" ] && scripts/postgres.sh stop "$scratch/postgres" || true
+    rm -rf "$scratch"
+}
+trap cleanup EXIT
 
 if cargo nextest --version >/dev/null 2>&1; then
     run_tests() { cargo nextest run --locked --no-fail-fast "$@"; }
@@ -21,6 +27,18 @@ run_tests -p tessera-tests --test openapi
 
 for backend in $backends; do
     echo "== conformance and end-to-end suites on $backend"
+    case "$backend" in
+        postgres)
+            TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$scratch/postgres")
+            export TESSERA_TEST_POSTGRES_URL
+            ;;
+    esac
     TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e --test statements
+    case "$backend" in
+        postgres)
+            echo "== PostgreSQL faults and query plans"
+            run_tests -p tessera-tests --test postgres
+            ;;
+    esac
 done
 echo "== all tests passed on: $backends"

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::storage::Storage;
+use tessera_postgres::{PostgresSettings, PostgresStorage};
 use tessera_sqlite::{SqliteSettings, SqliteStorage};
 
 use crate::config::{Config, StorageKind};
@@ -13,15 +14,27 @@ use crate::BootError;
 #[derive(Clone)]
 pub enum Backend {
     Sqlite(SqliteStorage),
+    Postgres(PostgresStorage),
 }
 
 impl Backend {
     pub async fn open(config: &Config) -> Result<Self, BootError> {
+        let url = config.database_url().ok_or_else(|| {
+            BootError::Config(format!("--database-url (TESSERA_DATABASE_URL) is required for {:?}", config.storage))
+        })?;
+        let acquire_timeout = Duration::from_millis(config.pool_acquire_timeout_ms);
         match config.storage {
+            StorageKind::Postgres => {
+                let mut settings = PostgresSettings::new(url);
+                settings.max_connections = config.pg_max_connections;
+                settings.acquire_timeout = acquire_timeout;
+                settings.statement_timeout = Duration::from_millis(config.pg_statement_timeout_ms);
+                Ok(Backend::Postgres(PostgresStorage::connect(&settings).map_err(BootError::Storage)?))
+            }
             StorageKind::Sqlite => {
-                let mut settings = SqliteSettings::new(config.database_url());
+                let mut settings = SqliteSettings::new(url);
                 settings.read_connections = config.sqlite_read_connections;
-                settings.acquire_timeout = Duration::from_millis(config.pool_acquire_timeout_ms);
+                settings.acquire_timeout = acquire_timeout;
                 let storage = SqliteStorage::connect(&settings).await.map_err(BootError::Storage)?;
                 Ok(Backend::Sqlite(storage))
             }
@@ -32,18 +45,21 @@ impl Backend {
     pub async fn migrate(&self) -> Result<(), BootError> {
         match self {
             Backend::Sqlite(s) => s.migrate().await.map_err(BootError::Storage),
+            Backend::Postgres(s) => s.migrate().await.map_err(BootError::Storage),
         }
     }
 
     pub fn storage(&self) -> Arc<dyn Storage> {
         match self {
             Backend::Sqlite(s) => Arc::new(s.clone()),
+            Backend::Postgres(s) => Arc::new(s.clone()),
         }
     }
 
     pub async fn close(&self) {
         match self {
             Backend::Sqlite(s) => s.close().await,
+            Backend::Postgres(s) => s.close().await,
         }
     }
 }

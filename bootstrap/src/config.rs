@@ -50,6 +50,7 @@ pub enum AdminCommand {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StorageKind {
     Sqlite,
+    Postgres,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -68,12 +69,14 @@ pub struct Config {
     #[arg(long, env = "TESSERA_STORAGE", value_enum, default_value = "sqlite", global = true)]
     pub storage: StorageKind,
 
-    /// Database URL [default for SQLite: sqlite://data/tessera.db].
+    /// Database URL [default for SQLite: sqlite://data/tessera.db; required for PostgreSQL:
+    /// postgres://user:password@host:port/database].
     #[arg(long, env = "TESSERA_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
-    /// Secret (32 bytes or more) that signs access tokens and cursors. On SQLite it is generated
-    /// once and kept beside the database when not given.
+    /// Secret (32 bytes or more) that signs access tokens and cursors; every instance of one
+    /// deployment needs the same. On SQLite it is generated once and kept beside the database
+    /// when not given; required on PostgreSQL.
     #[arg(long, env = "TESSERA_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
@@ -114,7 +117,15 @@ pub struct Config {
     #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", default_value_t = 4, global = true)]
     pub sqlite_read_connections: u32,
 
-    /// Longest wait for a storage connection, in milliseconds.
+    /// Connections of the PostgreSQL pool.
+    #[arg(long, env = "TESSERA_PG_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    pub pg_max_connections: u32,
+
+    /// Longest a PostgreSQL statement may run before it is cancelled, in milliseconds.
+    #[arg(long, env = "TESSERA_PG_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub pg_statement_timeout_ms: u64,
+
+    /// Longest wait for a storage connection, in milliseconds; past it a request gets 503.
     #[arg(long, env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub pool_acquire_timeout_ms: u64,
 
@@ -131,15 +142,20 @@ impl Config {
         Cli::parse_from(["tessera"]).config
     }
 
-    pub fn database_url(&self) -> String {
+    /// The database URL, defaulted where the backend has a default.
+    pub fn database_url(&self) -> Option<String> {
         match self.storage {
-            StorageKind::Sqlite => self.database_url.clone().unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned()),
+            StorageKind::Sqlite => Some(self.database_url.clone().unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned())),
+            StorageKind::Postgres => self.database_url.clone(),
         }
     }
 
     /// Where the generated secret is kept on SQLite: beside the database file.
     pub fn sqlite_secret_path(&self) -> Option<PathBuf> {
-        let url = self.database_url();
+        if self.storage != StorageKind::Sqlite {
+            return None;
+        }
+        let url = self.database_url()?;
         let path = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
         let path = path.split('?').next().unwrap_or_default();
         if path.is_empty() || path.contains(":memory:") {
@@ -162,7 +178,7 @@ mod tests {
         let config = Cli::try_parse_from(["tessera"]).unwrap().config;
         assert_eq!(config.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(config.storage, StorageKind::Sqlite);
-        assert_eq!(config.database_url(), "sqlite://data/tessera.db");
+        assert_eq!(config.database_url().as_deref(), Some("sqlite://data/tessera.db"));
         assert!(!config.no_migrate);
         assert_eq!(config.body_limit, 1024 * 1024);
         assert_eq!((config.access_token_ttl, config.refresh_token_ttl), (900, 2_592_000));

@@ -9,12 +9,18 @@ use rand::RngCore;
 use tessera_security::ServerKey;
 use tokio::io::AsyncWriteExt;
 
-use crate::config::Config;
+use crate::config::{Config, StorageKind};
 use crate::BootError;
 
 pub async fn server_key(config: &Config) -> Result<ServerKey, BootError> {
     if let Some(secret) = &config.jwt_secret {
         return ServerKey::new(secret.as_bytes()).map_err(BootError::Config);
+    }
+    if config.storage != StorageKind::Sqlite {
+        return Err(BootError::Config(format!(
+            "--jwt-secret (TESSERA_JWT_SECRET) is required for {:?}: every instance must sign with the same key",
+            config.storage
+        )));
     }
     match config.sqlite_secret_path() {
         Some(path) => {

@@ -15,6 +15,19 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Cuts the `limit + 1` rows a keyset query fetched to one page: the extra row only tells
+    /// that a next page exists, and the continuation is the key of the page's last item.
+    pub fn from_overfetch(mut items: Vec<T>, limit: PageLimit, key: impl Fn(&T) -> Continuation) -> Page<T> {
+        let limit = limit.get() as usize;
+        if items.len() > limit {
+            items.truncate(limit);
+            let next = items.last().map(key);
+            Page { items, next }
+        } else {
+            Page { items, next: None }
+        }
+    }
+
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page { items: self.items.into_iter().map(f).collect(), next: self.next }
     }

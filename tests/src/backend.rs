@@ -8,15 +8,32 @@ use tempfile::TempDir;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestBackend {
     Sqlite,
+    /// Needs `TESSERA_TEST_POSTGRES_URL`, an admin URL of a (throwaway) cluster: every test
+    /// creates a database of its own there.
+    Postgres,
 }
 
 impl TestBackend {
     pub fn from_env() -> Self {
         match std::env::var("TESSERA_TEST_BACKEND").as_deref() {
             Ok("sqlite") | Err(_) => TestBackend::Sqlite,
+            Ok("postgres") => TestBackend::Postgres,
             Ok(other) => panic!("TESSERA_TEST_BACKEND={other:?} is not a backend this build knows"),
         }
     }
+}
+
+/// Creates an empty database on the test cluster and returns its URL.
+async fn fresh_postgres_database() -> String {
+    use sqlx::Connection;
+    let admin = std::env::var("TESSERA_TEST_POSTGRES_URL")
+        .expect("TESSERA_TEST_POSTGRES_URL must name the test cluster (scripts/test.sh starts one)");
+    let name = format!("t_{}", uuid::Uuid::now_v7().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("the test cluster answers");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("a test database");
+    let _ = conn.close().await;
+    let (base, _) = admin.rsplit_once('/').expect("an admin URL ending in /database");
+    format!("{base}/{name}")
 }
 
 /// A configuration pointing at a database of its own, which lives as long as this value.
@@ -25,16 +42,26 @@ pub struct IsolatedConfig {
     _dir: TempDir,
 }
 
-pub fn isolated_config() -> IsolatedConfig {
+pub async fn isolated_config() -> IsolatedConfig {
+    isolated_config_on(TestBackend::from_env()).await
+}
+
+/// A configuration for `backend`, whatever the run's backend is.
+pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config::defaults();
     config.listen = "127.0.0.1:0".parse().expect("a loopback address");
     config.jwt_secret = Some("test-secret-that-is-at-least-32-bytes-long".into());
     config.shutdown_grace = 5;
-    match TestBackend::from_env() {
+    match backend {
         TestBackend::Sqlite => {
             config.storage = StorageKind::Sqlite;
             config.database_url = Some(format!("sqlite://{}", dir.path().join("tessera.db").display()));
+        }
+        TestBackend::Postgres => {
+            config.storage = StorageKind::Postgres;
+            config.database_url = Some(fresh_postgres_database().await);
+            config.pg_max_connections = 5;
         }
     }
     IsolatedConfig { config, _dir: dir }
@@ -47,7 +74,7 @@ pub struct TestStorage {
 }
 
 pub async fn storage() -> TestStorage {
-    let config = isolated_config();
+    let config = isolated_config().await;
     let backend = Backend::open(&config.config).await.expect("the test backend opens");
     backend.migrate().await.expect("migrations apply");
     TestStorage { backend, _config: config }

@@ -8,7 +8,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::backend::{isolated_config, IsolatedConfig};
+use crate::backend::{isolated_config, isolated_config_on, IsolatedConfig, TestBackend};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -64,7 +64,12 @@ impl TestServer {
 
     /// Starts a server whose configuration `adjust` may change first.
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
-        let mut config = isolated_config();
+        Self::start_on(TestBackend::from_env(), adjust).await
+    }
+
+    /// Starts a server on `backend` whatever the run's backend is (backend-specific tests).
+    pub async fn start_on(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = isolated_config_on(backend).await;
         adjust(&mut config.config);
         let running = bootstrap::spawn(&config.config).await.expect("the server starts");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
@@ -74,12 +79,17 @@ impl TestServer {
     /// Starts a server whose storage is closed before it serves: every storage call fails as it
     /// does when the backend is unreachable.
     pub async fn start_with_storage_down() -> Self {
-        let config = isolated_config();
+        let config = isolated_config().await;
         let app = App::build(&config.config, true).await.expect("the app builds");
         app.backend.close().await;
         let running = bootstrap::spawn_app(app, &config.config).await.expect("the server starts");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
         Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
+    }
+
+    /// The URL of this server's own database.
+    pub fn database_url(&self) -> Option<String> {
+        self.config.config.database_url()
     }
 
     pub fn addr(&self) -> std::net::SocketAddr {

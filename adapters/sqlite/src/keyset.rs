@@ -1,6 +1,6 @@
 //! Continuations of keyset pages: the sort key of the last item, as bytes only this adapter reads.
 
-use domain::{Continuation, Page, PageLimit, StorageError};
+use domain::{Continuation, StorageError};
 use uuid::Uuid;
 
 /// `(timestamp ms, id)`: 8 bytes big-endian and the 16 id bytes.
@@ -18,19 +18,6 @@ pub(crate) fn decode(continuation: &Continuation) -> Result<(i64, String), Stora
     let at = i64::from_be_bytes(at.try_into().map_err(|_| StorageError::BadContinuation)?);
     let id = Uuid::from_slice(id).map_err(|_| StorageError::BadContinuation)?;
     Ok((at, id.to_string()))
-}
-
-/// Cuts the `limit + 1` rows a keyset query fetched to one page; the extra row only tells that a
-/// next page exists, and the continuation is the key of the page's last item.
-pub(crate) fn page<T>(mut items: Vec<T>, limit: PageLimit, key: impl Fn(&T) -> Continuation) -> Page<T> {
-    let limit = limit.get() as usize;
-    if items.len() > limit {
-        items.truncate(limit);
-        let next = items.last().map(key);
-        Page { items, next }
-    } else {
-        Page { items, next: None }
-    }
 }
 
 #[cfg(test)]

@@ -101,7 +101,7 @@ impl MemberRepository for SqliteUnit {
                     })
                 })
                 .collect::<Result<Vec<_>, StorageError>>()?;
-            Ok(keyset::page(items, query.limit, |m| keyset::encode(millis(m.added_at), m.user.id.0)))
+            Ok(Page::from_overfetch(items, query.limit, |m| keyset::encode(millis(m.added_at), m.user.id.0)))
         })
         .await
     }

@@ -62,7 +62,7 @@ async fn list_page(
     sql.push(" ORDER BY p.activity_at DESC, p.id DESC LIMIT ").push_bind(i64::from(limit.get()) + 1);
     let rows = sql.build().fetch_all(unit.conn()).await.map_err(storage_error)?;
     let items = rows.iter().map(view_from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(keyset::page(items, limit, |v| keyset::encode(millis(v.post.activity_at()), v.post.id.0)))
+    Ok(Page::from_overfetch(items, limit, |v| keyset::encode(millis(v.post.activity_at()), v.post.id.0)))
 }
 
 #[async_trait]

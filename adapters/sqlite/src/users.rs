@@ -10,7 +10,6 @@ use sqlx::sqlite::{SqliteArguments, SqliteRow};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::errors::{corrupt, one_row_changed, storage_error};
-use crate::keyset;
 use crate::metrics::timed;
 use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
@@ -148,7 +147,7 @@ impl UserRepository for SqliteUnit {
             sql.push(" ORDER BY username LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
             let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
             let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
-            Ok(keyset::page(items, query.limit, |u| Continuation(u.username.as_str().as_bytes().to_vec())))
+            Ok(Page::from_overfetch(items, query.limit, |u| Continuation(u.username.as_str().as_bytes().to_vec())))
         })
         .await
     }

@@ -1,0 +1,63 @@
+//! sqlx errors into the domain's vocabulary, by constraint name and SQLSTATE.
+
+use domain::{Conflict, StorageError};
+use sqlx::error::ErrorKind;
+
+pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
+    match &err {
+        sqlx::Error::Database(db) => {
+            match (db.kind(), db.constraint()) {
+                (ErrorKind::UniqueViolation, Some("users_email_key")) => {
+                    return StorageError::Conflict(Conflict::EmailTaken);
+                }
+                (ErrorKind::UniqueViolation, Some("users_username_key")) => {
+                    return StorageError::Conflict(Conflict::UsernameTaken);
+                }
+                (ErrorKind::UniqueViolation, Some("members_pkey")) => {
+                    return StorageError::Conflict(Conflict::AlreadyMember);
+                }
+                (ErrorKind::UniqueViolation, Some("posts_project_slug_key")) => {
+                    return StorageError::Conflict(Conflict::SlugTaken);
+                }
+                // A write that refers to a row deleted meanwhile (a post of a deleted project).
+                (ErrorKind::ForeignKeyViolation, _) => return StorageError::ConditionFailed,
+                _ => {}
+            }
+            let code = db.code().unwrap_or_default();
+            // 08: connection exceptions; 53: insufficient resources (too many connections);
+            // 57P0x: the server is shutting down or killed this session; 57014: statement timeout;
+            // 40001/40P01: serialization failure or deadlock (retrying later succeeds).
+            if code.starts_with("08")
+                || code.starts_with("53")
+                || code.starts_with("57P")
+                || code == "57014"
+                || code == "40001"
+                || code == "40P01"
+            {
+                return StorageError::Unavailable(format!("postgres {code}: {}", db.message()));
+            }
+            StorageError::Backend(format!("postgres {code}: {}", db.message()))
+        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => StorageError::Unavailable(err.to_string()),
+        _ => StorageError::Backend(err.to_string()),
+    }
+}
+
+/// A stored value the domain refuses: the database holds something no code path writes.
+pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
+    StorageError::Backend(format!("corrupt {what} in postgres: {detail}"))
+}
+
+/// A conditional write (`… WHERE version = $n` / `… IS NULL`) that matched no row lost its race.
+pub(crate) fn one_row_changed(done: &sqlx::postgres::PgQueryResult) -> Result<(), StorageError> {
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::ConditionFailed)
+    }
+}

@@ -1,0 +1,16 @@
+//! PostgreSQL storage: sqlx with the PostgreSQL driver only, migrations embedded in the binary,
+//! a unit of work over a PostgreSQL transaction, and constraint violations mapped to the domain's
+//! errors by constraint name. Reads that need no transaction go straight to the pool.
+
+mod auth;
+mod errors;
+mod keyset;
+mod members;
+mod metrics;
+mod posts;
+mod projects;
+mod storage;
+mod unit_of_work;
+mod users;
+
+pub use storage::{PostgresSettings, PostgresStorage};
