@@ -23,8 +23,10 @@ bin=$(find_bin || true)
 if [ -z "$bin" ] && [ "$command" = start ]; then
     echo "postgres.sh: installing the Debian postgresql package" >&2
     export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >&2
-    apt-get install -y -qq postgresql >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    $sudo apt-get install -y -qq postgresql >&2
     bin=$(find_bin)
 fi
 [ -n "$bin" ] || { echo "postgres.sh: no PostgreSQL binaries" >&2; exit 1; }
