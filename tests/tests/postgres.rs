@@ -167,3 +167,20 @@ async fn no_list_scans_a_large_table_sequentially() {
         assert!(*idx_scan > 0, "{table} was not read at all: {stats:?}");
     }
 }
+
+#[tokio::test]
+async fn instances_starting_at_once_migrate_once_and_all_start() {
+    let config = tessera_tests::backend::isolated_config_on(TestBackend::Postgres).await;
+    let starts = (0..4).map(|_| async {
+        let backend = bootstrap::backend::Backend::open(&config.config).await?;
+        backend.migrate().await?;
+        backend.close().await;
+        Ok::<_, bootstrap::BootError>(())
+    });
+    for result in futures::future::join_all(starts).await {
+        result.expect("every instance starts");
+    }
+    let mut admin = sqlx::PgConnection::connect(&config.config.database_url().unwrap()).await.unwrap();
+    let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut admin).await.unwrap();
+    assert_eq!(applied, 2, "each migration applied exactly once");
+}
