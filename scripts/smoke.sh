@@ -24,7 +24,8 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 curl -fsS "$base/health/ready" >/dev/null || fail "not ready"
-curl -fsS "$base/docs" | grep -q SwaggerUIBundle || fail "/docs does not serve Swagger UI"
+curl -fsS -o "$work/docs.html" "$base/docs" || fail "/docs"
+grep -q SwaggerUIBundle "$work/docs.html" || fail "/docs does not serve Swagger UI"
 [ -f "$work/data/tessera.db" ] || fail "no database under ./data/"
 [ "$(stat -c %a "$work/data/tessera.jwt-secret")" = 600 ] || fail "the generated secret is not mode 0600"
 
