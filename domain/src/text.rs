@@ -2,9 +2,20 @@
 
 use crate::errors::FieldViolation;
 
+/// What trimming removes: Unicode white space except U+0085 (NEXT LINE), which is also a control
+/// character and so is refused rather than trimmed. The API's schema patterns spell out the same
+/// set, so a value the schema admits is a value the domain admits, and the other way round.
+pub(crate) fn is_trimmed(c: char) -> bool {
+    c.is_whitespace() && c != '\u{85}'
+}
+
+pub(crate) fn trim(raw: &str) -> &str {
+    raw.trim_matches(is_trimmed)
+}
+
 /// A single-line text: trimmed, `min..=max` characters, no control characters.
 pub(crate) fn line(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, FieldViolation> {
-    let value = raw.trim();
+    let value = trim(raw);
     let len = value.chars().count();
     if !(min..=max).contains(&len) {
         return Err(FieldViolation::new(field, format!("must be {min} to {max} characters after trimming")));
@@ -25,4 +36,17 @@ pub(crate) fn block(field: &'static str, raw: &str, max: usize) -> Result<String
         return Err(FieldViolation::new(field, "must not contain control characters other than line breaks and tabs"));
     }
     Ok(raw.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trimming_removes_white_space_but_not_next_line() {
+        assert_eq!(trim("\u{3000}\t a b \u{a0}\n"), "a b");
+        assert_eq!(trim("\u{85}a"), "\u{85}a");
+        assert!(line("f", "\u{85}a", 1, 10).is_err(), "kept, then refused as a control character");
+        assert_eq!(trim("\u{feff}a"), "\u{feff}a", "ZERO WIDTH NO-BREAK SPACE is not white space");
+    }
 }

@@ -27,11 +27,13 @@ impl Email {
     pub const MAX_CHARS: usize = 254;
 
     pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
-        let value = raw.trim().to_lowercase();
+        let trimmed = crate::text::trim(raw);
         let invalid = |m: &str| Err(FieldViolation::new("email", m));
-        if value.chars().count() > Self::MAX_CHARS {
+        // Counted before lower-casing, which can lengthen a few letters (İ → i̇).
+        if trimmed.chars().count() > Self::MAX_CHARS {
             return invalid("must be at most 254 characters");
         }
+        let value = trimmed.to_lowercase();
         if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return invalid("must not contain spaces or control characters");
         }

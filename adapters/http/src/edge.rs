@@ -4,12 +4,13 @@
 use std::time::Instant;
 
 use poem::error::ReadBodyError;
-use poem::http::{HeaderValue, StatusCode};
+use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::allow::AllowedMethods;
 use crate::problem::{ProblemResponse, REQUEST_ID};
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -19,11 +20,12 @@ const UNMATCHED: &str = "unmatched";
 pub struct Edge<E> {
     inner: E,
     body_limit: usize,
+    allowed: AllowedMethods,
 }
 
 impl<E> Edge<E> {
-    pub fn new(inner: E, body_limit: usize) -> Self {
-        Self { inner, body_limit }
+    pub fn new(inner: E, body_limit: usize, allowed: AllowedMethods) -> Self {
+        Self { inner, body_limit, allowed }
     }
 }
 
@@ -87,6 +89,7 @@ fn payload_too_large() -> ProblemResponse {
 
 impl<E: Endpoint> Edge<E> {
     async fn handle(&self, mut req: Request) -> (Response, &'static str) {
+        let path = req.uri().path().to_owned();
         // Read the whole body under the limit first: this covers chunked bodies, which carry no
         // Content-Length to check up front.
         match req.take_body().into_bytes_limit(self.body_limit).await {
@@ -110,11 +113,16 @@ impl<E: Endpoint> Edge<E> {
             }
             Err(err) => {
                 let operation = err.data::<OperationId>().map_or(UNMATCHED, |o| o.0);
-                let response = if err.is_from_response() {
+                let mut response = if err.is_from_response() {
                     err.into_response()
                 } else {
                     problem_for_poem_error(&err).into_response()
                 };
+                if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                    if let Some(methods) = self.allowed.for_path(&path).and_then(|m| HeaderValue::from_str(m).ok()) {
+                        response.headers_mut().insert(header::ALLOW, methods);
+                    }
+                }
                 (response, operation)
             }
         }

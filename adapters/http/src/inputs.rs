@@ -58,43 +58,124 @@ macro_rules! input_string {
     };
 }
 
+// The character classes of the patterns, as ECMA-262 / JSON Schema regex text. `ws!` is what the
+// domain trims (Unicode white space but U+0085), `ctl!` the control characters it refuses.
+macro_rules! ws {
+    () => {
+        "\\t\\n\\x0b\\x0c\\r \\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000"
+    };
+}
+macro_rules! ctl {
+    () => {
+        "\\x00-\\x1f\\x7f-\\x9f"
+    };
+}
+/// A trimmed single line of `1..=max` characters without control characters: exactly the
+/// domain's rule, so schema-valid and domain-valid coincide.
+macro_rules! line_pattern {
+    ($inner_max:literal) => {
+        concat!(
+            "^[",
+            ws!(),
+            "]*[^",
+            ws!(),
+            ctl!(),
+            "](?:[^",
+            ctl!(),
+            "]{0,",
+            $inner_max,
+            "}[^",
+            ws!(),
+            ctl!(),
+            "])?[",
+            ws!(),
+            "]*$"
+        )
+    };
+}
+/// Multi-line text: line breaks and tabs are the only control characters.
+macro_rules! block_pattern {
+    () => {
+        "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f\\x7f-\\x9f]*$"
+    };
+}
+
+pub const EMAIL_PATTERN: &str = concat!(
+    "^[",
+    ws!(),
+    "]*(?=[^",
+    ws!(),
+    "]{1,254}[",
+    ws!(),
+    "]*$)[^@",
+    ws!(),
+    ctl!(),
+    "]+@[^@",
+    ws!(),
+    ctl!(),
+    "]+[",
+    ws!(),
+    "]*$"
+);
+pub const USERNAME_PATTERN: &str = "^[A-Za-z0-9_]{3,32}$";
+pub const NAME_PATTERN: &str = line_pattern!(98);
+pub const PROJECT_NAME_PATTERN: &str = line_pattern!(98);
+pub const TITLE_PATTERN: &str = line_pattern!(198);
+pub const BLOCK_PATTERN: &str = block_pattern!();
+pub const AVATAR_URL_PATTERN: &str = concat!(
+    "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@:",
+    ws!(),
+    ctl!(),
+    "][^/?#@",
+    ws!(),
+    ctl!(),
+    "]*(?:[/?#][^",
+    ws!(),
+    ctl!(),
+    "]*)?$"
+);
+
 input_string!(
-    /// Trimmed and lower-cased; one `@` with text on both sides.
-    EmailInput { min: Some(3), max: Some(254), pattern: Some("^\\s*[^\\s@]+@[^\\s@]+\\s*$") }
+    /// An email address; trimmed and lower-cased when stored.
+    EmailInput { min: None, max: None, pattern: Some(EMAIL_PATTERN) }
 );
 input_string!(
     /// Letters, digits and underscores; stored lower-cased.
-    UsernameInput { min: Some(3), max: Some(32), pattern: Some("^[A-Za-z0-9_]{3,32}$") }
+    UsernameInput { min: Some(3), max: Some(32), pattern: Some(USERNAME_PATTERN) }
 );
 input_string!(
     /// 8 to 128 characters, no other rule.
     NewPasswordInput { min: Some(8), max: Some(128), pattern: None::<&str> }
 );
 input_string!(
-    /// 1 to 100 characters after trimming.
-    NameInput { min: Some(1), max: Some(100), pattern: Some("\\S") }
+    /// 1 to 100 characters after trimming, no control characters.
+    NameInput { min: Some(1), max: None, pattern: Some(NAME_PATTERN) }
 );
 input_string!(
-    /// An absolute http(s) URL.
-    AvatarUrlInput { min: Some(8), max: Some(2048), pattern: Some("^[Hh][Tt][Tt][Pp][Ss]?://[^\\s/?#@:][^\\s/?#@]*([/?#]\\S*)?$") }
+    /// An absolute http(s) URL of at most 2048 characters.
+    AvatarUrlInput { min: None, max: Some(2048), pattern: Some(AVATAR_URL_PATTERN) }
 );
 input_string!(
     /// Any string: a secret or a name checked against storage, never parsed.
     SecretInput { min: None, max: None, pattern: None::<&str> }
 );
 input_string!(
-    /// 1 to 100 characters after trimming.
-    ProjectNameInput { min: Some(1), max: Some(100), pattern: Some("\\S") }
+    /// 1 to 100 characters after trimming, no control characters.
+    ProjectNameInput { min: Some(1), max: None, pattern: Some(PROJECT_NAME_PATTERN) }
 );
 input_string!(
-    /// At most 2000 characters.
-    DescriptionInput { min: None, max: Some(2000), pattern: None::<&str> }
+    /// At most 2000 characters; line breaks and tabs are the only control characters.
+    DescriptionInput { min: None, max: Some(2000), pattern: Some(BLOCK_PATTERN) }
 );
 input_string!(
-    /// 1 to 200 characters after trimming.
-    PostTitleInput { min: Some(1), max: Some(200), pattern: Some("\\S") }
+    /// 1 to 200 characters after trimming, no control characters.
+    PostTitleInput { min: Some(1), max: None, pattern: Some(TITLE_PATTERN) }
 );
 input_string!(
-    /// At most 100 000 characters.
-    PostBodyInput { min: None, max: Some(100_000), pattern: None::<&str> }
+    /// At most 100 000 characters; line breaks and tabs are the only control characters.
+    PostBodyInput { min: None, max: Some(100_000), pattern: Some(BLOCK_PATTERN) }
 );
+
+#[cfg(test)]
+#[path = "inputs_tests.rs"]
+mod tests;

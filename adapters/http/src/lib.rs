@@ -2,12 +2,14 @@
 //! every error, bearer authentication, health, metrics and the embedded Swagger UI.
 //! Handlers parse, call one service and map its errors; no business rule lives here.
 
+mod allow;
 mod auth;
 mod edge;
 mod etag;
 mod inputs;
 mod members;
 mod openapi;
+mod patch;
 mod posts;
 mod problem;
 mod projects;
@@ -33,6 +35,7 @@ pub use edge::REQUEST_ID_HEADER;
 pub use openapi::{api_service, openapi_json, openapi_yaml};
 pub use system::MetricsRender;
 
+use crate::allow::AllowedMethods;
 use crate::edge::Edge;
 use crate::openapi::swagger_ui_html;
 use crate::problem::ProblemResponse;
@@ -89,7 +92,7 @@ fn with_edge(routes: impl Endpoint + 'static, settings: HttpSettings) -> impl En
         tracing::error!("a request handler panicked");
         ProblemResponse::internal()
     }));
-    Edge::new(routes, settings.body_limit)
+    Edge::new(routes, settings.body_limit, AllowedMethods::from_openapi(&openapi_json()))
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish for

@@ -17,6 +17,7 @@ async fn malformed_bodies_are_400_problems() {
         r#"{"login": 1, "password": "x"}"#,
         r#"{"login": "ada"}"#,
         r#"{"login": "ada", "password": "x", "extra": true}"#,
+        r#"{"login": null, "password": "x"}"#,
         r#"["login"]"#,
         "",
     ] {
@@ -45,7 +46,12 @@ async fn a_body_that_is_not_json_is_415() {
 async fn unknown_routes_and_methods_are_problems() {
     let server = TestServer::start().await;
     server.get("/api/v1/nothing-here", None).await.expect_problem(404, "not_found");
-    server.send(Method::DELETE, "/api/v1/auth/login", None, None).await.expect_problem(405, "method_not_allowed");
+    let wrong_method = server.send(Method::DELETE, "/api/v1/auth/login", None, None).await;
+    wrong_method.expect_problem(405, "method_not_allowed");
+    assert_eq!(wrong_method.header("allow"), Some("POST"));
+    let with_parameter =
+        server.send(Method::POST, &format!("/api/v1/posts/{}", uuid::Uuid::now_v7()), None, None).await;
+    assert_eq!(with_parameter.header("allow"), Some("DELETE, GET, PATCH"));
 }
 
 #[tokio::test]

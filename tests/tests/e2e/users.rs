@@ -99,6 +99,10 @@ async fn renaming_to_a_taken_username_is_409_and_bad_fields_are_422() {
         .await;
     invalid.expect_problem(422, "validation_failed");
     assert_eq!(invalid.body["errors"].as_array().map(Vec::len), Some(2));
+    let null =
+        server.send(Method::PATCH, "/api/v1/users/me", Some(&ada.access), Some(json!({"first_name": null}))).await;
+    null.expect_problem(422, "validation_failed");
+    assert_eq!(null.body["errors"][0]["field"], "first_name");
     assert_eq!(server.get("/api/v1/users/me", Some(&ada.access)).await.body["version"], 1);
 }
 

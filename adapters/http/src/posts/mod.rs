@@ -18,6 +18,7 @@ use self::schemas::{CreatePostRequest, PostBody, PostPageBody, UpdatePostRequest
 use crate::error_set;
 use crate::etag::{etag, expected_version};
 use crate::openapi::ApiTags;
+use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::roles::PostStatusBody;
 use crate::security::BearerAuth;
@@ -81,7 +82,10 @@ impl PostsApi {
         project_id: Path<Uuid>,
         body: Json<CreatePostRequest>,
     ) -> Result<PostCreated, ApiError<CreatePostErrors>> {
-        let new = NewPost { title: body.0.title.0, body: body.0.body.0, status: body.0.status.map(Into::into) };
+        let mut not_null = NotNull::default();
+        let status = not_null.take("status", body.0.status).map(Into::into);
+        not_null.finish()?;
+        let new = NewPost { title: body.0.title.0, body: body.0.body.0, status };
         let view = posts.create(auth.0, ProjectId(project_id.0), new).await?;
         let location = format!("/api/v1/posts/{}", view.post.id);
         Ok(PostCreated::Created(Json((&view).into()), location, etag(view.post.version)))
@@ -135,11 +139,13 @@ impl PostsApi {
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<PostResponse, ApiError<UpdatePostErrors>> {
         let expected = expected_version(if_match.0.as_deref())?;
+        let mut not_null = NotNull::default();
         let changes = PostChanges {
-            title: body.0.title.map(|t| t.0),
-            body: body.0.body.map(|b| b.0),
-            status: body.0.status.map(Into::into),
+            title: not_null.take("title", body.0.title).map(|t| t.0),
+            body: not_null.take("body", body.0.body).map(|b| b.0),
+            status: not_null.take("status", body.0.status).map(Into::into),
         };
+        not_null.finish()?;
         let view = posts.update(auth.0, PostId(post_id.0), changes, expected).await?;
         Ok(PostResponse::of(&view))
     }

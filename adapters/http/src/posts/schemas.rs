@@ -1,6 +1,7 @@
 //! Request and response schemas of the posts feature.
 
 use domain::posts::PostView;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -57,16 +58,16 @@ impl From<&PostView> for PostBody {
 pub struct CreatePostRequest {
     pub title: PostTitleInput,
     pub body: PostBodyInput,
-    pub status: Option<PostStatusBody>,
+    pub status: MaybeUndefined<PostStatusBody>,
 }
 
 /// Fields to change; absent fields stay as they are. The slug does not change with the title.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct UpdatePostRequest {
-    pub title: Option<PostTitleInput>,
-    pub body: Option<PostBodyInput>,
-    pub status: Option<PostStatusBody>,
+    pub title: MaybeUndefined<PostTitleInput>,
+    pub body: MaybeUndefined<PostBodyInput>,
+    pub status: MaybeUndefined<PostStatusBody>,
 }
 
 /// A page of posts.

@@ -14,6 +14,7 @@ use self::schemas::{CreateProjectRequest, ProjectBody, ProjectPageBody, UpdatePr
 use crate::error_set;
 use crate::etag::{etag, expected_version};
 use crate::openapi::ApiTags;
+use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
 
@@ -67,7 +68,10 @@ impl ProjectsApi {
         projects: Data<&ProjectService>,
         body: Json<CreateProjectRequest>,
     ) -> Result<ProjectCreated, ApiError<CreateProjectErrors>> {
-        let new = NewProject { name: body.0.name.0, description: body.0.description.map(|d| d.0) };
+        let mut not_null = NotNull::default();
+        let description = not_null.take("description", body.0.description).map(|d| d.0);
+        not_null.finish()?;
+        let new = NewProject { name: body.0.name.0, description };
         let view = projects.create(auth.0, new).await?;
         let location = format!("/api/v1/projects/{}", view.project.id);
         Ok(ProjectCreated::Created(Json((&view).into()), location, etag(view.project.version)))
@@ -118,7 +122,12 @@ impl ProjectsApi {
         #[oai(name = "If-Match")] if_match: Header<Option<String>>,
     ) -> Result<ProjectResponse, ApiError<UpdateProjectErrors>> {
         let expected = expected_version(if_match.0.as_deref())?;
-        let changes = ProjectChanges { name: body.0.name.map(|n| n.0), description: body.0.description.map(|d| d.0) };
+        let mut not_null = NotNull::default();
+        let changes = ProjectChanges {
+            name: not_null.take("name", body.0.name).map(|n| n.0),
+            description: not_null.take("description", body.0.description).map(|d| d.0),
+        };
+        not_null.finish()?;
         let view = projects.update(auth.0, ProjectId(project_id.0), changes, expected).await?;
         Ok(ProjectResponse::of(&view))
     }

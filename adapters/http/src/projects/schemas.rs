@@ -1,6 +1,7 @@
 //! Request and response schemas of the projects feature.
 
 use domain::projects::ProjectView;
+use poem_openapi::types::MaybeUndefined;
 use poem_openapi::Object;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -51,15 +52,16 @@ impl From<&ProjectView> for ProjectBody {
 #[oai(deny_unknown_fields)]
 pub struct CreateProjectRequest {
     pub name: ProjectNameInput,
-    pub description: Option<DescriptionInput>,
+    /// Empty when left out.
+    pub description: MaybeUndefined<DescriptionInput>,
 }
 
 /// Fields to change; absent fields stay as they are.
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct UpdateProjectRequest {
-    pub name: Option<ProjectNameInput>,
-    pub description: Option<DescriptionInput>,
+    pub name: MaybeUndefined<ProjectNameInput>,
+    pub description: MaybeUndefined<DescriptionInput>,
 }
 
 /// A page of projects.

@@ -15,6 +15,7 @@ use self::schemas::{ChangePasswordRequest, ProfileBody, UpdateMeRequest, UserBod
 use crate::error_set;
 use crate::etag::{etag, expected_version};
 use crate::openapi::ApiTags;
+use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
 
@@ -80,16 +81,18 @@ impl UsersApi {
     ) -> Result<UserResponse, ApiError<UpdateMeErrors>> {
         let expected = expected_version(if_match.0.as_deref())?;
         let body = body.0;
+        let mut not_null = NotNull::default();
         let changes = ProfileChanges {
-            first_name: body.first_name.map(|v| v.0),
-            last_name: body.last_name.map(|v| v.0),
-            username: body.username.map(|v| v.0),
+            first_name: not_null.take("first_name", body.first_name).map(|v| v.0),
+            last_name: not_null.take("last_name", body.last_name).map(|v| v.0),
+            username: not_null.take("username", body.username).map(|v| v.0),
             avatar_url: match body.avatar_url {
                 MaybeUndefined::Undefined => Patch::Keep,
                 MaybeUndefined::Null => Patch::Clear,
                 MaybeUndefined::Value(url) => Patch::Set(url.0),
             },
         };
+        not_null.finish()?;
         let user = users.update_me(auth.0, changes, expected).await?;
         Ok(UserResponse::of(&user))
     }

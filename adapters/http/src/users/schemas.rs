@@ -78,9 +78,9 @@ impl From<&User> for UserBody {
 #[derive(Debug, Object)]
 #[oai(deny_unknown_fields)]
 pub struct UpdateMeRequest {
-    pub first_name: Option<NameInput>,
-    pub last_name: Option<NameInput>,
-    pub username: Option<UsernameInput>,
+    pub first_name: MaybeUndefined<NameInput>,
+    pub last_name: MaybeUndefined<NameInput>,
+    pub username: MaybeUndefined<UsernameInput>,
     /// `null` removes the avatar.
     #[oai(nullable)]
     pub avatar_url: MaybeUndefined<AvatarUrlInput>,
