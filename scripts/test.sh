@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test on a fresh machine: unit tests of each crate, then the storage conformance suite
-# and the end-to-end suite once per storage backend. Starts whatever the backends need itself.
+# Runs every test on a fresh machine: unit tests of each crate, then, once per storage backend, the
+# storage conformance suite, the end-to-end suite, the statement counts and the third-party
+# contract checks (scripts/contract.sh). Installs and starts whatever they need itself.
 #
 #   scripts/test.sh                      # every backend
 #   TESSERA_TEST_BACKENDS=sqlite scripts/test.sh
@@ -34,6 +35,8 @@ for backend in $backends; do
             ;;
     esac
     TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e --test statements
+    echo "== the contract from the outside on $backend (spec validators, schemathesis)"
+    scripts/contract.sh "$backend"
     case "$backend" in
         postgres)
             echo "== PostgreSQL faults and query plans"

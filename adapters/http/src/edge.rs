@@ -90,6 +90,17 @@ fn payload_too_large() -> ProblemResponse {
 impl<E: Endpoint> Edge<E> {
     async fn handle(&self, mut req: Request) -> (Response, &'static str) {
         let path = req.uri().path().to_owned();
+        // poem reads a header it cannot decode as text as if it were absent; for a precondition
+        // that would silently drop the client's condition. Refuse it instead.
+        if req.headers().get_all(header::IF_MATCH).iter().any(|v| v.to_str().is_err()) {
+            let problem = ProblemResponse::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                "Malformed request",
+                "If-Match must be `*` or one entity tag in visible ASCII.",
+            );
+            return (problem.into_response(), UNMATCHED);
+        }
         // Read the whole body under the limit first: this covers chunked bodies, which carry no
         // Content-Length to check up front.
         match req.take_body().into_bytes_limit(self.body_limit).await {

@@ -136,9 +136,8 @@ impl PostsApi {
         posts: Data<&PostService>,
         post_id: Path<Uuid>,
         body: Json<UpdatePostRequest>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<PostResponse, ApiError<UpdatePostErrors>> {
-        let expected = expected_version(if_match.0.as_deref())?;
         let mut not_null = NotNull::default();
         let changes = PostChanges {
             title: not_null.take("title", body.0.title).map(|t| t.0),
@@ -146,6 +145,8 @@ impl PostsApi {
             status: not_null.take("status", body.0.status).map(Into::into),
         };
         not_null.finish()?;
+        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        let expected = expected_version(if_match.0.as_deref())?;
         let view = posts.update(auth.0, PostId(post_id.0), changes, expected).await?;
         Ok(PostResponse::of(&view))
     }
@@ -157,7 +158,7 @@ impl PostsApi {
         auth: BearerAuth,
         posts: Data<&PostService>,
         post_id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<PostDeleted, ApiError<DeletePostErrors>> {
         let expected = expected_version(if_match.0.as_deref())?;
         posts.delete(auth.0, PostId(post_id.0), expected).await?;

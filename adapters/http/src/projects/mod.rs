@@ -119,15 +119,16 @@ impl ProjectsApi {
         projects: Data<&ProjectService>,
         project_id: Path<Uuid>,
         body: Json<UpdateProjectRequest>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<ProjectResponse, ApiError<UpdateProjectErrors>> {
-        let expected = expected_version(if_match.0.as_deref())?;
         let mut not_null = NotNull::default();
         let changes = ProjectChanges {
             name: not_null.take("name", body.0.name).map(|n| n.0),
             description: not_null.take("description", body.0.description).map(|d| d.0),
         };
         not_null.finish()?;
+        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        let expected = expected_version(if_match.0.as_deref())?;
         let view = projects.update(auth.0, ProjectId(project_id.0), changes, expected).await?;
         Ok(ProjectResponse::of(&view))
     }
@@ -139,7 +140,7 @@ impl ProjectsApi {
         auth: BearerAuth,
         projects: Data<&ProjectService>,
         project_id: Path<Uuid>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<ProjectDeleted, ApiError<DeleteProjectErrors>> {
         let expected = expected_version(if_match.0.as_deref())?;
         projects.delete(auth.0, ProjectId(project_id.0), expected).await?;

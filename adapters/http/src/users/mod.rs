@@ -77,9 +77,8 @@ impl UsersApi {
         auth: BearerAuth,
         users: Data<&UserService>,
         body: Json<UpdateMeRequest>,
-        #[oai(name = "If-Match")] if_match: Header<Option<String>>,
+        #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<UserResponse, ApiError<UpdateMeErrors>> {
-        let expected = expected_version(if_match.0.as_deref())?;
         let body = body.0;
         let mut not_null = NotNull::default();
         let changes = ProfileChanges {
@@ -93,6 +92,8 @@ impl UsersApi {
             },
         };
         not_null.finish()?;
+        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        let expected = expected_version(if_match.0.as_deref())?;
         let user = users.update_me(auth.0, changes, expected).await?;
         Ok(UserResponse::of(&user))
     }
