@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks Tessera's contract from the outside, with tools nobody here wrote: the committed OpenAPI
-# document through openapi-spec-validator, then schemathesis (every phase, every check) against a
-# live Tessera on one backend. Installs its pinned tools itself (contract/requirements.txt).
+# document through openapi-spec-validator and @redocly/cli lint, then schemathesis (every phase,
+# every check) against a live Tessera on one backend. Installs its pinned tools itself
+# (contract/requirements.txt, contract/package-lock.json).
 #
 #   scripts/contract.sh sqlite
 #   TESSERA_TEST_POSTGRES_URL=postgres://… scripts/contract.sh postgres
@@ -19,6 +20,17 @@ fi
 
 echo "-- openapi-spec-validator"
 "$tools/venv/bin/openapi-spec-validator" --validation-errors all openapi/openapi.json openapi/openapi.yaml
+
+echo "-- @redocly/cli lint (recommended rules; warnings fail too)"
+(cd contract && npm ci --no-audit --no-fund --loglevel=error > /dev/null)
+lint=$(cd contract && npx --no-install redocly lint ../openapi/openapi.json ../openapi/openapi.yaml --config redocly.yaml 2>&1) || {
+    echo "$lint" >&2
+    exit 1
+}
+if echo "$lint" | grep -qE "You have [0-9]+ warning"; then
+    echo "$lint" >&2
+    exit 1
+fi
 
 cargo build --quiet --locked -p bootstrap
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
@@ -78,6 +90,15 @@ if [ "$status" != 0 ]; then
     tail -n 50 "$work/server.log" >&2
     exit "$status"
 fi
+echo "-- the generated Python client's scenario on $backend"
+rm -rf "$tools/python"
+PATH="$PWD/$tools/venv/bin:$PATH" "$tools/venv/bin/openapi-python-client" generate --path openapi/openapi.json \
+    --meta none --output-path "$tools/python/tessera_client" --overwrite --fail-on-warning > "$work/generate.log" 2>&1 || {
+    cat "$work/generate.log" >&2
+    exit 1
+}
+PYTHONPATH="$tools/python" "$tools/venv/bin/python" contract/python_scenario.py "$base"
+
 if grep -q '"level":"ERROR"' "$work/server.log"; then
     echo "contract.sh: the server logged errors during the run" >&2
     grep '"level":"ERROR"' "$work/server.log" | head -n 20 >&2

@@ -2,7 +2,7 @@
 //! trip generated clients and linters. The same adjusted text is served, embedded in Swagger UI,
 //! and committed under `openapi/`.
 
-use poem_openapi::{OpenApiService, Tags};
+use poem_openapi::{LicenseObject, OpenApiService, Tags};
 use serde_json::{Map, Value};
 
 use crate::auth::AuthApi;
@@ -42,6 +42,7 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
         "Tessera",
         env!("CARGO_PKG_VERSION"),
     )
+    .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
     .description(
         "Team workspaces: people register, create projects, share them as viewers or editors, and publish posts. \
          Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.",
@@ -92,6 +93,13 @@ fn adjust(doc: &mut Value) {
         }
     }
     plain_json_media_types(doc);
+    // Relative: the API lives where this document is served; clients are given their base URL.
+    if let Some(root) = doc.as_object_mut() {
+        root.insert(
+            "servers".into(),
+            serde_json::json!([{"url": "/", "description": "The Tessera instance serving this document"}]),
+        );
+    }
     if let Some(schemas) = doc.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         for (name, schema) in schemas.iter_mut() {
             // Request bodies refuse unknown fields (deny_unknown_fields); the schema must say so.
