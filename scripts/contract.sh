@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Checks Tessera's contract from the outside, with tools nobody here wrote: the committed OpenAPI
-# document through openapi-spec-validator and @redocly/cli lint, then schemathesis (every phase,
-# every check) against a live Tessera on one backend. Installs its pinned tools itself
-# (contract/requirements.txt, contract/package-lock.json).
+# document through openapi-spec-validator and @redocly/cli lint; then, against a live Tessera on
+# one backend, schemathesis (every phase, every check) and the same scenario through a generated
+# Python client (openapi-python-client) and a generated TypeScript client (@hey-api/openapi-ts,
+# compiled by tsc, run by Node). Installs its pinned tools itself (contract/requirements.txt,
+# contract/package-lock.json).
 #
 #   scripts/contract.sh sqlite
 #   TESSERA_TEST_POSTGRES_URL=postgres://… scripts/contract.sh postgres
@@ -98,6 +100,11 @@ PATH="$PWD/$tools/venv/bin:$PATH" "$tools/venv/bin/openapi-python-client" genera
     exit 1
 }
 PYTHONPATH="$tools/python" "$tools/venv/bin/python" contract/python_scenario.py "$base"
+
+echo "-- the generated TypeScript client's scenario on $backend"
+rm -rf contract/ts/client "$tools/ts-dist"
+(cd contract && npx --no-install openapi-ts -i ../openapi/openapi.json -o ts/client > /dev/null && npx --no-install tsc -p tsconfig.json)
+node "$tools/ts-dist/scenario.js" "$base"
 
 if grep -q '"level":"ERROR"' "$work/server.log"; then
     echo "contract.sh: the server logged errors during the run" >&2

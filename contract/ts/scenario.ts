@@ -1,0 +1,111 @@
+// Issue 6's scenario through the generated TypeScript client only (@hey-api/openapi-ts), run by
+// Node after `tsc`. Usage: node target/contract/ts-dist/scenario.js BASE_URL
+import { createClient, createConfig } from './client/client';
+import {
+  createPost, createProject, getMe, getProject, listCreatorPosts, listMembers, listProjectPosts, listProjects,
+  login, putMember, refresh, register, updatePost, updateProject,
+} from './client/sdk.gen';
+import type { Problem } from './client/types.gen';
+
+const base = process.argv[2];
+const suffix = Math.random().toString(16).slice(2, 10);
+const password = 'correct horse battery';
+
+function fail(message: string): never {
+  throw new Error(`typescript scenario: ${message}`);
+}
+
+/** The call answered `status` with a body. */
+function ok<T>(result: { data?: T; error?: unknown; response?: Response }, status: number): T {
+  if (result.response?.status !== status || result.data === undefined) {
+    fail(`expected ${status}, got ${result.response?.status}: ${JSON.stringify(result.error)}`);
+  }
+  return result.data;
+}
+
+/** The call answered `status` with the problem `code`. */
+function problem(result: { error?: unknown; response?: Response }, status: number, code: string): Problem {
+  const error = result.error as Problem | undefined;
+  if (result.response?.status !== status || error?.code !== code) {
+    fail(`expected problem ${status} ${code}, got ${result.response?.status} ${JSON.stringify(error)}`);
+  }
+  if (error.request_id !== result.response.headers.get('x-request-id')) fail('request_id differs from X-Request-Id');
+  return error;
+}
+
+const anonymous = createClient(createConfig({ baseUrl: base }));
+const as = (token: string) => createClient(createConfig({ baseUrl: base, auth: () => token }));
+
+async function person(name: string) {
+  const username = `${name}_${suffix}`;
+  const user = ok(await register({
+    client: anonymous,
+    body: { email: `${username}@example.com`, username, password, first_name: name, last_name: 'TypeScript' },
+  }), 201);
+  const tokens = ok(await login({ client: anonymous, body: { login: username, password } }), 200);
+  return { user, tokens };
+}
+
+async function main() {
+const ada = await person('ada');
+const bob = await person('bob');
+problem(await register({
+  client: anonymous,
+  body: { email: `x${suffix}@example.com`, username: ada.user.username, password, first_name: 'A', last_name: 'B' },
+}), 409, 'username_taken');
+
+const renewed = ok(await refresh({ client: anonymous, body: { refresh_token: ada.tokens.refresh_token } }), 200);
+if (renewed.refresh_token === ada.tokens.refresh_token) fail('refresh did not rotate');
+const asAda = as(renewed.access_token);
+const asBob = as(bob.tokens.access_token);
+if (ok(await getMe({ client: asAda }), 200).id !== ada.user.id) fail('get_me is someone else');
+
+const project = ok(await createProject({ client: asAda, body: { name: 'Apollo', description: 'Moon' } }), 201);
+if (project.my_role !== 'owner') fail('the creator is not the owner');
+const member = ok(await putMember({
+  client: asAda, path: { project_id: project.id, user_id: bob.user.id }, body: { role: 'editor' },
+}), 201);
+if (member.role !== 'editor') fail('bob is not an editor');
+
+const posts = [];
+for (let i = 0; i < 5; i++) {
+  posts.push(ok(await createPost({
+    client: asBob, path: { project_id: project.id }, body: { title: `Note ${i}`, body: 'Text.' },
+  }), 201));
+}
+const published = ok(await updatePost({
+  client: asBob, path: { post_id: posts[0].id }, body: { status: 'published' }, headers: { 'If-Match': '"1"' },
+}), 200);
+if (published.published_at == null) fail('published_at was not set');
+
+const seen: string[] = [];
+let cursor: string | undefined;
+for (;;) {
+  const page = ok(await listProjectPosts({ client: asAda, path: { project_id: project.id }, query: { limit: 2, cursor } }), 200);
+  seen.push(...page.items.map((p) => p.id));
+  if (page.next_cursor == null) break;
+  cursor = page.next_cursor;
+}
+if (seen.length !== 5 || new Set(seen).size !== 5) fail(`the walk saw ${JSON.stringify(seen)}`);
+const members = ok(await listMembers({ client: asBob, path: { project_id: project.id }, query: { limit: 1 } }), 200);
+if (members.items.length !== 1 || members.next_cursor == null) fail('members did not page');
+const projects = ok(await listProjects({ client: asBob }), 200);
+if (projects.items.length !== 1 || projects.items[0].id !== project.id) fail('bob does not see the project');
+const byBob = ok(await listCreatorPosts({ client: asAda, path: { creator_id: bob.user.id }, query: { limit: 20 } }), 200);
+if (byBob.items.length !== 5 || byBob.items.some((p) => p.creator.id !== bob.user.id)) fail('creator posts');
+
+problem(await getProject({ client: asAda, path: { project_id: '01937000-0000-7000-8000-000000000000' } }), 404, 'project_not_found');
+problem(await updateProject({
+  client: asAda, path: { project_id: project.id }, body: { name: 'Stale' }, headers: { 'If-Match': '"9"' },
+}), 412, 'version_mismatch');
+const invalid = problem(await createProject({ client: asAda, body: { name: '   ' } }), 422, 'validation_failed');
+if (invalid.errors?.[0]?.field !== 'name') fail('the invalid field is not named');
+problem(await listProjectPosts({ client: asAda, path: { project_id: project.id }, query: { cursor: 'forged' } }), 400, 'invalid_cursor');
+
+console.log('typescript scenario: OK');
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
