@@ -3,8 +3,9 @@
 # document through openapi-spec-validator and @redocly/cli lint; then, against a live Tessera on
 # one backend, schemathesis (every phase, every check) and the same scenario through a generated
 # Python client (openapi-python-client) and a generated TypeScript client (@hey-api/openapi-ts,
-# compiled by tsc, run by Node). Installs its pinned tools itself (contract/requirements.txt,
-# contract/package-lock.json).
+# compiled by tsc, run by Node), and Swagger UI driven in Debian's Chromium by playwright-core
+# (screenshot: target/contract/swagger-BACKEND.png). Installs its pinned tools itself
+# (contract/requirements.txt, contract/package-lock.json, the Debian chromium package).
 #
 #   scripts/contract.sh sqlite
 #   TESSERA_TEST_POSTGRES_URL=postgres://… scripts/contract.sh postgres
@@ -105,6 +106,15 @@ echo "-- the generated TypeScript client's scenario on $backend"
 rm -rf contract/ts/client "$tools/ts-dist"
 (cd contract && npx --no-install openapi-ts -i ../openapi/openapi.json -o ts/client > /dev/null && npx --no-install tsc -p tsconfig.json)
 node "$tools/ts-dist/scenario.js" "$base"
+
+echo "-- Swagger UI in Chromium on $backend"
+if ! command -v chromium > /dev/null; then
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    $sudo apt-get install -y -qq chromium > /dev/null 2>&1 || { $sudo apt-get update -qq && $sudo apt-get install -y -qq chromium; }
+fi
+(cd contract && node browser/swagger.js "$base" "$token" "../$tools/swagger-$backend.png")
 
 if grep -q '"level":"ERROR"' "$work/server.log"; then
     echo "contract.sh: the server logged errors during the run" >&2
