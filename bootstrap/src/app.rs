@@ -79,7 +79,12 @@ impl App {
             storage,
             metrics: MetricsRender(Arc::new(move || metrics.render())),
         };
-        let settings = HttpSettings { body_limit: config.body_limit };
+        let settings = HttpSettings {
+            body_limit: config.body_limit,
+            max_in_flight: config.max_in_flight,
+            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            drain_delay: Duration::from_millis(config.shutdown_drain_ms),
+        };
         Ok(Self { backend, auth, users, services, settings })
     }
 
@@ -116,11 +121,16 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
-    pub async fn stop(mut self) -> Result<(), BootError> {
+    /// Asks for a shutdown (as SIGTERM does) without waiting for it.
+    pub fn begin_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Asks for a shutdown, then waits for in-flight requests to finish and the server to end.
+    pub async fn stop(mut self) -> Result<(), BootError> {
+        self.begin_stop();
         (&mut self.task).await.map_err(|e| BootError::Io(e.to_string()))?
     }
 }

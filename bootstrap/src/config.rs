@@ -129,6 +129,19 @@ pub struct Config {
     #[arg(long, env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
     pub pool_acquire_timeout_ms: u64,
 
+    /// Requests handled at once by this instance; more are answered 503 `overloaded` at once.
+    #[arg(long, env = "TESSERA_MAX_IN_FLIGHT", default_value_t = 1024, global = true)]
+    pub max_in_flight: usize,
+
+    /// Longest a request may take before it is abandoned with 503 `request_timeout`, in milliseconds.
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    pub request_timeout_ms: u64,
+
+    /// After SIGTERM/SIGINT, how long readiness answers 503 while requests are still served, so
+    /// load balancers move away before the listener closes; in milliseconds.
+    #[arg(long, env = "TESSERA_SHUTDOWN_DRAIN_MS", default_value_t = 0, global = true)]
+    pub shutdown_drain_ms: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 30, global = true)]
     pub shutdown_grace: u64,

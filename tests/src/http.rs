@@ -96,6 +96,18 @@ impl TestServer {
         self.running.as_ref().map(|r| r.addr).expect("running")
     }
 
+    /// Asks the server to shut down (as SIGTERM does) and returns a task that ends with the server,
+    /// giving how long that took.
+    pub fn begin_shutdown(&mut self) -> tokio::task::JoinHandle<Duration> {
+        let mut running = self.running.take().expect("running");
+        let started = std::time::Instant::now();
+        running.begin_stop();
+        tokio::spawn(async move {
+            running.stop().await.expect("a clean stop");
+            started.elapsed()
+        })
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("a clean stop");

@@ -1,17 +1,20 @@
 //! The outermost layer every request passes: request id, body size limit, tracing span, metrics,
 //! and the conversion of every error (poem's own included) into a problem+json response.
 
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use poem::error::ReadBodyError;
 use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
+use tokio::sync::Semaphore;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::allow::AllowedMethods;
 use crate::problem::{ProblemResponse, REQUEST_ID};
+use crate::HttpSettings;
 
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 /// Label for requests that matched no operation (unknown routes, docs, spec files).
@@ -21,11 +24,25 @@ pub struct Edge<E> {
     inner: E,
     body_limit: usize,
     allowed: AllowedMethods,
+    /// Requests in flight beyond its permits are answered 503 at once instead of queueing.
+    in_flight: Arc<Semaphore>,
+    request_timeout: Duration,
 }
 
 impl<E> Edge<E> {
-    pub fn new(inner: E, body_limit: usize, allowed: AllowedMethods) -> Self {
-        Self { inner, body_limit, allowed }
+    pub fn new(inner: E, settings: &HttpSettings, allowed: AllowedMethods) -> Self {
+        Self {
+            inner,
+            body_limit: settings.body_limit,
+            allowed,
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            request_timeout: settings.request_timeout,
+        }
+    }
+
+    /// Health answers stay outside the limit: a busy instance is alive, and says so.
+    fn limited(path: &str) -> bool {
+        !path.starts_with("/health/")
     }
 }
 
@@ -148,8 +165,21 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
         let method = req.method().clone();
         let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
-        let (mut response, operation) =
-            REQUEST_ID.scope(request_id.clone(), self.handle(req)).instrument(span.clone()).await;
+        let limited = Self::limited(req.uri().path());
+        let work = async {
+            let _permit = match limited.then(|| self.in_flight.clone().try_acquire_owned()) {
+                Some(Err(_)) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
+                Some(Ok(permit)) => Some(permit),
+                None => None,
+            };
+            // Dropping the handler's future at the deadline drops its unit of work uncommitted:
+            // nothing it began is half-written.
+            match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
+                Ok(done) => done,
+                Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
+            }
+        };
+        let (mut response, operation) = REQUEST_ID.scope(request_id.clone(), work).instrument(span.clone()).await;
 
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);

@@ -7,6 +7,7 @@ mod auth;
 mod edge;
 mod etag;
 mod inputs;
+mod lifecycle;
 mod members;
 mod openapi;
 mod patch;
@@ -19,6 +20,7 @@ mod system;
 mod users;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use application::auth::AuthService;
 use application::members::MemberService;
@@ -32,6 +34,7 @@ use poem::web::Html;
 use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
 
 pub use edge::REQUEST_ID_HEADER;
+pub use lifecycle::Lifecycle;
 pub use openapi::{api_service, openapi_json, openapi_yaml};
 pub use system::MetricsRender;
 
@@ -56,11 +59,23 @@ pub struct HttpServices {
 pub struct HttpSettings {
     /// Largest request body accepted, in bytes (API.md: 1 MiB).
     pub body_limit: usize,
+    /// Requests handled at once; more are answered `503 overloaded` at once.
+    pub max_in_flight: usize,
+    /// Longest a request may take before it is abandoned with `503 request_timeout`.
+    pub request_timeout: Duration,
+    /// After a shutdown is asked for: how long readiness says 503 while new requests are still
+    /// served, so load balancers move away before the listener closes.
+    pub drain_delay: Duration,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { body_limit: 1024 * 1024 }
+        Self {
+            body_limit: 1024 * 1024,
+            max_in_flight: 1024,
+            request_timeout: Duration::from_secs(30),
+            drain_delay: Duration::ZERO,
+        }
     }
 }
 
@@ -69,7 +84,7 @@ fn static_text(body: String, content_type: &'static str) -> impl Endpoint<Output
 }
 
 /// The whole HTTP application, ready to serve.
-pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Output = Response> {
+pub fn app(services: HttpServices, settings: HttpSettings, lifecycle: Lifecycle) -> impl Endpoint<Output = Response> {
     let docs = swagger_ui_html();
     let routes = Route::new()
         .nest("/", api_service())
@@ -82,7 +97,8 @@ pub fn app(services: HttpServices, settings: HttpSettings) -> impl Endpoint<Outp
         .data(services.members)
         .data(services.posts)
         .data(services.storage)
-        .data(services.metrics);
+        .data(services.metrics)
+        .data(lifecycle);
     with_edge(routes, settings)
 }
 
@@ -92,22 +108,32 @@ fn with_edge(routes: impl Endpoint + 'static, settings: HttpSettings) -> impl En
         tracing::error!("a request handler panicked");
         ProblemResponse::internal()
     }));
-    Edge::new(routes, settings.body_limit, AllowedMethods::from_openapi(&openapi_json()))
+    Edge::new(routes, &settings, AllowedMethods::from_openapi(&openapi_json()))
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves, then lets in-flight requests finish for
-/// at most `grace`.
+/// Serves `app` on `listener` until `shutdown` resolves; then readiness says 503 for
+/// `settings.drain_delay` while requests are still served, the listener closes, and requests in
+/// flight get at most `grace` to finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: HttpServices,
     settings: HttpSettings,
     shutdown: impl std::future::Future<Output = ()> + Send,
-    grace: std::time::Duration,
+    grace: Duration,
 ) -> std::io::Result<()> {
     let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    let lifecycle = Lifecycle::default();
+    let drain_delay = settings.drain_delay;
+    let draining = lifecycle.clone();
+    let stop_accepting = async move {
+        shutdown.await;
+        draining.start_draining();
+        tracing::info!(delay_ms = drain_delay.as_millis() as u64, "draining: readiness is 503");
+        tokio::time::sleep(drain_delay).await;
+    };
     poem::Server::new_with_acceptor(acceptor)
         .name("tessera")
-        .run_with_graceful_shutdown(app(services, settings), shutdown, Some(grace))
+        .run_with_graceful_shutdown(app(services, settings, lifecycle), stop_accepting, Some(grace))
         .await
 }
 

@@ -91,6 +91,40 @@ impl ProblemResponse {
         )
     }
 
+    /// Too many requests in flight on this instance: shed load rather than queue without bound.
+    pub fn overloaded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Overloaded",
+            "This instance is at its limit of requests in flight; retry shortly.",
+        )
+        .retry_after(1)
+    }
+
+    /// The request took longer than the configured request timeout; it was abandoned, and any
+    /// unit of work it had open was rolled back.
+    pub fn request_timeout() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "request_timeout",
+            "Request timed out",
+            "The request took longer than this instance allows; retry later.",
+        )
+        .retry_after(1)
+    }
+
+    /// The instance is shutting down (readiness only).
+    pub fn shutting_down() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "Shutting down",
+            "This instance is draining before it stops; use another.",
+        )
+        .retry_after(1)
+    }
+
     pub fn storage_unavailable() -> Self {
         Self::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -249,6 +283,12 @@ pub struct ApiError<S: ErrorSet> {
     declared: PhantomData<S>,
 }
 
+impl<S: ErrorSet> From<ProblemResponse> for ApiError<S> {
+    fn from(response: ProblemResponse) -> Self {
+        Self { response, declared: PhantomData }
+    }
+}
+
 impl<S: ErrorSet> From<AppError> for ApiError<S> {
     fn from(err: AppError) -> Self {
         let response = ProblemResponse::from(err);
@@ -284,7 +324,7 @@ fn describe(status: u16) -> &'static str {
         415 => "Body is not `application/json` (`unsupported_media_type`)",
         422 => "Well-formed input that breaks a rule (`validation_failed`); `errors` names each field",
         429 => "Rate limit hit (`too_many_requests`)",
-        503 => "Storage unavailable (`storage_unavailable`)",
+        503 => "Unavailable for now: `storage_unavailable`, `overloaded`, `request_timeout` (or `shutting_down` on readiness)",
         500 => "Internal error (`internal`)",
         _ => "Error",
     }

@@ -10,8 +10,9 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::error_set;
+use crate::lifecycle::Lifecycle;
 use crate::openapi::ApiTags;
-use crate::problem::ApiError;
+use crate::problem::{ApiError, ProblemResponse};
 
 /// Renders the Prometheus text exposition of every metric the process records.
 #[derive(Clone)]
@@ -57,9 +58,16 @@ impl SystemApi {
         Ok(ok())
     }
 
-    /// Readiness: 200 when the storage answers, else 503
+    /// Readiness: 200 when the storage answers, else 503 (also while the instance drains to stop)
     #[oai(path = "/health/ready", method = "get", operation_id = "health_ready")]
-    async fn ready(&self, storage: Data<&Arc<dyn Storage>>) -> Result<HealthResponse, ApiError<ReadyErrors>> {
+    async fn ready(
+        &self,
+        storage: Data<&Arc<dyn Storage>>,
+        lifecycle: Data<&Lifecycle>,
+    ) -> Result<HealthResponse, ApiError<ReadyErrors>> {
+        if lifecycle.is_draining() {
+            return Err(ProblemResponse::shutting_down().into());
+        }
         match tokio::time::timeout(READY_TIMEOUT, storage.ping()).await {
             Ok(Ok(())) => Ok(ok()),
             Ok(Err(e)) => Err(AppError::from(e).into()),

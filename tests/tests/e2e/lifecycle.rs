@@ -1,0 +1,91 @@
+//! Overload, request timeouts and graceful shutdown.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_tests::http::{TestServer, PASSWORD};
+
+#[tokio::test]
+async fn beyond_the_in_flight_limit_requests_are_refused_at_once_with_503() {
+    let server = TestServer::start_with(|c| c.max_in_flight = 1).await;
+    server.register("ada").await.expect(201);
+
+    let logins = futures::future::join_all((0..16).map(|_| server.login("ada", PASSWORD))).await;
+
+    let ok = logins.iter().filter(|a| a.status == 200).count();
+    let shed = logins.iter().filter(|a| a.status == 503 && a.body["code"] == "overloaded").count();
+    assert!(ok >= 1 && shed >= 1, "{:?}", logins.iter().map(|a| a.status).collect::<Vec<_>>());
+    assert_eq!(ok + shed, logins.len(), "only successes and 503 overloaded");
+    server.get("/health/live", None).await.expect(200);
+}
+
+#[tokio::test]
+async fn a_request_slower_than_the_timeout_is_abandoned_with_503() {
+    // Hashing a password with Argon2 takes far longer than a millisecond.
+    let server = TestServer::start_with(|c| c.request_timeout_ms = 1).await;
+
+    let answer = server.register("ada").await;
+
+    answer.expect_problem(503, "request_timeout");
+}
+
+#[tokio::test]
+async fn shutting_down_under_load_drains_without_failing_a_request() {
+    let mut server = TestServer::start_with(|c| {
+        c.shutdown_drain_ms = 1500;
+        c.shutdown_grace = 10;
+    })
+    .await;
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Busy").await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..6)
+        .map(|i| {
+            let (client, base, token, id, stop) =
+                (server.client.clone(), server.base.clone(), ada.access.clone(), id.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let request = if i % 2 == 0 {
+                        client.get(format!("{base}/api/v1/projects/{id}")).bearer_auth(&token)
+                    } else {
+                        client
+                            .post(format!("{base}/api/v1/projects/{id}/posts"))
+                            .bearer_auth(&token)
+                            .json(&json!({"title": format!("Load {i} {n}"), "body": ""}))
+                    };
+                    answers.push(request.send().await.map(|r| r.status().as_u16()).map_err(|e| e.to_string()));
+                }
+                answers
+            })
+        })
+        .collect();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let shutdown = server.begin_shutdown();
+    let ready = server.answer(server.client.get(format!("{}/health/ready", server.base))).await;
+    // A load balancer sees the 503 and stops sending new work; requests in flight finish.
+    stop.store(true, Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for worker in workers {
+        answers.extend(worker.await.unwrap());
+    }
+    let took = shutdown.await.unwrap();
+
+    ready.expect_problem(503, "shutting_down");
+    assert!(answers.len() > 10, "the load ran: {} requests", answers.len());
+    let failed: Vec<_> = answers.iter().filter(|a| !matches!(a, Ok(200 | 201))).collect();
+    assert!(
+        failed.is_empty(),
+        "{} of {} requests failed: {:?}",
+        failed.len(),
+        answers.len(),
+        &failed[..failed.len().min(5)]
+    );
+    assert!(took < Duration::from_secs(10), "the server took {took:?} to stop");
+}
