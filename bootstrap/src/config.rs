@@ -30,6 +30,9 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Print the configuration reference (docs/configuration.md).
+    #[command(hide = true)]
+    ConfigReference,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -62,11 +65,11 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "TESSERA_LISTEN", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(long, env = "TESSERA_LISTEN", hide_env_values = true, default_value = "127.0.0.1:8080", global = true)]
     pub listen: SocketAddr,
 
     /// Storage backend.
-    #[arg(long, env = "TESSERA_STORAGE", value_enum, default_value = "sqlite", global = true)]
+    #[arg(long, env = "TESSERA_STORAGE", hide_env_values = true, value_enum, default_value = "sqlite", global = true)]
     pub storage: StorageKind,
 
     /// Database URL [default for SQLite: sqlite://data/tessera.db; required for PostgreSQL:
@@ -81,69 +84,81 @@ pub struct Config {
     pub jwt_secret: Option<String>,
 
     /// Log format [default: pretty on a terminal, else json]; filter with RUST_LOG.
-    #[arg(long, env = "TESSERA_LOG_FORMAT", value_enum, global = true)]
+    #[arg(long, env = "TESSERA_LOG_FORMAT", hide_env_values = true, value_enum, global = true)]
     pub log_format: Option<LogFormat>,
 
     /// Do not apply migrations at `serve` start.
-    #[arg(long, env = "TESSERA_NO_MIGRATE", global = true, action = ArgAction::SetTrue,
+    #[arg(long, env = "TESSERA_NO_MIGRATE", hide_env_values = true, global = true, action = ArgAction::SetTrue,
           value_parser = BoolishValueParser::new())]
     pub no_migrate: bool,
 
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "TESSERA_BODY_LIMIT", default_value_t = 1024 * 1024, global = true)]
+    #[arg(long, env = "TESSERA_BODY_LIMIT", hide_env_values = true, default_value_t = 1024 * 1024, global = true)]
     pub body_limit: usize,
 
     /// Access-token lifetime, in seconds.
-    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", default_value_t = 15 * 60, global = true)]
+    #[arg(long, env = "TESSERA_ACCESS_TOKEN_TTL", hide_env_values = true, default_value_t = 15 * 60, global = true)]
     pub access_token_ttl: u32,
 
     /// Refresh-token lifetime, in seconds.
-    #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", default_value_t = 30 * 24 * 3600, global = true)]
+    #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", hide_env_values = true, default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl: u32,
 
     /// Failed logins per login name allowed within the window before 429.
-    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", default_value_t = 10, global = true)]
+    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", hide_env_values = true, default_value_t = 10, global = true)]
     pub login_max_failures: usize,
 
     /// The failed-login window, in seconds.
-    #[arg(long, env = "TESSERA_LOGIN_WINDOW", default_value_t = 15 * 60, global = true)]
+    #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true)]
     pub login_window: u32,
 
     /// Password hashes computed at once [default: half the cores, at least 1].
-    #[arg(long, env = "TESSERA_HASH_CONCURRENCY", global = true)]
+    #[arg(long, env = "TESSERA_HASH_CONCURRENCY", hide_env_values = true, global = true)]
     pub hash_concurrency: Option<usize>,
 
     /// Read connections of the SQLite pool (writes use one connection).
-    #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", default_value_t = 4, global = true)]
+    #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", hide_env_values = true, default_value_t = 4, global = true)]
     pub sqlite_read_connections: u32,
 
     /// Connections of the PostgreSQL pool.
-    #[arg(long, env = "TESSERA_PG_MAX_CONNECTIONS", default_value_t = 10, global = true)]
+    #[arg(long, env = "TESSERA_PG_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 10, global = true)]
     pub pg_max_connections: u32,
 
     /// Longest a PostgreSQL statement may run before it is cancelled, in milliseconds.
-    #[arg(long, env = "TESSERA_PG_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_PG_STATEMENT_TIMEOUT_MS",
+        hide_env_values = true,
+        default_value_t = 10_000,
+        global = true
+    )]
     pub pg_statement_timeout_ms: u64,
 
     /// Longest wait for a storage connection, in milliseconds; past it a request gets 503.
-    #[arg(long, env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS", default_value_t = 5000, global = true)]
+    #[arg(
+        long,
+        env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS",
+        hide_env_values = true,
+        default_value_t = 5000,
+        global = true
+    )]
     pub pool_acquire_timeout_ms: u64,
 
     /// Requests handled at once by this instance; more are answered 503 `overloaded` at once.
-    #[arg(long, env = "TESSERA_MAX_IN_FLIGHT", default_value_t = 1024, global = true)]
+    #[arg(long, env = "TESSERA_MAX_IN_FLIGHT", hide_env_values = true, default_value_t = 1024, global = true)]
     pub max_in_flight: usize,
 
     /// Longest a request may take before it is abandoned with 503 `request_timeout`, in milliseconds.
-    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS", default_value_t = 30_000, global = true)]
+    #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS", hide_env_values = true, default_value_t = 30_000, global = true)]
     pub request_timeout_ms: u64,
 
     /// After SIGTERM/SIGINT, how long readiness answers 503 while requests are still served, so
     /// load balancers move away before the listener closes; in milliseconds.
-    #[arg(long, env = "TESSERA_SHUTDOWN_DRAIN_MS", default_value_t = 0, global = true)]
+    #[arg(long, env = "TESSERA_SHUTDOWN_DRAIN_MS", hide_env_values = true, default_value_t = 0, global = true)]
     pub shutdown_drain_ms: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
-    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", default_value_t = 30, global = true)]
+    #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", hide_env_values = true, default_value_t = 30, global = true)]
     pub shutdown_grace: u64,
 }
 
@@ -218,4 +233,14 @@ mod tests {
         config.database_url = Some("sqlite::memory:".into());
         assert_eq!(config.sqlite_secret_path(), None);
     }
+}
+
+/// The configuration reference, from the CLI's own help (docs/configuration.md; a test checks it).
+pub fn configuration_reference() -> String {
+    let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
+    format!(
+        "# Configuration reference\n\nGenerated from `tessera --help` by `scripts/docs.sh`; a test fails when it \
+         drifts.\nEvery flag can be given as the environment variable named beside it.\n\n```text\n{}\n```\n",
+        help.trim_end()
+    )
 }

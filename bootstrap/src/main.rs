@@ -16,6 +16,10 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
+        Command::ConfigReference => {
+            print!("{}", bootstrap::config::configuration_reference());
+            Ok(())
+        }
         Command::Openapi { yaml } => {
             println!("{}", bootstrap::openapi_document(yaml));
             Ok(())

@@ -79,3 +79,10 @@ fn every_operation_has_an_id_a_tag_and_declares_its_errors() {
     unique.dedup();
     assert_eq!(unique.len(), ids.len(), "duplicate operation ids: {ids:?}");
 }
+
+#[test]
+fn the_configuration_reference_matches_the_cli() {
+    let path = format!("{}/../docs/configuration.md", env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    assert_eq!(committed, bootstrap::config::configuration_reference(), "run scripts/docs.sh and commit the result");
+}
