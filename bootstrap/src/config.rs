@@ -197,6 +197,16 @@ impl Config {
     }
 }
 
+/// The configuration reference, from the CLI's own help (docs/configuration.md; a test checks it).
+pub fn configuration_reference() -> String {
+    let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
+    format!(
+        "# Configuration reference\n\nGenerated from `tessera --help` by `scripts/docs.sh`; a test fails when it \
+         drifts.\nEvery flag can be given as the environment variable named beside it.\n\n```text\n{}\n```\n",
+        help.trim_end()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -233,14 +243,4 @@ mod tests {
         config.database_url = Some("sqlite::memory:".into());
         assert_eq!(config.sqlite_secret_path(), None);
     }
-}
-
-/// The configuration reference, from the CLI's own help (docs/configuration.md; a test checks it).
-pub fn configuration_reference() -> String {
-    let help = <Cli as clap::CommandFactory>::command().render_long_help().to_string();
-    format!(
-        "# Configuration reference\n\nGenerated from `tessera --help` by `scripts/docs.sh`; a test fails when it \
-         drifts.\nEvery flag can be given as the environment variable named beside it.\n\n```text\n{}\n```\n",
-        help.trim_end()
-    )
 }
