@@ -184,3 +184,102 @@ async fn instances_starting_at_once_migrate_once_and_all_start() {
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut admin).await.unwrap();
     assert_eq!(applied, 2, "each migration applied exactly once");
 }
+
+/// Counts of what the API says against what the tables hold.
+async fn check_invariants(url: &str, server: &TestServer, token: &str, project: &str) {
+    let mut admin = sqlx::PgConnection::connect(url).await.unwrap();
+    let id = uuid::Uuid::parse_str(project).unwrap();
+    let posts: i64 = sqlx::query_scalar("SELECT count(*) FROM posts WHERE project_id = $1")
+        .bind(id)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    let members: i64 = sqlx::query_scalar("SELECT count(*) FROM members WHERE project_id = $1")
+        .bind(id)
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+    let view = server.get(&format!("/api/v1/projects/{project}"), Some(token)).await;
+    view.expect(200);
+    assert_eq!(view.body["post_count"], posts, "post_count is exact");
+    assert_eq!(view.body["member_count"], members, "member_count is exact");
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM posts p WHERE NOT EXISTS (SELECT 1 FROM projects WHERE id = p.project_id)",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0, "no post outlives its project");
+}
+
+#[tokio::test]
+async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resumes() {
+    let server = TestServer::start_on(TestBackend::Postgres, |c| {
+        c.pool_acquire_timeout_ms = 1000;
+        c.pg_statement_timeout_ms = 300;
+    })
+    .await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..4)
+        .map(|i| {
+            let (client, base, token, project, stop) =
+                (server.client.clone(), server.base.clone(), ada.access.clone(), project.clone(), stop.clone());
+            tokio::spawn(async move {
+                let mut statuses = Vec::new();
+                let mut n = 0;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    n += 1;
+                    let request = if i % 2 == 0 {
+                        client.get(format!("{base}/api/v1/projects/{project}/posts")).bearer_auth(&token)
+                    } else {
+                        client
+                            .post(format!("{base}/api/v1/projects/{project}/posts"))
+                            .bearer_auth(&token)
+                            .json(&json!({"title": format!("Fault {i} {n}"), "body": ""}))
+                    };
+                    let started = Instant::now();
+                    let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                    statuses.push((status, started.elapsed()));
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Every Tessera connection killed under load.
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE application_name = 'tessera' AND datname = current_database()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Storage calls slower than the statement timeout: a table locked for a while.
+    let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut statuses = Vec::new();
+    for worker in workers {
+        statuses.extend(worker.await.unwrap());
+    }
+
+    let unexpected: Vec<_> = statuses.iter().filter(|(s, _)| !matches!(s, 200 | 201 | 503)).collect();
+    assert!(unexpected.is_empty(), "only successes and 503s: {unexpected:?}");
+    assert!(statuses.iter().any(|(s, _)| *s == 503), "the faults were felt: {} answers", statuses.len());
+    let slowest = statuses.iter().map(|(_, d)| *d).max().unwrap();
+    assert!(slowest < Duration::from_secs(3), "no answer hung past the timeouts: {slowest:?}");
+    server
+        .post(&format!("/api/v1/projects/{project}/posts"), Some(&ada.access), json!({"title": "After", "body": ""}))
+        .await
+        .expect(201);
+    check_invariants(&url, &server, &ada.access, &project).await;
+}
