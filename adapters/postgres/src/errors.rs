@@ -53,11 +53,7 @@ pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageErro
     StorageError::Backend(format!("corrupt {what} in postgres: {detail}"))
 }
 
-/// A conditional write (`… WHERE version = $n` / `… IS NULL`) that matched no row lost its race.
+/// A conditional write that matched no row lost its race.
 pub(crate) fn one_row_changed(done: &sqlx::postgres::PgQueryResult) -> Result<(), StorageError> {
-    if done.rows_affected() == 1 {
-        Ok(())
-    } else {
-        Err(StorageError::ConditionFailed)
-    }
+    storage_support::one_row_changed(done.rows_affected())
 }

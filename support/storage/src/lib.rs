@@ -1,0 +1,122 @@
+//! What the SQL storage adapters share. Adapters never import each other; this crate holds the
+//! pieces that would otherwise be written once per adapter, and knows no driver itself.
+
+use std::future::Future;
+use std::time::Instant;
+
+use domain::StorageError;
+
+/// Runs one storage call and records its count and latency by backend, operation and outcome
+/// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`).
+pub async fn timed<T>(
+    backend: &'static str,
+    operation: &'static str,
+    call: impl Future<Output = Result<T, StorageError>>,
+) -> Result<T, StorageError> {
+    let started = Instant::now();
+    let result = call.await;
+    let outcome = match &result {
+        Ok(_) => "ok",
+        Err(StorageError::Conflict(_) | StorageError::ConditionFailed) => "condition",
+        Err(StorageError::Unavailable(_)) => "unavailable",
+        Err(_) => "error",
+    };
+    let labels = [("backend", backend), ("operation", operation), ("outcome", outcome)];
+    metrics::counter!("tessera_storage_calls_total", &labels).increment(1);
+    metrics::histogram!("tessera_storage_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    result
+}
+
+/// A conditional write (`… WHERE version = ?` / `… IS NULL`) that matched no row lost its race.
+pub fn one_row_changed(rows_affected: u64) -> Result<(), StorageError> {
+    if rows_affected == 1 {
+        Ok(())
+    } else {
+        Err(StorageError::ConditionFailed)
+    }
+}
+
+/// Declares a SQL unit of work over sqlx: a transaction for use cases that write, or a plain
+/// pooled connection for those that only read, counting writes against DynamoDB's limit. The
+/// adapter implements every repository port on the type this declares (one file per feature).
+///
+/// `sql_unit_of_work!(PgUnit, sqlx::Postgres, sqlx::PgConnection, "postgres");`
+#[macro_export]
+macro_rules! sql_unit_of_work {
+    ($unit:ident, $db:ty, $connection:ty, $backend:literal) => {
+        enum Exec {
+            Tx(::sqlx::Transaction<'static, $db>),
+            Reads(::sqlx::pool::PoolConnection<$db>),
+        }
+
+        pub(crate) struct $unit {
+            exec: Exec,
+            writes: usize,
+        }
+
+        impl $unit {
+            pub(crate) fn transaction(tx: ::sqlx::Transaction<'static, $db>) -> Self {
+                Self { exec: Exec::Tx(tx), writes: 0 }
+            }
+
+            pub(crate) fn reads_only(conn: ::sqlx::pool::PoolConnection<$db>) -> Self {
+                Self { exec: Exec::Reads(conn), writes: 0 }
+            }
+
+            pub(crate) fn conn(&mut self) -> &mut $connection {
+                match &mut self.exec {
+                    Exec::Tx(tx) => tx,
+                    Exec::Reads(conn) => conn,
+                }
+            }
+
+            /// The connection for one more write, refused outside a transaction and beyond the
+            /// unit-of-work limit that DynamoDB imposes on every backend.
+            pub(crate) fn write_conn(&mut self) -> Result<&mut $connection, ::domain::StorageError> {
+                let Exec::Tx(tx) = &mut self.exec else {
+                    return Err(::domain::StorageError::Backend("write through a read-only unit of work".into()));
+                };
+                self.writes += 1;
+                if self.writes > ::application::storage::MAX_WRITES_PER_UNIT {
+                    return Err(::domain::StorageError::Backend(format!(
+                        "a unit of work holds at most {} writes",
+                        ::application::storage::MAX_WRITES_PER_UNIT
+                    )));
+                }
+                Ok(tx)
+            }
+        }
+
+        #[::async_trait::async_trait]
+        impl ::application::storage::UnitOfWork for $unit {
+            fn users(&mut self) -> &mut dyn ::domain::users::UserRepository {
+                self
+            }
+
+            fn refresh_tokens(&mut self) -> &mut dyn ::domain::auth::RefreshTokenRepository {
+                self
+            }
+
+            fn projects(&mut self) -> &mut dyn ::domain::projects::ProjectRepository {
+                self
+            }
+
+            fn members(&mut self) -> &mut dyn ::domain::members::MemberRepository {
+                self
+            }
+
+            fn posts(&mut self) -> &mut dyn ::domain::posts::PostRepository {
+                self
+            }
+
+            async fn commit(self: Box<Self>) -> Result<(), ::domain::StorageError> {
+                match self.exec {
+                    Exec::Tx(tx) => {
+                        $crate::timed($backend, "commit", async { tx.commit().await.map_err(storage_error) }).await
+                    }
+                    Exec::Reads(_) => Ok(()),
+                }
+            }
+        }
+    };
+}
