@@ -283,3 +283,35 @@ async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resume
         .expect(201);
     check_invariants(&url, &server, &ada.access, &project).await;
 }
+
+#[tokio::test]
+async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
+    let server = TestServer::start_on(TestBackend::Postgres, |c| {
+        c.pg_max_connections = 1;
+        c.pool_acquire_timeout_ms = 500;
+        c.pg_statement_timeout_ms = 5000;
+    })
+    .await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Pool").await["id"].as_str().unwrap().to_owned();
+    // A lock makes one request hold the only connection while it waits.
+    let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
+    let holder = {
+        let (client, base, token) = (server.client.clone(), server.base.clone(), ada.access.clone());
+        let path = format!("{base}/api/v1/projects/{project}/posts");
+        tokio::spawn(async move { client.get(path).bearer_auth(token).send().await.map(|r| r.status().as_u16()) })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    let started = Instant::now();
+    let starved = server.get("/api/v1/users/me", Some(&ada.access)).await;
+    let waited = started.elapsed();
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
+
+    starved.expect_problem(503, "storage_unavailable");
+    assert!(waited < Duration::from_secs(2), "waited {waited:?} for a connection");
+    assert_eq!(holder.await.unwrap().unwrap(), 200, "the request holding the connection finishes once the lock goes");
+    server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
+}

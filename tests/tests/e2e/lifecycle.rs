@@ -89,3 +89,34 @@ async fn shutting_down_under_load_drains_without_failing_a_request() {
     );
     assert!(took < Duration::from_secs(10), "the server took {took:?} to stop");
 }
+
+#[tokio::test]
+async fn a_login_flood_does_not_hold_up_other_requests() {
+    let server = TestServer::start_with(|c| c.hash_concurrency = Some(1)).await;
+    let ada = server.user("ada").await;
+    let flood_done = Arc::new(AtomicBool::new(false));
+    let flood = {
+        let (client, base, done) = (server.client.clone(), server.base.clone(), flood_done.clone());
+        tokio::spawn(async move {
+            let logins = (0..30).map(|_| {
+                client
+                    .post(format!("{base}/api/v1/auth/login"))
+                    .json(&json!({"login": "ada", "password": PASSWORD}))
+                    .send()
+            });
+            let answers = futures::future::join_all(logins).await;
+            done.store(true, Ordering::SeqCst);
+            answers.into_iter().filter(|a| a.as_ref().is_ok_and(|r| r.status() == 200)).count()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Thirty hashes queue behind one permit; reads that need no hash are answered meanwhile.
+    for _ in 0..5 {
+        server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
+    }
+    let answered_during_the_flood = !flood_done.load(Ordering::SeqCst);
+
+    assert!(answered_during_the_flood, "reads had to wait for the whole login flood");
+    assert_eq!(flood.await.unwrap(), 30, "every login of the flood succeeded in the end");
+}
