@@ -84,6 +84,7 @@ impl App {
             max_in_flight: config.max_in_flight,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
+            idle_timeout: Duration::from_millis(config.idle_timeout_ms),
         };
         Ok(Self { backend, auth, users, services, settings })
     }

@@ -157,6 +157,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_SHUTDOWN_DRAIN_MS", hide_env_values = true, default_value_t = 0, global = true)]
     pub shutdown_drain_ms: u64,
 
+    /// A connection with no traffic for this long is closed (idle keep-alive, silent clients); in
+    /// milliseconds. Keep it above the request timeout: a request in progress sends nothing.
+    #[arg(long, env = "TESSERA_IDLE_TIMEOUT_MS", hide_env_values = true, default_value_t = 60_000, global = true)]
+    pub idle_timeout_ms: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", hide_env_values = true, default_value_t = 30, global = true)]
     pub shutdown_grace: u64,

@@ -66,6 +66,9 @@ pub struct HttpSettings {
     /// After a shutdown is asked for: how long readiness says 503 while new requests are still
     /// served, so load balancers move away before the listener closes.
     pub drain_delay: Duration,
+    /// A connection on which nothing is read or written for this long is closed (idle keep-alive
+    /// connections, and clients that connect and then send nothing).
+    pub idle_timeout: Duration,
 }
 
 impl Default for HttpSettings {
@@ -75,6 +78,7 @@ impl Default for HttpSettings {
             max_in_flight: 1024,
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::ZERO,
+            idle_timeout: Duration::from_secs(60),
         }
     }
 }
@@ -133,6 +137,7 @@ pub async fn serve(
     };
     poem::Server::new_with_acceptor(acceptor)
         .name("tessera")
+        .idle_timeout(settings.idle_timeout)
         .run_with_graceful_shutdown(app(services, settings, lifecycle), stop_accepting, Some(grace))
         .await
 }

@@ -120,3 +120,26 @@ async fn a_login_flood_does_not_hold_up_other_requests() {
     assert!(answered_during_the_flood, "reads had to wait for the whole login flood");
     assert_eq!(flood.await.unwrap(), 30, "every login of the flood succeeded in the end");
 }
+
+#[tokio::test]
+async fn a_client_that_connects_and_sends_nothing_is_disconnected() {
+    let server = TestServer::start_with(|c| c.idle_timeout_ms = 300).await;
+    let addr = server.addr();
+
+    let closed = tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let started = std::time::Instant::now();
+        let mut buffer = [0u8; 16];
+        let read = stream.read(&mut buffer);
+        (read.map_err(|e| e.kind()), started.elapsed())
+    })
+    .await
+    .unwrap();
+
+    let (read, after) = closed;
+    assert!(matches!(read, Ok(0) | Err(std::io::ErrorKind::ConnectionReset)), "the server closed it: {read:?}");
+    assert!(after < Duration::from_secs(5), "closed after {after:?}, not by the client's own timeout");
+    server.get("/health/live", None).await.expect(200);
+}
