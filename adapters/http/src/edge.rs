@@ -172,8 +172,9 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                 Some(Ok(permit)) => Some(permit),
                 None => None,
             };
-            // Dropping the handler's future at the deadline drops its unit of work uncommitted:
-            // nothing it began is half-written.
+            // Dropping the handler's future at the deadline drops an open unit of work, which rolls
+            // back: nothing is half-written. (A commit already sent may still land, as with any
+            // timeout; the client learns it by reading again, or retries with If-Match.)
             match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
                 Ok(done) => done,
                 Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
