@@ -6,7 +6,6 @@ use domain::members::Member;
 use domain::projects::{
     authorize, Description, Project, ProjectAction, ProjectId, ProjectListQuery, ProjectName, ProjectRole, ProjectView,
 };
-use domain::StorageError;
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource, Violations};
@@ -140,11 +139,8 @@ impl ProjectService {
         authorize(role, ProjectAction::Delete).map_err(|d| AppError::denied(d, Resource::Project))?;
         let project = uow.projects().get(id).await?.ok_or(AppError::NotFound(Resource::Project))?;
         let expected = expected_version(if_match, project.version)?;
-        match uow.projects().delete(id, expected).await {
-            Ok(()) => {}
-            Err(StorageError::ConditionFailed) => return Err(AppError::VersionMismatch),
-            Err(e) => return Err(e.into()),
-        }
+        // A lost compare-and-set is `VersionMismatch` through the common StorageError mapping.
+        uow.projects().delete(id, expected).await?;
         uow.commit().await?;
         Ok(())
     }

@@ -113,7 +113,6 @@ impl UserService {
         new_password: &str,
     ) -> Result<(), AppError> {
         let new_password = Password::parse("new_password", new_password).map_err(AppError::invalid)?;
-        let mut last_err = AppError::VersionMismatch;
         for _ in 0..PASSWORD_CHANGE_ATTEMPTS {
             let user = {
                 let mut reader = self.deps.storage.read().await?;
@@ -136,11 +135,11 @@ impl UserService {
                 Ok(()) => return Ok(()),
                 // Someone else wrote the record between our read and our write: verify the
                 // current password again against what is stored now.
-                Err(StorageError::ConditionFailed) => last_err = AppError::VersionMismatch,
+                Err(StorageError::ConditionFailed) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(AppError::Internal(format!("password change lost {PASSWORD_CHANGE_ATTEMPTS} races: {last_err}")))
+        Err(AppError::Internal(format!("password change lost {PASSWORD_CHANGE_ATTEMPTS} races in a row")))
     }
 
     /// Anyone's public profile.

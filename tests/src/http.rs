@@ -72,6 +72,10 @@ impl TestServer {
         let mut config = isolated_config_on(backend).await;
         adjust(&mut config.config);
         let running = bootstrap::spawn(&config.config).await.expect("the server starts");
+        Self::around(running, config)
+    }
+
+    fn around(running: Running, config: IsolatedConfig) -> Self {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
         Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
     }
@@ -83,8 +87,7 @@ impl TestServer {
         let app = App::build(&config.config, true).await.expect("the app builds");
         app.backend.close().await;
         let running = bootstrap::spawn_app(app, &config.config).await.expect("the server starts");
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
-        Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
+        Self::around(running, config)
     }
 
     /// The URL of this server's own database.

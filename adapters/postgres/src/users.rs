@@ -52,14 +52,7 @@ fn user_from_row(row: &PgRow) -> Result<User, StorageError> {
     })
 }
 
-/// The columns of a joined user's profile, aliased `{prefix}_…` (see [`profile_from_row`]).
-pub(crate) fn profile_columns(table: &str, prefix: &str) -> String {
-    ["id", "username", "first_name", "last_name", "avatar_url", "created_at"]
-        .iter()
-        .map(|c| format!("{table}.{c} AS {prefix}_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub(crate) use storage_support::profile_columns;
 
 /// Joins one user's profile columns per row of a page, by primary key: a lookup per row whatever
 /// the planner estimates, so a page's cost follows its size, not the users table's. (`LIMIT 1`

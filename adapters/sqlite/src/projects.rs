@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use domain::projects::{
-    Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectRepository, ProjectRole, ProjectView,
+    Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectRepository, ProjectView,
 };
 use domain::users::UserId;
 use domain::{Page, StorageError};
@@ -44,9 +44,7 @@ fn project_from_row(row: &SqliteRow) -> Result<Project, StorageError> {
     })
 }
 
-pub(crate) fn role_from_text(role: &str) -> Result<ProjectRole, StorageError> {
-    ProjectRole::parse(role).ok_or_else(|| corrupt("role", role))
-}
+pub(crate) use storage_support::role_from_text;
 
 fn view_from_row(row: &SqliteRow) -> Result<ProjectView, StorageError> {
     Ok(ProjectView {

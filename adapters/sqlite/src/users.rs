@@ -57,14 +57,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
     })
 }
 
-/// The columns of a joined user's profile, aliased `{prefix}_…` (see [`profile_from_row`]).
-pub(crate) fn profile_columns(table: &str, prefix: &str) -> String {
-    ["id", "username", "first_name", "last_name", "avatar_url", "created_at"]
-        .iter()
-        .map(|c| format!("{table}.{c} AS {prefix}_{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+pub(crate) use storage_support::profile_columns;
 
 pub(crate) fn profile_from_row(row: &SqliteRow, prefix: &str) -> Result<Profile, StorageError> {
     let column = |c: &str| format!("{prefix}_{c}");

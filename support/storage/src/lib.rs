@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::time::Instant;
 
+use domain::projects::ProjectRole;
 use domain::StorageError;
 
 /// Runs one storage call and records its count and latency by backend, operation and outcome
@@ -25,6 +26,20 @@ pub async fn timed<T>(
     metrics::counter!("tessera_storage_calls_total", &labels).increment(1);
     metrics::histogram!("tessera_storage_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     result
+}
+
+/// The columns of a joined user's profile, aliased `{prefix}_…`, for the adapters' row mappers.
+pub fn profile_columns(table: &str, prefix: &str) -> String {
+    ["id", "username", "first_name", "last_name", "avatar_url", "created_at"]
+        .iter()
+        .map(|c| format!("{table}.{c} AS {prefix}_{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A stored project role; anything else means the table holds what no code path writes.
+pub fn role_from_text(role: &str) -> Result<ProjectRole, StorageError> {
+    ProjectRole::parse(role).ok_or_else(|| StorageError::Backend(format!("corrupt role in storage: {role}")))
 }
 
 /// A conditional write (`… WHERE version = ?` / `… IS NULL`) that matched no row lost its race.
