@@ -9,10 +9,11 @@
 #
 #   scripts/contract.sh sqlite
 #   TESSERA_TEST_POSTGRES_URL=postgres://… scripts/contract.sh postgres
+#   AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:PORT AWS_REGION=… scripts/contract.sh dynamodb
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-backend=${1:?usage: contract.sh sqlite|postgres}
+backend=${1:?usage: contract.sh sqlite|postgres|dynamodb}
 tools=target/contract
 mkdir -p "$tools"
 if [ ! -x "$tools/venv/bin/st" ] || ! cmp -s contract/requirements.txt "$tools/requirements.installed"; then
@@ -57,6 +58,10 @@ case "$backend" in
         database="contract_$(date +%s)_$$"
         psql -q "$TESSERA_TEST_POSTGRES_URL" -c "CREATE DATABASE $database"
         export TESSERA_STORAGE=postgres TESSERA_DATABASE_URL="${TESSERA_TEST_POSTGRES_URL%/*}/$database"
+        ;;
+    dynamodb)
+        : "${AWS_ENDPOINT_URL_DYNAMODB:?the endpoint of DynamoDB Local}"
+        export TESSERA_STORAGE=dynamodb TESSERA_DYNAMODB_TABLE="contract_$(date +%s%N)"
         ;;
     *)
         echo "contract.sh: unknown backend $backend" >&2

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: unit tests of each crate, then, once per storage backend, the
-# storage conformance suite, the end-to-end suite, the statement counts and the third-party
-# contract checks (scripts/contract.sh). Installs and starts whatever they need itself.
+# storage conformance suite, the end-to-end suite, the storage call counts and the third-party
+# contract checks (scripts/contract.sh). Installs and starts whatever they need itself
+# (PostgreSQL: scripts/postgres.sh; DynamoDB Local: scripts/dynamodb.sh).
 #
 #   scripts/test.sh                      # every backend
 #   TESSERA_TEST_BACKENDS=sqlite scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-backends=${TESSERA_TEST_BACKENDS:-sqlite postgres}
+backends=${TESSERA_TEST_BACKENDS:-sqlite postgres dynamodb}
 scratch=$(mktemp -d)
 cleanup() {
     [ -d "$scratch/postgres" ] && scripts/postgres.sh stop "$scratch/postgres" || true
+    [ -d "$scratch/dynamodb" ] && scripts/dynamodb.sh stop "$scratch/dynamodb" || true
     rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -32,6 +34,12 @@ for backend in $backends; do
         postgres)
             TESSERA_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$scratch/postgres")
             export TESSERA_TEST_POSTGRES_URL
+            ;;
+        dynamodb)
+            # A random access key gives this run a database of its own inside DynamoDB Local.
+            AWS_ENDPOINT_URL_DYNAMODB=$(scripts/dynamodb.sh start "$scratch/dynamodb")
+            AWS_ACCESS_KEY_ID="test$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+            export AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
             ;;
     esac
     TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e --test statements

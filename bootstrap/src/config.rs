@@ -54,6 +54,7 @@ pub enum AdminCommand {
 pub enum StorageKind {
     Sqlite,
     Postgres,
+    Dynamodb,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -73,13 +74,13 @@ pub struct Config {
     pub storage: StorageKind,
 
     /// Database URL [default for SQLite: sqlite://data/tessera.db; required for PostgreSQL:
-    /// postgres://user:password@host:port/database].
+    /// postgres://user:password@host:port/database; unused on DynamoDB].
     #[arg(long, env = "TESSERA_DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
 
     /// Secret (32 bytes or more) that signs access tokens and cursors; every instance of one
     /// deployment needs the same. On SQLite it is generated once and kept beside the database
-    /// when not given; required on PostgreSQL.
+    /// when not given; required on PostgreSQL and DynamoDB.
     #[arg(long, env = "TESSERA_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
@@ -134,6 +135,16 @@ pub struct Config {
     )]
     pub pg_statement_timeout_ms: u64,
 
+    /// The DynamoDB table. Endpoint, region and credentials come from the standard AWS chain
+    /// (AWS_REGION, AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or a role, AWS_ENDPOINT_URL_DYNAMODB).
+    #[arg(long, env = "TESSERA_DYNAMODB_TABLE", hide_env_values = true, default_value = "tessera", global = true)]
+    pub dynamodb_table: String,
+
+    /// Longest one DynamoDB call may take, its retries included, in milliseconds; past it the
+    /// request gets 503.
+    #[arg(long, env = "TESSERA_DYNAMODB_TIMEOUT_MS", hide_env_values = true, default_value_t = 3000, global = true)]
+    pub dynamodb_timeout_ms: u64,
+
     /// Longest wait for a storage connection, in milliseconds; past it a request gets 503.
     #[arg(
         long,
@@ -180,6 +191,7 @@ impl Config {
         match self.storage {
             StorageKind::Sqlite => Some(self.database_url.clone().unwrap_or_else(|| DEFAULT_SQLITE_URL.to_owned())),
             StorageKind::Postgres => self.database_url.clone(),
+            StorageKind::Dynamodb => None,
         }
     }
 

@@ -11,6 +11,9 @@ pub enum TestBackend {
     /// Needs `TESSERA_TEST_POSTGRES_URL`, an admin URL of a (throwaway) cluster: every test
     /// creates a database of its own there.
     Postgres,
+    /// Needs `AWS_ENDPOINT_URL_DYNAMODB` naming a DynamoDB Local on 127.0.0.1 (with `AWS_REGION`
+    /// and any static credentials): every test creates a table of its own there.
+    Dynamodb,
 }
 
 impl TestBackend {
@@ -18,6 +21,7 @@ impl TestBackend {
         match std::env::var("TESSERA_TEST_BACKEND").as_deref() {
             Ok("sqlite") | Err(_) => TestBackend::Sqlite,
             Ok("postgres") => TestBackend::Postgres,
+            Ok("dynamodb") => TestBackend::Dynamodb,
             Ok(other) => panic!("TESSERA_TEST_BACKEND={other:?} is not a backend this build knows"),
         }
     }
@@ -34,6 +38,14 @@ async fn fresh_postgres_database() -> String {
     let _ = conn.close().await;
     let (base, _) = admin.rsplit_once('/').expect("an admin URL ending in /database");
     format!("{base}/{name}")
+}
+
+/// A table name no other test uses; the endpoint must be a local one (tests never reach AWS).
+fn fresh_dynamodb_table() -> String {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .expect("AWS_ENDPOINT_URL_DYNAMODB must name DynamoDB Local (scripts/test.sh starts one)");
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "tests only talk to a DynamoDB Local on 127.0.0.1");
+    format!("t_{}", uuid::Uuid::now_v7().simple())
 }
 
 /// A configuration pointing at a database of its own, which lives as long as this value.
@@ -62,6 +74,10 @@ pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
             config.storage = StorageKind::Postgres;
             config.database_url = Some(fresh_postgres_database().await);
             config.pg_max_connections = 5;
+        }
+        TestBackend::Dynamodb => {
+            config.storage = StorageKind::Dynamodb;
+            config.dynamodb_table = fresh_dynamodb_table();
         }
     }
     IsolatedConfig { config, _dir: dir }

@@ -1,11 +1,14 @@
-//! SQL-first: a list page is a fixed, small number of statements whatever its size (no N+1).
-//! Counts the statements sqlx reports while the real server answers one request at a time.
+//! A list page costs a fixed, small number of storage calls whatever its size (no N+1): SQL
+//! statements as sqlx reports them, DynamoDB calls as the adapter's SDK interceptor logs them
+//! (every attempt, retries included), while the real server answers one request at a time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
 
 use std::sync::{Mutex, OnceLock};
 
+use reqwest::Method;
 use serde_json::json;
+use tessera_tests::backend::TestBackend;
 use tessera_tests::http::TestServer;
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -34,12 +37,33 @@ impl Visit for Summary {
 
 impl<S: Subscriber> Layer<S> for StatementLog {
     fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        if event.metadata().target() == "sqlx::query" {
-            let mut summary = Summary(None);
-            event.record(&mut summary);
-            STATEMENTS.lock().unwrap().push(summary.0.unwrap_or_default());
+        match event.metadata().target() {
+            "sqlx::query" => {
+                let mut summary = Summary(None);
+                event.record(&mut summary);
+                STATEMENTS.lock().unwrap().push(summary.0.unwrap_or_default());
+            }
+            "tessera::dynamodb" => {
+                let mut operation = Operation(None);
+                event.record(&mut operation);
+                STATEMENTS.lock().unwrap().push(operation.0.unwrap_or_default());
+            }
+            _ => {}
         }
     }
+}
+
+/// The `operation` field of a DynamoDB call event.
+struct Operation(Option<String>);
+
+impl Visit for Operation {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "operation" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
 fn install() {
@@ -81,28 +105,71 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
         server.share(&ada, &id, &member, "viewer").await;
     }
 
-    let lists = [
-        ("/api/v1/projects", &ada.access, 1),
-        (&*format!("/api/v1/projects/{id}/members"), &ada.access, 2),
-        (&*format!("/api/v1/projects/{id}/posts"), &ada.access, 2),
-        (&*format!("/api/v1/creators/{}/posts", ada.user_id), &root.access, 2),
-        ("/api/v1/users", &root.access, 2),
+    let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
+    // (path, caller, SQL statements, DynamoDB calls). On DynamoDB the project-scoped lists first
+    // read the caller's membership (one BatchGetItem of member + project); a page is then one
+    // Query and one BatchGetItem of the profiles it shows.
+    let lists: [(&str, &str, usize, &[&str]); 5] = [
+        ("/api/v1/projects", &ada.access, 1, &["Query", "BatchGetItem"]),
+        (&format!("/api/v1/projects/{id}/members"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
+        (&format!("/api/v1/projects/{id}/posts"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
+        (&format!("/api/v1/creators/{}/posts", ada.user_id), &root.access, 2, &["GetItem", "Query", "BatchGetItem"]),
+        ("/api/v1/users", &root.access, 2, &["GetItem", "Query", "BatchGetItem"]),
     ];
-    for (path, token, expected) in lists {
+    for (path, token, statements, calls) in lists {
         // Warm the pools so no connection set-up is counted.
         statements_of(&server, path, token).await;
         let small = statements_of(&server, &format!("{path}?limit=1"), token).await;
         let full = statements_of(&server, &format!("{path}?limit=20"), token).await;
-        assert_eq!(full.len(), expected, "{path}: {full:#?}");
+        if dynamodb {
+            assert_eq!(full, calls, "{path}");
+        } else {
+            assert_eq!(full.len(), statements, "{path}: {full:#?}");
+        }
         assert_eq!(small.len(), full.len(), "{path}: the statement count grows with the page size: {small:#?}");
         assert!(full.iter().all(|s| !s.to_uppercase().starts_with("BEGIN")), "{path}: reads need no transaction");
     }
 
-    // And reading one project: one statement with the owner and both counts joined in.
+    // And reading one project: one statement with the owner and both counts joined in; on
+    // DynamoDB the project with the caller's membership, then the owner.
     let one = statements_of(&server, &format!("/api/v1/projects/{id}"), &ada.access).await;
-    assert_eq!(one.len(), 1, "{one:#?}");
-    let created = server
-        .post(&format!("/api/v1/projects/{id}/posts"), Some(&ada.access), json!({"title": "x", "body": ""}))
-        .await;
-    created.expect(201);
+    if dynamodb {
+        assert_eq!(one, ["BatchGetItem", "GetItem"]);
+    } else {
+        assert_eq!(one.len(), 1, "{one:#?}");
+    }
+}
+
+/// On DynamoDB every write request costs exactly one write call: the unit of work's writes go
+/// in one PutItem/UpdateItem/DeleteItem, or in one TransactWriteItems when there are several.
+#[tokio::test]
+async fn every_write_costs_one_write_call_on_dynamodb() {
+    install();
+    if TestBackend::from_env() != TestBackend::Dynamodb {
+        return; // the SQL backends' transactions are counted above (BEGIN … COMMIT)
+    }
+    let server = TestServer::start().await;
+    let ada = server.user("ada").await;
+    let bob = server.user("bob").await;
+    const WRITES: [&str; 4] = ["PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems"];
+    let writes_of =
+        |calls: Vec<String>| -> Vec<String> { calls.into_iter().filter(|c| WRITES.contains(&c.as_str())).collect() };
+
+    STATEMENTS.lock().unwrap().clear();
+    let project = server.create_project(&ada, "Writes").await;
+    let id = project["id"].as_str().unwrap().to_owned();
+    assert_eq!(writes_of(take()), ["TransactWriteItems"], "project + owner membership + its copy");
+    server.share(&ada, &id, &bob, "viewer").await;
+    assert_eq!(writes_of(take()), ["TransactWriteItems"], "member + copy + member_count");
+    let post = server.create_post(&ada, &id, "Hello", "draft").await;
+    assert_eq!(writes_of(take()), ["TransactWriteItems"], "post + pointer + post_count");
+    let post_id = post["id"].as_str().unwrap();
+    let path = format!("/api/v1/posts/{post_id}");
+    let patched = server.send_if(Method::PATCH, &path, &ada.access, Some(json!({"status": "published"})), None).await;
+    patched.expect(200);
+    assert_eq!(writes_of(take()), ["PutItem"], "a post change is one conditional put");
+}
+
+fn take() -> Vec<String> {
+    std::mem::take(&mut *STATEMENTS.lock().unwrap())
 }

@@ -2,12 +2,12 @@
 
 use application::storage::Storage;
 use domain::members::MemberListQuery;
-use domain::posts::PostStatus;
+use domain::posts::{PostStatus, Slug};
 use domain::projects::{ProjectListQuery, ProjectName, ProjectRole};
 use domain::{Conflict, Continuation, PageLimit, StorageError};
 use time::Duration;
 
-use super::workspace::{add_member, stored_post, stored_project, stored_user};
+use super::workspace::{add_member, new_post, stored_post, stored_project, stored_user};
 use super::T0;
 
 pub async fn a_project_is_seen_by_its_members_only_with_exact_counts(storage: &dyn Storage) {
@@ -88,6 +88,60 @@ pub async fn deleting_a_project_removes_its_members_and_posts(storage: &dyn Stor
         .await
         .unwrap();
     assert_eq!(bobs.items.iter().map(|v| v.project.id).collect::<Vec<_>>(), [other.id]);
+}
+
+/// More children than one DynamoDB transaction holds (100): the project is gone at once for
+/// every reader, and afterwards nothing of it is left in storage.
+pub async fn deleting_a_project_with_hundreds_of_posts_leaves_nothing(storage: &dyn Storage) {
+    let ada = stored_user(storage, "ada").await;
+    let project = stored_project(storage, &ada, "Big", 0).await;
+    let mut members = Vec::new();
+    for i in 0..30 {
+        let user = stored_user(storage, &format!("member{i:02}")).await;
+        add_member(storage, &project, &user, ProjectRole::Editor, 1).await;
+        members.push(user);
+    }
+    let mut posts = Vec::new();
+    for chunk in 0..10 {
+        // 30 posts per unit of work: on DynamoDB 60 items (post + pointer) and one counter.
+        let mut uow = storage.begin().await.unwrap();
+        for (i, creator) in members.iter().enumerate() {
+            let post = new_post(&project, creator, &format!("post-{chunk}-{i}"), PostStatus::Published, 2);
+            uow.posts().insert(&post).await.unwrap();
+            posts.push(post);
+        }
+        uow.commit().await.unwrap();
+    }
+    let mut reader = storage.read().await.unwrap();
+    let view = reader.projects().view(project.id, ada.id).await.unwrap().unwrap();
+    assert_eq!((view.member_count, view.post_count), (31, 300));
+
+    let mut uow = storage.begin().await.unwrap();
+    uow.projects().delete(project.id, 1).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let mut reader = storage.read().await.unwrap();
+    assert_eq!(reader.projects().get(project.id).await.unwrap(), None);
+    for post in &posts {
+        assert_eq!(reader.posts().get(post.id).await.unwrap(), None, "post {}", post.slug.as_str());
+    }
+    let base = Slug::parse("post").unwrap();
+    assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap(), Vec::<Slug>::new());
+    let listed = reader
+        .members()
+        .list(&MemberListQuery { project: project.id, after: None, limit: PageLimit::DEFAULT })
+        .await
+        .unwrap();
+    assert_eq!(listed.items, Vec::new(), "no member is left in the project");
+    for user in members.iter().chain([&ada]) {
+        assert_eq!(reader.members().get(project.id, user.id).await.unwrap(), None);
+        let theirs = reader
+            .projects()
+            .list(&ProjectListQuery { member: user.id, after: None, limit: PageLimit::DEFAULT })
+            .await
+            .unwrap();
+        assert_eq!(theirs.items, Vec::new());
+    }
 }
 
 pub async fn a_members_projects_are_listed_newest_first_in_pages(storage: &dyn Storage) {

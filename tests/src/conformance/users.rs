@@ -21,6 +21,11 @@ pub async fn a_stored_user_is_found_by_id_email_and_username(storage: &dyn Stora
     assert_eq!(reader.users().get(UserId(Uuid::now_v7())).await.unwrap(), None);
     assert_eq!(reader.users().find_by_email("nobody@example.com").await.unwrap(), None);
     assert_eq!(reader.users().find_by_username("nobody").await.unwrap(), None);
+    // Whatever a login form sends is looked up without failing: empty, huge, odd characters.
+    for odd in ["", &"x".repeat(5000), "a\u{0}b", "\u{1F600}"] {
+        assert_eq!(reader.users().find_by_email(odd).await.unwrap(), None);
+        assert_eq!(reader.users().find_by_username(odd).await.unwrap(), None);
+    }
 }
 
 /// Inserts `user` in its own unit of work, returning the error from the write or the commit.

@@ -35,6 +35,7 @@ conformance_cases!(
     projects::a_project_is_seen_by_its_members_only_with_exact_counts,
     projects::project_updates_and_deletes_are_compare_and_set,
     projects::deleting_a_project_removes_its_members_and_posts,
+    projects::deleting_a_project_with_hundreds_of_posts_leaves_nothing,
     projects::a_members_projects_are_listed_newest_first_in_pages,
     projects::memberships_are_unique_and_changes_need_a_member,
     projects::a_member_of_a_deleted_project_cannot_be_added,

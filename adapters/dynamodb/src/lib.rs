@@ -1,0 +1,22 @@
+//! DynamoDB storage: one table (layout in this crate's README.md), consistent reads, and a unit
+//! of work whose writes are sent at commit as one conditional call — a single PutItem,
+//! UpdateItem or DeleteItem, or one TransactWriteItems. Failed conditions become the domain's
+//! conflicts by the position of the action that failed.
+
+mod auth;
+mod cursor;
+mod deletion;
+mod errors;
+mod item;
+mod keys;
+mod members;
+mod posts;
+mod projects;
+mod setup;
+mod storage;
+mod table;
+mod unit_of_work;
+mod users;
+mod writes;
+
+pub use storage::{DynamoSettings, DynamoStorage};

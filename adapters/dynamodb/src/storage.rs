@@ -1,0 +1,133 @@
+//! The client, table set-up, and handing out units of work.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use application::storage::{Storage, UnitOfWork};
+use async_trait::async_trait;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::Client;
+use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use domain::StorageError;
+
+use crate::errors::sdk_error;
+use crate::keys::Key;
+use crate::table::Table;
+use crate::unit_of_work::DynamoUnit;
+
+#[derive(Debug, Clone)]
+pub struct DynamoSettings {
+    pub table: String,
+    /// Longest one call may take, retries included; past it the request gets 503.
+    pub operation_timeout: Duration,
+    /// Longest one attempt of a call may take before the SDK retries it.
+    pub attempt_timeout: Duration,
+}
+
+impl DynamoSettings {
+    pub fn new(table: impl Into<String>) -> Self {
+        Self { table: table.into(), operation_timeout: Duration::from_secs(5), attempt_timeout: Duration::from_secs(2) }
+    }
+}
+
+#[derive(Clone)]
+pub struct DynamoStorage {
+    table: Table,
+    /// Set by `close`: like a closed SQL pool, a closed storage hands out no more units.
+    closed: Arc<AtomicBool>,
+}
+
+/// Logs every attempt the SDK sends (retries included) under the target `tessera::dynamodb`,
+/// so tests can count the calls a request costs.
+#[derive(Debug)]
+struct CallLog;
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "tessera-call-log"
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        tracing::debug!(target: "tessera::dynamodb", operation = operation.as_str(), "dynamodb call");
+        Ok(())
+    }
+}
+
+impl DynamoStorage {
+    /// Builds the client from the standard AWS chain (`AWS_REGION`, credentials,
+    /// `AWS_ENDPOINT_URL_DYNAMODB` …). Nothing is sent yet: Tessera starts while DynamoDB is
+    /// unreachable and answers 503 until it is back.
+    pub async fn connect(settings: &DynamoSettings) -> Result<Self, StorageError> {
+        let http =
+            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+        let timeouts = TimeoutConfig::builder()
+            .connect_timeout(settings.attempt_timeout.min(Duration::from_secs(2)))
+            .operation_attempt_timeout(settings.attempt_timeout)
+            .operation_timeout(settings.operation_timeout)
+            .build();
+        let shared =
+            aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts).load().await;
+        if shared.region().is_none() {
+            return Err(StorageError::Backend("DynamoDB needs a region: set AWS_REGION".into()));
+        }
+        let config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(CallLog).build();
+        let table = Table { client: Client::from_conf(config), name: Arc::from(settings.table.as_str()) };
+        Ok(Self { table, closed: Arc::new(AtomicBool::new(false)) })
+    }
+
+    /// Creates the table, its indexes and the refresh-token TTL if absent (safe when several
+    /// instances start at once), then finishes project deletions a stopped process left.
+    pub async fn migrate(&self) -> Result<(), StorageError> {
+        crate::setup::ensure_table(&self.table).await?;
+        crate::deletion::resume(&self.table).await
+    }
+
+    /// Stops handing out units of work (the client keeps no connections worth closing).
+    pub async fn close(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+    }
+
+    fn open(&self) -> Result<&Table, StorageError> {
+        if self.closed.load(Ordering::SeqCst) {
+            Err(StorageError::Unavailable("the storage is closed".into()))
+        } else {
+            Ok(&self.table)
+        }
+    }
+}
+
+#[async_trait]
+impl Storage for DynamoStorage {
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        Ok(Box::new(DynamoUnit::new(self.open()?.clone(), true)))
+    }
+
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
+        Ok(Box::new(DynamoUnit::new(self.open()?.clone(), false)))
+    }
+
+    /// One eventually consistent GetItem of a key no item has: it proves the endpoint answers,
+    /// the credentials work and the table exists, at half a read unit.
+    async fn ping(&self) -> Result<(), StorageError> {
+        let table = self.open()?;
+        let probe = Key { pk: "HEALTH".into(), sk: "HEALTH".into() };
+        table.client.get_item().table_name(&*table.name).set_key(Some(probe.item())).send().await.map(drop).map_err(
+            |e| match sdk_error("GetItem", e) {
+                StorageError::Backend(detail) => StorageError::Unavailable(detail),
+                other => other,
+            },
+        )
+    }
+}

@@ -1,0 +1,136 @@
+//! The one table, as the repositories use it: consistent reads, batched reads with their
+//! unprocessed keys retried, and queries. Every call is timed under its operation name.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
+use aws_sdk_dynamodb::Client;
+use domain::StorageError;
+
+use crate::errors::sdk_error;
+use crate::item::{s, Item};
+use crate::keys::{Key, PK, SK};
+
+/// BatchGetItem reads at most this many keys per call.
+const BATCH_GET_MAX: usize = 100;
+/// Rounds spent on keys DynamoDB left unprocessed (throttling) before answering 503.
+const UNPROCESSED_ROUNDS: u32 = 5;
+
+#[derive(Clone)]
+pub(crate) struct Table {
+    pub client: Client,
+    pub name: Arc<str>,
+}
+
+/// One Query: a partition of the table or of an index, in one direction.
+pub(crate) struct QuerySpec<'a> {
+    pub index: Option<&'a str>,
+    /// The partition-key attribute of the table or index, and its value.
+    pub partition: (&'a str, String),
+    /// `begins_with` on the sort key of the table or index.
+    pub prefix: Option<(&'a str, String)>,
+    pub forward: bool,
+    pub start: Option<Item>,
+    pub limit: i32,
+    /// Read only the table's key attributes (`pk`, `sk`) of each item.
+    pub keys_only: bool,
+}
+
+impl Table {
+    pub(crate) async fn get(&self, key: &Key) -> Result<Option<Item>, StorageError> {
+        let output = storage_support::timed("dynamodb", "GetItem", async {
+            self.client
+                .get_item()
+                .table_name(&*self.name)
+                .set_key(Some(key.item()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| sdk_error("GetItem", e))
+        })
+        .await?;
+        Ok(output.item)
+    }
+
+    /// Reads every key (consistently, in as few calls as the 100-key limit allows) and returns
+    /// the items found by key; absent items are simply missing from the map.
+    pub(crate) async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StorageError> {
+        let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
+        for key in keys {
+            if !unique.contains(&key) {
+                unique.push(key);
+            }
+        }
+        let mut found = HashMap::with_capacity(unique.len());
+        for chunk in unique.chunks(BATCH_GET_MAX) {
+            let mut request = KeysAndAttributes::builder().consistent_read(true);
+            for key in chunk {
+                request = request.keys(key.item());
+            }
+            let mut pending = Some(request.build().map_err(|e| StorageError::Backend(e.to_string()))?);
+            let mut round = 0;
+            while let Some(request) = pending.take() {
+                if round == UNPROCESSED_ROUNDS {
+                    return Err(StorageError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".into()));
+                }
+                if round > 0 {
+                    tokio::time::sleep(Duration::from_millis(20 << round)).await;
+                }
+                round += 1;
+                let output = storage_support::timed("dynamodb", "BatchGetItem", async {
+                    self.client
+                        .batch_get_item()
+                        .request_items(&*self.name, request)
+                        .send()
+                        .await
+                        .map_err(|e| sdk_error("BatchGetItem", e))
+                })
+                .await?;
+                for item in output.responses.and_then(|mut r| r.remove(&*self.name)).unwrap_or_default() {
+                    if let Some(key) = Key::of(&item) {
+                        found.insert(key, item);
+                    }
+                }
+                pending =
+                    output.unprocessed_keys.and_then(|mut u| u.remove(&*self.name)).filter(|k| !k.keys.is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    /// One page of a query: the items in order and the key to continue from, if any.
+    pub(crate) async fn query(&self, spec: QuerySpec<'_>) -> Result<(Vec<Item>, Option<Item>), StorageError> {
+        let mut values = HashMap::from([(":p".to_owned(), s(spec.partition.1))]);
+        let mut names = HashMap::from([("#p".to_owned(), spec.partition.0.to_owned())]);
+        let mut condition = "#p = :p".to_owned();
+        if let Some((attribute, prefix)) = spec.prefix {
+            names.insert("#s".into(), attribute.to_owned());
+            values.insert(":s".into(), AttributeValue::S(prefix));
+            condition.push_str(" AND begins_with(#s, :s)");
+        }
+        // Reads of a global index cannot be consistent; everything else is.
+        let consistent = spec.index.is_none_or(|index| index != crate::keys::BY_CREATOR);
+        let output = storage_support::timed("dynamodb", "Query", async {
+            self.client
+                .query()
+                .table_name(&*self.name)
+                .set_index_name(spec.index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .scan_index_forward(spec.forward)
+                .set_exclusive_start_key(spec.start)
+                .limit(spec.limit)
+                .consistent_read(consistent)
+                .set_projection_expression(spec.keys_only.then(|| format!("{PK}, {SK}")))
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query", e))
+        })
+        .await?;
+        let next = output.last_evaluated_key.filter(|k| k.contains_key(PK));
+        Ok((output.items.unwrap_or_default(), next))
+    }
+}

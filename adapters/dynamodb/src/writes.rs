@@ -1,0 +1,257 @@
+//! Buffered writes: what a unit of work sends at commit, each with its condition and what a
+//! failure of that condition means. One write goes as one PutItem/UpdateItem/DeleteItem; more
+//! go as one TransactWriteItems with a ClientRequestToken (the SDK's retries reuse it, so a
+//! retried commit is applied once). A cancelled transaction reports a reason per action, in
+//! request order; the first failed condition names the domain error.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use domain::{Conflict, StorageError};
+
+use crate::errors::{is_condition_failure, is_transient, sdk_error};
+use crate::item::Item;
+use crate::keys::Key;
+use crate::table::Table;
+
+/// What it means when a write's condition does not hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Failure {
+    Conflict(Conflict),
+    ConditionFailed,
+}
+
+impl Failure {
+    fn error(self) -> StorageError {
+        match self {
+            Failure::Conflict(conflict) => StorageError::Conflict(conflict),
+            Failure::ConditionFailed => StorageError::ConditionFailed,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Op {
+    Put(Item),
+    Update(String),
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Write {
+    pub key: Key,
+    pub op: Op,
+    condition: Option<(String, Failure)>,
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Write {
+    /// Replaces (or creates) the whole item; `item` holds every attribute but the key.
+    pub(crate) fn put(key: Key, mut item: Item) -> Self {
+        item.extend(key.item());
+        Self::new(key, Op::Put(item))
+    }
+
+    pub(crate) fn update(key: Key, expression: impl Into<String>) -> Self {
+        Self::new(key, Op::Update(expression.into()))
+    }
+
+    pub(crate) fn delete(key: Key) -> Self {
+        Self::new(key, Op::Delete)
+    }
+
+    fn new(key: Key, op: Op) -> Self {
+        Self { key, op, condition: None, names: HashMap::new(), values: HashMap::new() }
+    }
+
+    /// The write happens only if `condition` holds; else the unit fails with `failure`.
+    pub(crate) fn when(mut self, condition: impl Into<String>, failure: Failure) -> Self {
+        self.condition = Some((condition.into(), failure));
+        self
+    }
+
+    /// `#placeholder` stands for the attribute `name` (names like `version` or `role` are
+    /// reserved words in expressions).
+    pub(crate) fn name(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.to_owned(), name.to_owned());
+        self
+    }
+
+    pub(crate) fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    pub(crate) fn put_item_mut(&mut self) -> Option<&mut Item> {
+        match &mut self.op {
+            Op::Put(item) => Some(item),
+            _ => None,
+        }
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<Item> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+
+    fn condition(&self) -> Option<String> {
+        self.condition.as_ref().map(|(c, _)| c.clone())
+    }
+
+    fn failure(&self) -> StorageError {
+        match self.condition {
+            Some((_, failure)) => failure.error(),
+            None => StorageError::ConditionFailed,
+        }
+    }
+
+    fn transact_item(&self, table: &str) -> Result<TransactWriteItem, StorageError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Backend(e.to_string());
+        let item = TransactWriteItem::builder();
+        let item = match &self.op {
+            Op::Put(attributes) => item.put(
+                Put::builder()
+                    .table_name(table)
+                    .set_item(Some(attributes.clone()))
+                    .set_condition_expression(self.condition())
+                    .set_expression_attribute_names(self.names())
+                    .set_expression_attribute_values(self.values())
+                    .build()
+                    .map_err(built)?,
+            ),
+            Op::Update(expression) => item.update(
+                Update::builder()
+                    .table_name(table)
+                    .set_key(Some(self.key.item()))
+                    .update_expression(expression)
+                    .set_condition_expression(self.condition())
+                    .set_expression_attribute_names(self.names())
+                    .set_expression_attribute_values(self.values())
+                    .build()
+                    .map_err(built)?,
+            ),
+            Op::Delete => item.delete(
+                Delete::builder()
+                    .table_name(table)
+                    .set_key(Some(self.key.item()))
+                    .set_condition_expression(self.condition())
+                    .set_expression_attribute_names(self.names())
+                    .set_expression_attribute_values(self.values())
+                    .build()
+                    .map_err(built)?,
+            ),
+        };
+        Ok(item.build())
+    }
+}
+
+/// Sends `writes` all or nothing.
+pub(crate) async fn send(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
+    match writes {
+        [] => Ok(()),
+        [write] => send_one(table, write).await,
+        _ => send_transaction(table, writes).await,
+    }
+}
+
+async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
+    let client = &table.client;
+    let name = &*table.name;
+    match &write.op {
+        Op::Put(item) => {
+            let sent = client
+                .put_item()
+                .table_name(name)
+                .set_item(Some(item.clone()))
+                .set_condition_expression(write.condition())
+                .set_expression_attribute_names(write.names())
+                .set_expression_attribute_values(write.values())
+                .send();
+            storage_support::timed("dynamodb", "PutItem", async {
+                sent.await.map(drop).map_err(|e| {
+                    if is_condition_failure(&e) {
+                        write.failure()
+                    } else {
+                        sdk_error("PutItem", e)
+                    }
+                })
+            })
+            .await
+        }
+        Op::Update(expression) => {
+            let sent = client
+                .update_item()
+                .table_name(name)
+                .set_key(Some(write.key.item()))
+                .update_expression(expression)
+                .set_condition_expression(write.condition())
+                .set_expression_attribute_names(write.names())
+                .set_expression_attribute_values(write.values())
+                .send();
+            storage_support::timed("dynamodb", "UpdateItem", async {
+                sent.await.map(drop).map_err(|e| {
+                    if is_condition_failure(&e) {
+                        write.failure()
+                    } else {
+                        sdk_error("UpdateItem", e)
+                    }
+                })
+            })
+            .await
+        }
+        Op::Delete => {
+            let sent = client
+                .delete_item()
+                .table_name(name)
+                .set_key(Some(write.key.item()))
+                .set_condition_expression(write.condition())
+                .set_expression_attribute_names(write.names())
+                .set_expression_attribute_values(write.values())
+                .send();
+            storage_support::timed("dynamodb", "DeleteItem", async {
+                sent.await.map(drop).map_err(|e| {
+                    if is_condition_failure(&e) {
+                        write.failure()
+                    } else {
+                        sdk_error("DeleteItem", e)
+                    }
+                })
+            })
+            .await
+        }
+    }
+}
+
+async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
+    let items = writes.iter().map(|w| w.transact_item(&table.name)).collect::<Result<Vec<_>, _>>()?;
+    let token = uuid::Uuid::now_v7().to_string();
+    let sent = table.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token).send();
+    storage_support::timed("dynamodb", "TransactWriteItems", async {
+        let Err(err) = sent.await else { return Ok(()) };
+        let reasons = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+                cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
+            }
+            _ => Vec::new(),
+        };
+        if reasons.is_empty() {
+            return Err(sdk_error("TransactWriteItems", err));
+        }
+        if let Some(at) = reasons.iter().position(|code| code == "ConditionalCheckFailed") {
+            return Err(writes.get(at).map_or(StorageError::ConditionFailed, Write::failure));
+        }
+        let detail = format!("TransactWriteItems cancelled: {reasons:?} ({:?})", err.code());
+        if reasons.iter().any(|code| is_transient(code)) {
+            Err(StorageError::Unavailable(detail))
+        } else {
+            Err(StorageError::Backend(detail))
+        }
+    })
+    .await
+}

