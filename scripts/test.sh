@@ -50,6 +50,10 @@ for backend in $backends; do
             echo "== PostgreSQL faults and query plans"
             run_tests -p tessera-tests --test postgres
             ;;
+        dynamodb)
+            echo "== DynamoDB faults"
+            run_tests -p tessera-tests --test dynamodb
+            ;;
     esac
 done
 echo "== all tests passed on: $backends"

@@ -140,6 +140,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_DYNAMODB_TABLE", hide_env_values = true, default_value = "tessera", global = true)]
     pub dynamodb_table: String,
 
+    /// The DynamoDB endpoint, for DynamoDB Local [default: the standard chain's
+    /// AWS_ENDPOINT_URL_DYNAMODB, else the region's AWS endpoint].
+    #[arg(long, env = "TESSERA_DYNAMODB_ENDPOINT", hide_env_values = true, global = true)]
+    pub dynamodb_endpoint: Option<String>,
+
     /// Longest one DynamoDB call may take, its retries included, in milliseconds; past it the
     /// request gets 503.
     #[arg(long, env = "TESSERA_DYNAMODB_TIMEOUT_MS", hide_env_values = true, default_value_t = 3000, global = true)]

@@ -28,7 +28,17 @@ fn all() -> Projection {
     Projection::builder().projection_type(ProjectionType::All).build()
 }
 
+/// Set-up calls run once at start and may be slow (a table being created): they get a generous
+/// timeout of their own instead of the request path's.
+const SETUP_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub(crate) async fn ensure_table(table: &Table) -> Result<(), StorageError> {
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .operation_timeout(SETUP_TIMEOUT)
+        .operation_attempt_timeout(SETUP_TIMEOUT / 3)
+        .build();
+    let config = table.client.config().to_builder().timeout_config(timeouts).build();
+    let table = &Table { client: aws_sdk_dynamodb::Client::from_conf(config), ..table.clone() };
     if table_status(table).await?.is_none() {
         create_table(table).await?;
     }

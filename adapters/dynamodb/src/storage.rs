@@ -28,11 +28,23 @@ pub struct DynamoSettings {
     pub operation_timeout: Duration,
     /// Longest one attempt of a call may take before the SDK retries it.
     pub attempt_timeout: Duration,
+    /// Overrides the standard chain's endpoint (DynamoDB Local).
+    pub endpoint: Option<String>,
+    /// Remove a deleted project's items right after the deciding commit (always, in service).
+    /// Off, the items stay until the next `migrate`, as when a process stops half-way: tests use
+    /// this to prove that `migrate` finishes such deletions.
+    pub finish_deletions: bool,
 }
 
 impl DynamoSettings {
     pub fn new(table: impl Into<String>) -> Self {
-        Self { table: table.into(), operation_timeout: Duration::from_secs(5), attempt_timeout: Duration::from_secs(2) }
+        Self {
+            table: table.into(),
+            operation_timeout: Duration::from_secs(5),
+            attempt_timeout: Duration::from_secs(2),
+            endpoint: None,
+            finish_deletions: true,
+        }
     }
 }
 
@@ -82,8 +94,17 @@ impl DynamoStorage {
         if shared.region().is_none() {
             return Err(StorageError::Backend("DynamoDB needs a region: set AWS_REGION".into()));
         }
-        let config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(CallLog).build();
-        let table = Table { client: Client::from_conf(config), name: Arc::from(settings.table.as_str()) };
+        let mut config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(CallLog);
+        // Set on the service's own configuration, it wins over AWS_ENDPOINT_URL_DYNAMODB.
+        if let Some(endpoint) = &settings.endpoint {
+            config = config.endpoint_url(endpoint);
+        }
+        let config = config.build();
+        let table = Table {
+            client: Client::from_conf(config),
+            name: Arc::from(settings.table.as_str()),
+            finish_deletions: settings.finish_deletions,
+        };
         Ok(Self { table, closed: Arc::new(AtomicBool::new(false)) })
     }
 

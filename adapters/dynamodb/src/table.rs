@@ -22,6 +22,8 @@ const UNPROCESSED_ROUNDS: u32 = 5;
 pub(crate) struct Table {
     pub client: Client,
     pub name: Arc<str>,
+    /// Whether a commit that deletes a project removes its items at once (else `migrate` does).
+    pub finish_deletions: bool,
 }
 
 /// One Query: a partition of the table or of an index, in one direction.

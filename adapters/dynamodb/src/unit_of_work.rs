@@ -145,7 +145,7 @@ impl UnitOfWork for DynamoUnit {
         send(&table, &writes).await?;
         // The deletions are decided (the projects read as gone from now on); removing their
         // items is cleanup that a later start resumes if this process stops half-way.
-        for project in deletions {
+        for project in deletions.into_iter().filter(|_| table.finish_deletions) {
             if let Err(err) = crate::deletion::remove_items(&table, project).await {
                 tracing::warn!(project = %project.0, error = %err, "project deletion left for the next start");
             }

@@ -1,0 +1,207 @@
+//! DynamoDB-specific proofs, against a DynamoDB Local of the test's own: the service survives
+//! DynamoDB going away and calls hanging past the timeout, under load, answering only successes
+//! and 503s, and comes back by itself with its invariants intact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tessera_tests::backend::TestBackend;
+use tessera_tests::http::{TestServer, PASSWORD};
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/dynamodb.sh")
+}
+
+async fn local(command: &str, dir: &Path, extra: &[&str]) -> String {
+    let output = tokio::process::Command::new(script()).arg(command).arg(dir).args(extra).output().await.unwrap();
+    assert!(output.status.success(), "dynamodb.sh {command}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+/// A DynamoDB Local of the test's own that keeps its data on disk, so that it can be stopped
+/// and started again; stopped and removed when the test ends.
+struct OwnLocal {
+    dir: tempfile::TempDir,
+    endpoint: String,
+}
+
+impl OwnLocal {
+    async fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let endpoint = local("start", &dir.path().join("ddb"), &["persistent"]).await;
+        Self { dir, endpoint }
+    }
+
+    fn state(&self) -> PathBuf {
+        self.dir.path().join("ddb")
+    }
+
+    /// Sends SIGSTOP or SIGCONT: a stopped server accepts connections and answers nothing.
+    async fn signal(&self, signal: &str) {
+        let pid = std::fs::read_to_string(self.state().join("pid")).unwrap();
+        let status = tokio::process::Command::new("kill").arg(signal).arg(pid.trim()).status().await.unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for OwnLocal {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(script()).arg("stop").arg(self.state()).output();
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_resumes() {
+    let own = OwnLocal::start().await;
+    let endpoint = own.endpoint.clone();
+    let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
+        c.dynamodb_endpoint = Some(endpoint);
+        c.dynamodb_timeout_ms = 1000;
+    })
+    .await;
+    let ada = server.user("ada").await;
+    let bob = server.user("bob").await;
+    let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
+    server.share(&ada, &project, &bob, "editor").await;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers: Vec<_> = (0..5)
+        .map(|i| {
+            let (client, base, stop) = (server.client.clone(), server.base.clone(), stop.clone());
+            let (ada, bob, project) = (ada.access.clone(), bob.access.clone(), project.clone());
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::SeqCst) {
+                    n += 1;
+                    let posts = format!("{base}/api/v1/projects/{project}/posts");
+                    let request = match i {
+                        0 => client.get(&posts).bearer_auth(&ada),
+                        1 => client.get(format!("{base}/api/v1/projects")).bearer_auth(&bob),
+                        2 | 3 => client
+                            .post(&posts)
+                            .bearer_auth(if i == 2 { &ada } else { &bob })
+                            .json(&json!({"title": format!("Fault {i} {n}"), "body": "x"})),
+                        _ => client.post(format!("{base}/api/v1/auth/register")).json(&json!({
+                            "email": format!("load{n}@example.com"), "username": format!("load{n}"),
+                            "password": PASSWORD, "first_name": "Load", "last_name": "Test",
+                        })),
+                    };
+                    let started = Instant::now();
+                    let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                    answers.push((i, n, status, started.elapsed()));
+                }
+                answers
+            })
+        })
+        .collect();
+
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    // DynamoDB gone: connections refused.
+    local("pause", &own.state(), &[]).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    local("resume", &own.state(), &[]).await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    // DynamoDB hanging: every call slower than the timeout.
+    own.signal("-STOP").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    own.signal("-CONT").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    stop.store(true, Ordering::SeqCst);
+    let mut answers = Vec::new();
+    for worker in workers {
+        answers.extend(worker.await.unwrap());
+    }
+
+    let unexpected: Vec<_> = answers.iter().filter(|(_, _, s, _)| !matches!(s, 200 | 201 | 503)).collect();
+    assert!(unexpected.is_empty(), "only successes and 503s: {unexpected:?}");
+    let failed = answers.iter().filter(|(_, _, s, _)| *s == 503).count();
+    assert!(failed > 0, "the faults were felt: {} answers", answers.len());
+    let slowest = answers.iter().map(|(_, _, _, d)| *d).max().unwrap();
+    assert!(slowest < Duration::from_secs(3), "no answer hung past the timeout: {slowest:?}");
+    eprintln!("{} answers under the faults, {failed} of them 503, slowest {slowest:?}", answers.len());
+
+    // Service is back without a restart.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.get("/health/ready", None).await.status != 200 {
+        assert!(Instant::now() < deadline, "readiness never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let path = format!("/api/v1/projects/{project}/posts");
+    server.post(&path, Some(&bob.access), json!({"title": "After", "body": ""})).await.expect(201);
+
+    // Invariants: the counts equal what is listed; every listed post is readable by id.
+    let posts = server.walk(&path, &ada.access, 100).await;
+    let members = server.walk(&format!("/api/v1/projects/{project}/members"), &ada.access, 100).await;
+    let view = server.get(&format!("/api/v1/projects/{project}"), Some(&ada.access)).await;
+    view.expect(200);
+    assert_eq!(view.body["post_count"], posts.len(), "post_count is exact");
+    assert_eq!(view.body["member_count"], members.len(), "member_count is exact");
+    for post in &posts {
+        server.get(&format!("/api/v1/posts/{}", post["id"].as_str().unwrap()), Some(&ada.access)).await.expect(200);
+    }
+    // A registration happened whole or not at all: its user logs in by username and by email
+    // alike (both uniqueness claims exist), or by neither.
+    for (_, n, status, _) in answers.iter().filter(|(i, _, _, _)| *i == 4) {
+        let by_name = server.login(&format!("load{n}"), PASSWORD).await.status.as_u16();
+        let by_email = server.login(&format!("load{n}@example.com"), PASSWORD).await.status.as_u16();
+        assert_eq!(by_name, by_email, "registration {n} (answered {status}) left half a user");
+        if *status == 201 {
+            assert_eq!(by_name, 200, "registration {n} was confirmed");
+        }
+    }
+}
+
+/// A process that stops between deciding a project's deletion and removing its items leaves the
+/// project invisible, and the next `migrate` (every start) removes what is left.
+#[tokio::test]
+async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
+    use application::storage::Storage;
+    use domain::members::MemberListQuery;
+    use domain::posts::{PostStatus, Slug};
+    use domain::PageLimit;
+    use tessera_dynamodb::{DynamoSettings, DynamoStorage};
+    use tessera_tests::conformance::workspace::{add_member, new_post, stored_project, stored_user};
+
+    let config = tessera_tests::backend::isolated_config_on(TestBackend::Dynamodb).await;
+    let mut settings = DynamoSettings::new(&config.config.dynamodb_table);
+    settings.finish_deletions = false;
+    let stopping = DynamoStorage::connect(&settings).await.unwrap();
+    stopping.migrate().await.unwrap();
+    let storage: &dyn Storage = &stopping;
+    let ada = stored_user(storage, "ada").await;
+    let bob = stored_user(storage, "bob").await;
+    let project = stored_project(storage, &ada, "Half", 0).await;
+    add_member(storage, &project, &bob, domain::projects::ProjectRole::Editor, 1).await;
+    let mut uow = storage.begin().await.unwrap();
+    for i in 0..40 {
+        uow.posts().insert(&new_post(&project, &bob, &format!("post-{i}"), PostStatus::Published, 2)).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    let mut uow = storage.begin().await.unwrap();
+    uow.projects().delete(project.id, 1).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let base = Slug::parse("post").unwrap();
+    let members_query = MemberListQuery { project: project.id, after: None, limit: PageLimit::DEFAULT };
+    let mut reader = storage.read().await.unwrap();
+    assert_eq!(reader.projects().get(project.id).await.unwrap(), None, "gone for readers at once");
+    assert_eq!(reader.members().get(project.id, bob.id).await.unwrap(), None);
+    assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap().len(), 40, "its items are still there");
+
+    let next_start = DynamoStorage::connect(&DynamoSettings::new(&config.config.dynamodb_table)).await.unwrap();
+    next_start.migrate().await.unwrap();
+    let mut reader = Storage::read(&next_start).await.unwrap();
+    assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap(), Vec::<Slug>::new());
+    assert_eq!(reader.members().list(&members_query).await.unwrap().items, Vec::new());
+    for user in [&ada, &bob] {
+        let query = domain::projects::ProjectListQuery { member: user.id, after: None, limit: PageLimit::DEFAULT };
+        assert_eq!(reader.projects().list(&query).await.unwrap().items, Vec::new());
+    }
+}
