@@ -116,9 +116,9 @@ impl MemberRepository for DynamoUnit {
             })?),
             None => None,
         };
-        let (items, _) = self
+        let items = self
             .table
-            .query(QuerySpec {
+            .query_up_to(QuerySpec {
                 index: Some(BY_ORDER),
                 partition: (PK, partition),
                 prefix: Some((ORDER, MEMBER_PREFIX.to_owned())),

@@ -3,14 +3,12 @@
 //! `by_status` local indexes. A pointer item leads from the post's id to that key. The
 //! `by_creator` global index lists a creator's posts across projects.
 
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use domain::posts::{
     CreatorPostsQuery, Post, PostBody, PostId, PostRepository, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
 };
 use domain::projects::ProjectId;
-use domain::users::{Profile, UserId};
+use domain::users::UserId;
 use domain::{Conflict, Page, StorageError};
 
 use crate::cursor::Position;
@@ -99,21 +97,6 @@ impl DynamoUnit {
         let slug = f.parsed("slug", Slug::parse)?;
         Ok(Some(Pointer { post: Key::post(project, &slug), creator: UserId(f.uuid("creator_id")?) }))
     }
-
-    /// The creators' profiles of `posts`, by id, in one BatchGetItem.
-    async fn creators(&mut self, posts: &[Post]) -> Result<HashMap<UserId, Profile>, StorageError> {
-        let keys: Vec<Key> = posts.iter().map(|p| Key::user(p.creator_id)).collect();
-        let found = self.table.batch_get(&keys).await?;
-        found.values().map(|item| profile_from_item(item).map(|p| (p.id, p))).collect()
-    }
-}
-
-fn view(post: Post, creators: &HashMap<UserId, Profile>) -> Result<PostView, StorageError> {
-    let creator = creators
-        .get(&post.creator_id)
-        .cloned()
-        .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
-    Ok(PostView { post, creator })
 }
 
 #[async_trait]
@@ -207,9 +190,9 @@ impl PostRepository for DynamoUnit {
             })?),
             None => None,
         };
-        let (items, _) = self
+        let items = self
             .table
-            .query(QuerySpec {
+            .query_up_to(QuerySpec {
                 index: Some(index),
                 partition: (PK, partition),
                 prefix: Some((attribute, prefix.clone())),
@@ -219,11 +202,23 @@ impl PostRepository for DynamoUnit {
                 keys_only: false,
             })
             .await?;
-        let posts = items.iter().map(post_from_item).collect::<Result<Vec<_>, _>>()?;
-        let creators = self.creators(&posts).await?;
-        let rows = items.into_iter().zip(posts).map(|(item, post)| Ok((item, view(post, &creators)?)));
-        let rows = rows.collect::<Result<Vec<_>, StorageError>>()?;
-        Ok(Page::from_overfetch(rows, query.limit, |(item, _)| position.after(item)).map(|(_, view)| view))
+        // The index holds keys and ids; the posts and their creators come in one BatchGetItem.
+        let mut keys = Vec::with_capacity(items.len() * 2);
+        for entry in &items {
+            keys.push(Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?);
+            keys.push(Key::user(UserId(Fields::of(entry, "post entry").uuid("creator_id")?)));
+        }
+        let found = self.table.batch_get(&keys).await?;
+        let mut rows = Vec::with_capacity(items.len());
+        for (entry, key) in items.into_iter().zip(keys.into_iter().step_by(2)) {
+            // Deleted between the Query and the read: not on this page.
+            let Some(post) = found.get(&key).map(post_from_item).transpose()? else { continue };
+            let creator = found
+                .get(&Key::user(post.creator_id))
+                .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
+            rows.push((entry, PostView { creator: profile_from_item(creator)?, post }));
+        }
+        Ok(Page::from_overfetch(rows, query.limit, |(entry, _)| position.after(entry)).map(|(_, view)| view))
     }
 
     /// The creator's posts come from the global index; which of them the viewer may see depends
@@ -257,20 +252,25 @@ impl PostRepository for DynamoUnit {
                     keys_only: false,
                 })
                 .await?;
-            let posts = items.iter().map(post_from_item).collect::<Result<Vec<_>, _>>()?;
-            let mut keys = Vec::with_capacity(posts.len() * 2 + 1);
+            // Per entry: the post, its project and the viewer's membership; and the creator once.
+            let mut keys = Vec::with_capacity(items.len() * 3 + 1);
+            let mut post_keys = Vec::with_capacity(items.len());
             if creator.is_none() {
                 keys.push(Key::user(query.creator));
             }
-            for post in &posts {
-                keys.push(Key::project(post.project_id));
-                keys.push(Key::member(post.project_id, query.viewer));
+            for entry in &items {
+                let post_key =
+                    Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?;
+                let project = ProjectId(Fields::of(entry, "post entry").uuid("project_id")?);
+                keys.extend([post_key.clone(), Key::project(project), Key::member(project, query.viewer)]);
+                post_keys.push(post_key);
             }
             let found = self.table.batch_get(&keys).await?;
             if creator.is_none() {
                 creator = found.get(&Key::user(query.creator)).map(profile_from_item).transpose()?;
             }
-            for (item, post) in items.into_iter().zip(posts) {
+            for (item, post_key) in items.into_iter().zip(post_keys) {
+                let Some(post) = found.get(&post_key).map(post_from_item).transpose()? else { continue };
                 let live = found.get(&Key::project(post.project_id)).map(project_from_item).transpose()?.flatten();
                 let member =
                     found.get(&Key::member(post.project_id, query.viewer)).map(member_from_item).transpose()?;

@@ -27,6 +27,7 @@ pub(crate) struct Table {
 }
 
 /// One Query: a partition of the table or of an index, in one direction.
+#[derive(Clone)]
 pub(crate) struct QuerySpec<'a> {
     pub index: Option<&'a str>,
     /// The partition-key attribute of the table or index, and its value.
@@ -100,6 +101,24 @@ impl Table {
             }
         }
         Ok(found)
+    }
+
+    /// Up to `spec.limit` items of a query, in order. One Query returns at most 1 MB (about two
+    /// posts of the largest size), so it continues until it has them all or the range ends.
+    pub(crate) async fn query_up_to(&self, mut spec: QuerySpec<'_>) -> Result<Vec<Item>, StorageError> {
+        let wanted = usize::try_from(spec.limit).unwrap_or(0);
+        let mut items = Vec::with_capacity(wanted);
+        loop {
+            let (mut page, next) = self.query(spec.clone()).await?;
+            items.append(&mut page);
+            match next {
+                Some(next) if items.len() < wanted => {
+                    spec.start = Some(next);
+                    spec.limit = (wanted - items.len()) as i32;
+                }
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// One page of a query: the items in order and the key to continue from, if any.

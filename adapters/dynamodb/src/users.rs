@@ -159,9 +159,9 @@ impl UserRepository for DynamoUnit {
             })?),
             None => None,
         };
-        let (claims, _) = self
+        let claims = self
             .table
-            .query(QuerySpec {
+            .query_up_to(QuerySpec {
                 index: None,
                 partition: (PK, USERNAMES.to_owned()),
                 prefix: prefix.map(|p| (SK, p)),

@@ -80,6 +80,10 @@ pub(crate) fn profile_from_row(row: &PgRow, prefix: &str) -> Result<Profile, Sto
 
 impl PgUnit {
     async fn find_user_by(&mut self, column: &'static str, value: &str) -> Result<Option<User>, StorageError> {
+        // PostgreSQL text cannot hold NUL, so it refuses such a parameter; no stored user has one.
+        if value.contains('\0') {
+            return Ok(None);
+        }
         let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
         let row = sqlx::query(&sql).bind(value).fetch_optional(self.conn()).await.map_err(storage_error)?;
         row.as_ref().map(user_from_row).transpose()

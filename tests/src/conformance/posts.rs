@@ -179,3 +179,36 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
     }
     assert_eq!(seen, [p3.id, p1.id]);
 }
+
+/// Posts of the largest size (100,000 characters of 4-byte UTF-8 each): a full page is full
+/// whatever the backend's limits per response (DynamoDB returns at most 1 MB per Query).
+pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
+    let ada = stored_user(storage, "ada").await;
+    let project = stored_project(storage, &ada, "Heavy", 0).await;
+    let body = domain::posts::PostBody::parse(&"\u{1F600}".repeat(100_000)).unwrap();
+    for i in 0..12 {
+        let mut post = new_post(&project, &ada, &format!("heavy-{i:02}"), PostStatus::Published, 1 + i);
+        post.body = body.clone();
+        let mut uow = storage.begin().await.unwrap();
+        uow.posts().insert(&post).await.unwrap();
+        uow.commit().await.unwrap();
+    }
+    let mut reader = storage.read().await.unwrap();
+    let query =
+        ProjectPostsQuery { project: project.id, status: None, after: None, limit: PageLimit::parse(10).unwrap() };
+    let first = reader.posts().list_for_project(&query).await.unwrap();
+    assert_eq!(first.items.len(), 10);
+    assert!(first.items.iter().all(|v| v.post.body == body));
+    let rest = ProjectPostsQuery { after: first.next, ..query };
+    let second = reader.posts().list_for_project(&rest).await.unwrap();
+    assert_eq!(second.items.len(), 2);
+    assert_eq!(second.next, None);
+    let creators = CreatorPostsQuery {
+        creator: ada.id,
+        viewer: ada.id,
+        drafts_visible_to: vec![ProjectRole::Owner],
+        after: None,
+        limit: PageLimit::parse(10).unwrap(),
+    };
+    assert_eq!(reader.posts().list_for_creator(&creators).await.unwrap().items.len(), 10);
+}

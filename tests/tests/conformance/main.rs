@@ -40,6 +40,7 @@ conformance_cases!(
     projects::memberships_are_unique_and_changes_need_a_member,
     projects::a_member_of_a_deleted_project_cannot_be_added,
     projects::members_are_listed_in_the_order_they_were_added,
+    posts::pages_of_the_largest_posts_are_complete,
     posts::a_post_is_stored_with_its_creator_and_slugs_are_unique_per_project,
     posts::slugs_like_finds_the_base_and_its_numbered_forms_only,
     posts::post_updates_and_deletes_are_compare_and_set,
