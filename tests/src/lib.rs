@@ -7,3 +7,4 @@
 pub mod backend;
 pub mod conformance;
 pub mod http;
+pub mod throwaway;

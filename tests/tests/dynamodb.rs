@@ -4,7 +4,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
 
-use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -12,53 +11,20 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::{TestServer, PASSWORD};
+use tessera_tests::throwaway::Throwaway;
 
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/dynamodb.sh")
-}
-
-async fn local(command: &str, dir: &Path, extra: &[&str]) -> String {
-    let output = tokio::process::Command::new(script()).arg(command).arg(dir).args(extra).output().await.unwrap();
-    assert!(output.status.success(), "dynamodb.sh {command}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-/// A DynamoDB Local of the test's own that keeps its data on disk, so that it can be stopped
-/// and started again; stopped and removed when the test ends.
-struct OwnLocal {
-    dir: tempfile::TempDir,
-    endpoint: String,
-}
-
-impl OwnLocal {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let endpoint = local("start", &dir.path().join("ddb"), &["persistent"]).await;
-        Self { dir, endpoint }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("ddb")
-    }
-
-    /// Sends SIGSTOP or SIGCONT: a stopped server accepts connections and answers nothing.
-    async fn signal(&self, signal: &str) {
-        let pid = std::fs::read_to_string(self.state().join("pid")).unwrap();
-        let status = tokio::process::Command::new("kill").arg(signal).arg(pid.trim()).status().await.unwrap();
-        assert!(status.success());
-    }
-}
-
-impl Drop for OwnLocal {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(script()).arg("stop").arg(self.state()).output();
-    }
+/// Sends SIGSTOP or SIGCONT to the server: a stopped server accepts connections and answers nothing.
+async fn signal(server: &Throwaway, signal: &str) {
+    let pid = std::fs::read_to_string(server.state().join("pid")).unwrap();
+    let status = tokio::process::Command::new("kill").arg(signal).arg(pid.trim()).status().await.unwrap();
+    assert!(status.success());
 }
 
 #[tokio::test]
 async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_resumes() {
-    let own = OwnLocal::start().await;
-    let endpoint = own.endpoint.clone();
+    // Its own DynamoDB Local, keeping its data on disk so that it can be stopped and started again.
+    let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
+    let endpoint = own.address.clone();
     let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
         c.dynamodb_endpoint = Some(endpoint);
         c.dynamodb_timeout_ms = 1000;
@@ -103,14 +69,14 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
 
     tokio::time::sleep(Duration::from_millis(400)).await;
     // DynamoDB gone: connections refused.
-    local("pause", &own.state(), &[]).await;
+    own.run("pause").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    local("resume", &own.state(), &[]).await;
+    own.run("resume").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     // DynamoDB hanging: every call slower than the timeout.
-    own.signal("-STOP").await;
+    signal(&own, "-STOP").await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    own.signal("-CONT").await;
+    signal(&own, "-CONT").await;
     tokio::time::sleep(Duration::from_millis(800)).await;
     stop.store(true, Ordering::SeqCst);
     let mut answers = Vec::new();

@@ -3,52 +3,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 use sqlx::{Connection, Row};
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::TestServer;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/postgres.sh")
-}
-
-async fn cluster(command: &str, dir: &std::path::Path) -> String {
-    let output = tokio::process::Command::new(script()).arg(command).arg(dir).output().await.unwrap();
-    assert!(output.status.success(), "postgres.sh {command}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_owned()
-}
-
-/// A cluster of the test's own, stopped and removed when the test ends.
-struct OwnCluster {
-    dir: tempfile::TempDir,
-    url: String,
-}
-
-impl OwnCluster {
-    async fn start() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = cluster("start", &dir.path().join("pg")).await;
-        Self { dir, url }
-    }
-
-    fn state(&self) -> PathBuf {
-        self.dir.path().join("pg")
-    }
-}
-
-impl Drop for OwnCluster {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(script()).arg("stop").arg(self.state()).output();
-    }
-}
+use tessera_tests::throwaway::Throwaway;
 
 #[tokio::test]
 async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_restart() {
-    let pg = OwnCluster::start().await;
-    let url = pg.url.clone();
+    let pg = Throwaway::start("postgres.sh", &[]).await;
+    let url = pg.address.clone();
     let server = TestServer::start_on(TestBackend::Postgres, move |c| {
         c.database_url = Some(url);
         c.pool_acquire_timeout_ms = 1000;
@@ -57,7 +23,7 @@ async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_rest
     let ada = server.user("ada").await;
     server.get("/health/ready", None).await.expect(200);
 
-    cluster("pause", &pg.state()).await;
+    pg.run("pause").await;
 
     for path in ["/api/v1/users/me", "/api/v1/projects"] {
         let started = Instant::now();
@@ -72,7 +38,7 @@ async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_rest
     server.get("/health/ready", None).await.expect_problem(503, "storage_unavailable");
     server.get("/health/live", None).await.expect(200);
 
-    cluster("resume", &pg.state()).await;
+    pg.run("resume").await;
 
     let deadline = Instant::now() + Duration::from_secs(20);
     while server.get("/health/ready", None).await.status != 200 {

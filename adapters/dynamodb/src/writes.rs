@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use domain::{Conflict, StorageError};
@@ -161,71 +161,66 @@ pub(crate) async fn send(table: &Table, writes: &[Write]) -> Result<(), StorageE
 }
 
 async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
-    let client = &table.client;
-    let name = &*table.name;
-    match &write.op {
-        Op::Put(item) => {
-            let sent = client
-                .put_item()
-                .table_name(name)
-                .set_item(Some(item.clone()))
-                .set_condition_expression(write.condition())
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .send();
-            storage_support::timed("dynamodb", "PutItem", async {
-                sent.await.map(drop).map_err(|e| {
-                    if is_condition_failure(&e) {
-                        write.failure()
-                    } else {
-                        sdk_error("PutItem", e)
-                    }
-                })
-            })
-            .await
+    let (client, name) = (&table.client, &*table.name);
+    let operation = match write.op {
+        Op::Put(_) => "PutItem",
+        Op::Update(_) => "UpdateItem",
+        Op::Delete => "DeleteItem",
+    };
+    storage_support::timed("dynamodb", operation, async {
+        match &write.op {
+            Op::Put(item) => settle(
+                write,
+                operation,
+                client
+                    .put_item()
+                    .table_name(name)
+                    .set_item(Some(item.clone()))
+                    .set_condition_expression(write.condition())
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .send()
+                    .await,
+            ),
+            Op::Update(expression) => settle(
+                write,
+                operation,
+                client
+                    .update_item()
+                    .table_name(name)
+                    .set_key(Some(write.key.item()))
+                    .update_expression(expression)
+                    .set_condition_expression(write.condition())
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .send()
+                    .await,
+            ),
+            Op::Delete => settle(
+                write,
+                operation,
+                client
+                    .delete_item()
+                    .table_name(name)
+                    .set_key(Some(write.key.item()))
+                    .set_condition_expression(write.condition())
+                    .set_expression_attribute_names(write.names())
+                    .set_expression_attribute_values(write.values())
+                    .send()
+                    .await,
+            ),
         }
-        Op::Update(expression) => {
-            let sent = client
-                .update_item()
-                .table_name(name)
-                .set_key(Some(write.key.item()))
-                .update_expression(expression)
-                .set_condition_expression(write.condition())
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .send();
-            storage_support::timed("dynamodb", "UpdateItem", async {
-                sent.await.map(drop).map_err(|e| {
-                    if is_condition_failure(&e) {
-                        write.failure()
-                    } else {
-                        sdk_error("UpdateItem", e)
-                    }
-                })
-            })
-            .await
-        }
-        Op::Delete => {
-            let sent = client
-                .delete_item()
-                .table_name(name)
-                .set_key(Some(write.key.item()))
-                .set_condition_expression(write.condition())
-                .set_expression_attribute_names(write.names())
-                .set_expression_attribute_values(write.values())
-                .send();
-            storage_support::timed("dynamodb", "DeleteItem", async {
-                sent.await.map(drop).map_err(|e| {
-                    if is_condition_failure(&e) {
-                        write.failure()
-                    } else {
-                        sdk_error("DeleteItem", e)
-                    }
-                })
-            })
-            .await
-        }
-    }
+    })
+    .await
+}
+
+/// A single write's outcome: a failed condition means what the write says it means.
+fn settle<O, E, R>(write: &Write, operation: &str, result: Result<O, SdkError<E, R>>) -> Result<(), StorageError>
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug,
+{
+    result.map(drop).map_err(|e| if is_condition_failure(&e) { write.failure() } else { sdk_error(operation, e) })
 }
 
 async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
