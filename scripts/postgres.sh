@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # A throwaway PostgreSQL cluster for tests, on a free loopback port in a directory of its own.
 #
-#   scripts/postgres.sh start DIR   # prints the admin URL (postgres://postgres@127.0.0.1:PORT/postgres)
+#   scripts/postgres.sh start DIR [tls]  # prints the admin URL (postgres://postgres@127.0.0.1:PORT/postgres);
+#                                        # `tls` also serves TLS, with a certificate for 127.0.0.1 from a
+#                                        # fresh CA whose certificate is DIR/ca.crt
 #   scripts/postgres.sh stop DIR    # stops the cluster and removes DIR
 #   scripts/postgres.sh pause DIR   # stops the server, keeps the data (fault tests)
 #   scripts/postgres.sh resume DIR  # starts it again on the same port
@@ -40,12 +42,13 @@ as_owner() {
 }
 
 start_server() {
-    local port data
+    local port data tls=""
     port=$(cat "$dir/port")
     data=$(cat "$dir/cluster")
+    [ -f "$data/server.key" ] && tls="-c ssl=on -c ssl_cert_file=$data/server.crt -c ssl_key_file=$data/server.key"
     as_owner "$bin/pg_ctl" -D "$data/data" -l "$data/server.log" -w -t 30 \
         -o "-p $port -k $data -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off \
-            -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB -c autovacuum=off" start >&2
+            -c synchronous_commit=off -c full_page_writes=off -c shared_buffers=128MB -c autovacuum=off $tls" start >&2
 }
 
 case "$command" in
@@ -59,6 +62,18 @@ case "$command" in
         echo "$cluster" > "$dir/cluster"
         as_owner "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$dir/port"
+        if [ "${3:-}" = tls ]; then
+            # A CA of its own and a server certificate for 127.0.0.1 signed by it.
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tessera test CA" \
+                -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=127.0.0.1" \
+                -keyout "$cluster/server.key" -out "$dir/server.csr" 2>/dev/null
+            printf 'subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$dir/server.ext"
+            openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+                -days 2 -extfile "$dir/server.ext" -out "$cluster/server.crt" 2>/dev/null
+            chmod 600 "$cluster/server.key"
+            [ "$(id -u)" = 0 ] && chown postgres: "$cluster/server.key" "$cluster/server.crt"
+        fi
         start_server
         echo "postgres://postgres@127.0.0.1:$(cat "$dir/port")/postgres"
         ;;

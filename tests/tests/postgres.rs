@@ -281,3 +281,45 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     assert_eq!(holder.await.unwrap().unwrap(), 200, "the request holding the connection finishes once the lock goes");
     server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
 }
+
+/// `sslmode=verify-full` with the operator's CA: Tessera's connections are encrypted, and a
+/// server whose certificate another CA signed is refused (readiness 503, never plain text).
+#[tokio::test]
+async fn tls_to_postgresql_is_used_and_verified() {
+    let pg = Throwaway::start("postgres.sh", &["tls"]).await;
+    let ca = pg.state().join("ca.crt");
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", pg.address, ca.display());
+    let server = TestServer::start_on(TestBackend::Postgres, move |c| c.database_url = Some(url)).await;
+    server.get("/health/ready", None).await.expect(200);
+    server.user("ada").await;
+    let mut admin = sqlx::PgConnection::connect(&pg.address).await.unwrap();
+    let (encrypted, plain): (i64, i64) = sqlx::query_as(
+        "SELECT count(*) FILTER (WHERE s.ssl), count(*) FILTER (WHERE NOT s.ssl) \
+         FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.application_name = 'tessera'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(encrypted > 0 && plain == 0, "{encrypted} encrypted and {plain} plain connections");
+
+    let other = tempfile::tempdir().unwrap();
+    let other_ca = other.path().join("other-ca.crt");
+    let made = tokio::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=another CA"])
+        .arg("-keyout")
+        .arg(other.path().join("other-ca.key"))
+        .arg("-out")
+        .arg(&other_ca)
+        .output()
+        .await
+        .unwrap();
+    assert!(made.status.success());
+    let url = format!("{}?sslmode=verify-full&sslrootcert={}", pg.address, other_ca.display());
+    let refused = TestServer::start_on(TestBackend::Postgres, move |c| {
+        c.database_url = Some(url);
+        c.no_migrate = true;
+        c.pool_acquire_timeout_ms = 1000;
+    })
+    .await;
+    refused.get("/health/ready", None).await.expect_problem(503, "storage_unavailable");
+}
