@@ -12,6 +12,7 @@ use domain::projects::ProjectId;
 use domain::users::UserId;
 use domain::StorageError;
 
+use crate::capacity;
 use crate::errors::sdk_error;
 use crate::item::{Fields, Item};
 use crate::keys::{project_partition, Key, DELETING, DELETIONS, MEMBER_PREFIX, PK, POST_PREFIX};
@@ -128,11 +129,13 @@ async fn batch_delete(table: &Table, keys: Vec<Key>) -> Result<(), StorageError>
                     .client
                     .batch_write_item()
                     .request_items(&*table.name, requests)
+                    .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await
                     .map_err(|e| sdk_error("BatchWriteItem", e))
             })
             .await?;
+            capacity::record("write", &output);
             requests = output.unprocessed_items.and_then(|mut u| u.remove(&*table.name)).unwrap_or_default();
         }
     }

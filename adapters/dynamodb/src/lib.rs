@@ -4,6 +4,7 @@
 //! conflicts by the position of the action that failed.
 
 mod auth;
+mod capacity;
 mod cursor;
 mod deletion;
 mod errors;

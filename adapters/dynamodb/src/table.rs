@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use aws_sdk_dynamodb::Client;
 use domain::StorageError;
 
+use crate::capacity;
 use crate::errors::sdk_error;
 use crate::item::{s, Item};
 use crate::keys::{Key, PK, SK};
@@ -49,11 +50,13 @@ impl Table {
                 .table_name(&*self.name)
                 .set_key(Some(key.item()))
                 .consistent_read(true)
+                .return_consumed_capacity(capacity::TOTAL)
                 .send()
                 .await
                 .map_err(|e| sdk_error("GetItem", e))
         })
         .await?;
+        capacity::record("read", &output);
         Ok(output.item)
     }
 
@@ -86,11 +89,13 @@ impl Table {
                     self.client
                         .batch_get_item()
                         .request_items(&*self.name, request)
+                        .return_consumed_capacity(capacity::TOTAL)
                         .send()
                         .await
                         .map_err(|e| sdk_error("BatchGetItem", e))
                 })
                 .await?;
+                capacity::record("read", &output);
                 for item in output.responses.and_then(|mut r| r.remove(&*self.name)).unwrap_or_default() {
                     if let Some(key) = Key::of(&item) {
                         found.insert(key, item);
@@ -146,11 +151,13 @@ impl Table {
                 .limit(spec.limit)
                 .consistent_read(consistent)
                 .set_projection_expression(spec.keys_only.then(|| format!("{PK}, {SK}")))
+                .return_consumed_capacity(capacity::TOTAL)
                 .send()
                 .await
                 .map_err(|e| sdk_error("Query", e))
         })
         .await?;
+        capacity::record("read", &output);
         let next = output.last_evaluated_key.filter(|k| k.contains_key(PK));
         Ok((output.items.unwrap_or_default(), next))
     }

@@ -11,6 +11,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
 use domain::{Conflict, StorageError};
 
+use crate::capacity::{self, Consumed};
 use crate::errors::{is_condition_failure, is_transient, sdk_error};
 use crate::item::Item;
 use crate::keys::Key;
@@ -179,6 +180,7 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
             ),
@@ -193,6 +195,7 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
             ),
@@ -206,6 +209,7 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
             ),
@@ -217,18 +221,38 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
 /// A single write's outcome: a failed condition means what the write says it means.
 fn settle<O, E, R>(write: &Write, operation: &str, result: Result<O, SdkError<E, R>>) -> Result<(), StorageError>
 where
+    O: Consumed,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug,
 {
-    result.map(drop).map_err(|e| if is_condition_failure(&e) { write.failure() } else { sdk_error(operation, e) })
+    match result {
+        Ok(output) => {
+            capacity::record("write", &output);
+            Ok(())
+        }
+        Err(e) if is_condition_failure(&e) => Err(write.failure()),
+        Err(e) => Err(sdk_error(operation, e)),
+    }
 }
 
 async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
     let items = writes.iter().map(|w| w.transact_item(&table.name)).collect::<Result<Vec<_>, _>>()?;
     let token = uuid::Uuid::now_v7().to_string();
-    let sent = table.client.transact_write_items().set_transact_items(Some(items)).client_request_token(token).send();
+    let sent = table
+        .client
+        .transact_write_items()
+        .set_transact_items(Some(items))
+        .client_request_token(token)
+        .return_consumed_capacity(capacity::TOTAL)
+        .send();
     storage_support::timed("dynamodb", "TransactWriteItems", async {
-        let Err(err) = sent.await else { return Ok(()) };
+        let err = match sent.await {
+            Ok(output) => {
+                capacity::record("write", &output);
+                return Ok(());
+            }
+            Err(err) => err,
+        };
         let reasons = match err.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                 cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""The PostgreSQL ceiling for each benchmarked operation: pgbench running the exact SQL the
+adapter sends for it, with the same parameters, as prepared statements, at the same concurrency.
+
+The SQL is not written by hand: PostgreSQL logs every statement (with its bind parameters) while
+Tessera answers a few requests of each operation, and each request's statements become one
+pgbench script (one transaction). Parameters that must change per run are the only edits: a new
+post gets gen_random_uuid() and a fresh slug; a post update sets the version it read before.
+
+    bench/pgbench.py ADMIN_URL DATABASE_URL PG_LOG BASE SESSIONS.json WORK DURATION RESULTS
+"""
+import json
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+admin_url, db_url, pg_log, base, sessions_path, work, duration, results = sys.argv[1:9]
+work = Path(work)
+sessions = json.load(open(sessions_path))
+users = sessions["users"][:8]
+OPS = ["me", "projects", "project_posts", "creator_posts", "create_post", "patch_post"]
+
+
+def psql(url, sql):
+    subprocess.run(["psql", "-qAt", url, "-c", sql], check=True, capture_output=True)
+
+
+def request(op, user, n):
+    path, method, body = {
+        "me": ("/api/v1/users/me", "GET", None),
+        "projects": ("/api/v1/projects?limit=20", "GET", None),
+        "project_posts": (f"/api/v1/projects/{user['project']}/posts?limit=20", "GET", None),
+        "creator_posts": (f"/api/v1/creators/{user['creator']}/posts?limit=20", "GET", None),
+        "create_post": (f"/api/v1/projects/{user['project']}/posts", "POST",
+                        {"title": f"Captured {n}", "body": "Load test text. " * 60, "status": "published"}),
+        "patch_post": (f"/api/v1/posts/{user['posts'][0]}", "PATCH", {"title": f"Captured edit {n}"}),
+    }[op]
+    headers = {"Authorization": "Bearer " + user["token"], "Content-Type": "application/json"}
+    if op == "patch_post":
+        headers["If-Match"] = "*"
+    data = json.dumps(body).encode() if body is not None else None
+    with urllib.request.urlopen(urllib.request.Request(base + path, data=data, method=method, headers=headers)) as r:
+        r.read()
+
+
+# 1. Capture: every statement Tessera sends, with its parameters, between markers.
+psql(admin_url, "ALTER SYSTEM SET log_statement = 'all'")
+psql(admin_url, "SELECT pg_reload_conf()")
+log_start = Path(pg_log).stat().st_size
+for op in OPS:
+    for i, user in enumerate(users):
+        if op == "patch_post" and not user["posts"]:
+            continue
+        psql(db_url, f"SELECT 'bench-marker {op} {i}'")
+        request(op, user, i)
+psql(db_url, "SELECT 'bench-marker end'")
+psql(admin_url, "ALTER SYSTEM RESET log_statement")
+psql(admin_url, "SELECT pg_reload_conf()")
+
+with open(pg_log, errors="replace") as f:
+    f.seek(log_start)
+    log = f.read()
+
+# Each log entry starts with the timestamp prefix; statements may span lines.
+entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
+captured = {}  # op -> list of requests -> list of (sql, params)
+current = None
+for entry in entries:
+    m = re.search(r"LOG:  statement: SELECT 'bench-marker (\w+)(?: (\d+))?'", entry)
+    if m:
+        current = None if m.group(1) == "end" else captured.setdefault(m.group(1), [])
+        if current is not None:
+            current.append([])
+        continue
+    if current is None:
+        continue
+    m = re.search(r"LOG:  (?:execute [^:]+|statement): (.*)", entry, re.S)
+    if m:
+        current[-1].append([m.group(1).strip(), {}])
+        continue
+    m = re.search(r"DETAIL:  parameters: (.*)", entry, re.S)
+    if m and current[-1]:
+        params = dict(re.findall(r"\$(\d+) = ('(?:[^']|'')*'|NULL)", m.group(1)))
+        current[-1][-1][1] = params
+
+
+def substitute(sql, params, overrides):
+    def value(match):
+        n = match.group(1)
+        return overrides.get(n, params.get(n, match.group(0)))
+    return re.sub(r"\$(\d+)\b", value, sql)
+
+
+# 2. One pgbench script per captured request.
+scripts = {}
+for op, requests in captured.items():
+    files = []
+    for i, statements in enumerate(requests):
+        lines = []
+        for sql, params in statements:
+            overrides = {}
+            if sql.startswith("INSERT INTO posts"):
+                lines.append("\\set r random(1, 2000000000)")
+                overrides = {"1": "gen_random_uuid()", "3": "('pgbench-' || (:r)::text || '-' || (:client_id)::text)"}
+            if sql.startswith("UPDATE posts SET"):
+                overrides = {"7": "(:v_version)::bigint + 1", "8": "(:v_version)::bigint"}
+            text = substitute(sql, params, overrides)
+            if op == "patch_post" and "FROM posts" in sql and sql.startswith("SELECT") and "WHERE p.id" in sql:
+                # Keep the version the read returned, for the compare-and-set that follows.
+                lines.append(f"SELECT version AS v_version FROM ({text}) AS read_post \\gset")
+            else:
+                lines.append(text + ";")
+        path = work / f"pgbench-{op}-{i}.sql"
+        path.write_text("\n".join(lines) + "\n")
+        files.append(path)
+    scripts[op] = files
+
+# 3. Run them: prepared statements, 32 clients, 2 threads, the same duration as the HTTP runs.
+tessera = {}
+for line in open(results):
+    fields = line.split()
+    if len(fields) >= 3 and fields[1] == "32":
+        tessera[fields[0]] = float(fields[2])
+
+print(f"The ceiling: pgbench -M prepared -c 32 -j 2 -T {duration}, the adapter's exact SQL per operation "
+      f"({len(users)} captured requests each)")
+print(f"{'operation':14} {'statements':>10} {'pgbench tx/s':>13} {'lat ms':>8} {'tessera req/s':>14} {'tessera/pgbench':>16}")
+for op in OPS:
+    files = scripts.get(op, [])
+    if not files:
+        print(f"{op:14} nothing captured")
+        continue
+    args = ["pgbench", "-n", "-M", "prepared", "-c", "32", "-j", "2", "-T", str(duration), db_url]
+    for path in files:
+        args += ["-f", f"{path}@1"]
+    out = subprocess.run(args, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"{op:14} pgbench failed: {out.stderr.strip()[-300:]}")
+        continue
+    tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+    latency = float(re.search(r"latency average = ([\d.]+) ms", out.stdout).group(1))
+    count = len([l for l in files[0].read_text().splitlines() if not l.startswith("\\set")])
+    ratio = tessera.get(op, 0) / tps if tps else 0
+    print(f"{op:14} {count:>10} {tps:>13.0f} {latency:>8.2f} {tessera.get(op, 0):>14.0f} {ratio:>15.0%}")

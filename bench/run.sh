@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Tessera's cost, measured: builds the release binaries, starts a backend from scratch, seeds a
+# realistic data set, serves it, drives each operation with wrk over loopback and prints, per
+# operation and concurrency: requests/s, p50, p99, p99.9 (ms), errors, and the server's peak RSS
+# and CPU seconds. Then the storage's own ceiling for the same work (PostgreSQL: pgbench with
+# the adapter's exact SQL; SQLite: the adapter's calls without HTTP; DynamoDB: calls and
+# consumed capacity per request).
+#
+#   bench/run.sh sqlite|postgres|dynamodb
+#
+# BENCH_DURATION (s, default 20) and BENCH_WARMUP (s, default 3) per run; BENCH_USERS,
+# BENCH_PROJECTS, BENCH_POSTS size the data set (1000, 2000, 50000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+backend=${1:?usage: bench/run.sh sqlite|postgres|dynamodb}
+duration=${BENCH_DURATION:-20}
+warmup=${BENCH_WARMUP:-3}
+work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
+server_pid=""
+cleanup() {
+    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    [ -d "$work/pg" ] && scripts/postgres.sh stop "$work/pg" || true
+    [ -d "$work/ddb" ] && scripts/dynamodb.sh stop "$work/ddb" || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+if ! command -v wrk >/dev/null 2>&1; then
+    echo "bench: installing wrk (Debian package)" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >&2
+fi
+
+echo "bench: building the release binaries" >&2
+cargo build --release --locked -p bootstrap -p tessera-bench >&2
+bin="${CARGO_TARGET_DIR:-target}/release"
+
+export TESSERA_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
+export TESSERA_STORAGE="$backend"
+case "$backend" in
+    sqlite)
+        export TESSERA_DATABASE_URL="sqlite://$work/bench.db"
+        ;;
+    postgres)
+        admin=$(scripts/postgres.sh start "$work/pg")
+        psql -q "$admin" -c "CREATE DATABASE bench"
+        export TESSERA_DATABASE_URL="${admin%/*}/bench"
+        ;;
+    dynamodb)
+        AWS_ENDPOINT_URL_DYNAMODB=$(scripts/dynamodb.sh start "$work/ddb")
+        export AWS_ENDPOINT_URL_DYNAMODB AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench
+        export TESSERA_DYNAMODB_TABLE=bench
+        ;;
+    *)
+        echo "bench: unknown backend $backend" >&2
+        exit 2
+        ;;
+esac
+
+echo "bench: seeding ${BENCH_USERS:-1000} users, ${BENCH_PROJECTS:-2000} projects, ${BENCH_POSTS:-50000} posts on $backend" >&2
+seed_started=$(date +%s)
+"$bin/tessera-bench" seed --users "${BENCH_USERS:-1000}" --projects "${BENCH_PROJECTS:-2000}" \
+    --posts "${BENCH_POSTS:-50000}" --fixtures "$work/fixtures.json"
+echo "bench: seeded in $(($(date +%s) - seed_started)) s" >&2
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+"$bin/tessera" --listen "127.0.0.1:$port" --log-format json --no-migrate serve >"$work/server.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 1 100); do
+    curl -fsS "$base/health/ready" >/dev/null 2>&1 && break
+    sleep 0.1
+done
+curl -fsS "$base/health/ready" >/dev/null
+
+# Log the fixture users in; the wrk scripts read their tokens from a Lua data file.
+python3 - "$work/fixtures.json" "$base" "$work/data.lua" "$work/sessions.json" <<'PY'
+import json, sys, urllib.request
+fixtures, base, out, sessions = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3], sys.argv[4]
+def lua(s): return '"' + s + '"'
+lines = ["return { password = %s, users = {" % lua(fixtures["password"])]
+for u in fixtures["users"]:
+    req = urllib.request.Request(base + "/api/v1/auth/login", method="POST",
+        data=json.dumps({"login": u["username"], "password": fixtures["password"]}).encode(),
+        headers={"Content-Type": "application/json"})
+    token = json.load(urllib.request.urlopen(req))["access_token"]
+    u["token"] = token
+    posts = ", ".join(lua(p) for p in u["posts"])
+    lines.append("  { token = %s, username = %s, id = %s, project = %s, creator = %s, posts = { %s } }," % (
+        lua(token), lua(u["username"]), lua(u["id"]), lua(u["project"]), lua(u["creator"]), posts))
+lines.append("} }")
+open(out, "w").write("\n".join(lines) + "\n")
+json.dump(fixtures, open(sessions, "w"))
+PY
+
+# PATCH runs carry the post versions they saw over to the next run.
+export BENCH_VERSIONS="$work/versions.lua"
+
+cpu_seconds() {
+    awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$server_pid/stat"
+}
+
+results="$work/results.txt"
+: >"$results"
+run_op() {
+    local op=$1 connections=$2 line cpu_before cpu_after peak
+    wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" >/dev/null
+    echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS mark
+    cpu_before=$(cpu_seconds)
+    line=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" |
+        grep '^RESULT')
+    cpu_after=$(cpu_seconds)
+    peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
+    # RESULT rps p50 p99 p99.9 errors requests
+    read -r _ rps p50 p99 p999 errors _ <<<"$line"
+    printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s\n" "$op" "$connections" "$rps" "$p50" "$p99" "$p999" \
+        "$errors" "$peak" "$(echo "$cpu_after - $cpu_before" | bc)" | tee -a "$results"
+}
+
+echo
+echo "Tessera on $backend: ${duration} s per run after ${warmup} s of warm-up, wrk -t2 on the same machine"
+printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s\n" operation conns "req/s" "p50 ms" "p99 ms" "p99.9 ms" errors \
+    "peak MB" "cpu s" | tee -a "$results"
+for op in me projects project_posts creator_posts create_post patch_post; do
+    for connections in 32 128; do
+        run_op "$op" "$connections"
+    done
+done
+run_op login 8
+
+echo
+case "$backend" in
+    sqlite)
+        echo "The ceiling: the adapter's own calls for each operation, without HTTP (tessera-bench ceiling, 32 tasks)"
+        kill "$server_pid"
+        wait "$server_pid" 2>/dev/null || true
+        server_pid=""
+        printf "%-14s %5s %10s %8s %8s %8s %7s\n" operation tasks "calls/s" "p50 ms" "p99 ms" "p99.9 ms" errors
+        for op in me projects project_posts creator_posts create_post patch_post; do
+            "$bin/tessera-bench" ceiling --op "$op" --concurrency 32 --seconds "$duration" \
+                --fixtures "$work/fixtures.json" | awk '{ printf "%-14s %5s %10s %8s %8s %8s %7s\n", $2, $3, $4, $5, $6, $7, $8 }'
+        done
+        ;;
+    postgres)
+        bench/pgbench.py "$admin" "$TESSERA_DATABASE_URL" "$(cat "$work/pg/cluster")/server.log" "$base" \
+            "$work/sessions.json" "$work" "$duration" "$results"
+        ;;
+    dynamodb)
+        bench/dynamodb_costs.py "$base" "$work/sessions.json"
+        ;;
+esac
