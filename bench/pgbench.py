@@ -63,8 +63,9 @@ with open(pg_log, errors="replace") as f:
     f.seek(log_start)
     log = f.read()
 
-# Each log entry starts with the timestamp prefix; statements may span lines.
-entries = re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)
+# Each log entry starts with the timestamp prefix; a statement or parameter value may span lines,
+# and PostgreSQL starts each continuation line with a tab.
+entries = [e.replace("\n\t", "\n") for e in re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)", log)]
 captured = {}  # op -> list of requests -> list of (sql, params)
 current = None
 for entry in entries:
@@ -114,7 +115,7 @@ for op, requests in captured.items():
                 lines.append(text + ";")
         path = work / f"pgbench-{op}-{i}.sql"
         path.write_text("\n".join(lines) + "\n")
-        files.append(path)
+        files.append((path, len(statements)))
     scripts[op] = files
 
 # 3. Run them: prepared statements, 32 clients, 2 threads, the same duration as the HTTP runs.
@@ -133,7 +134,7 @@ for op in OPS:
         print(f"{op:14} nothing captured")
         continue
     args = ["pgbench", "-n", "-M", "prepared", "-c", "32", "-j", "2", "-T", str(duration), db_url]
-    for path in files:
+    for path, _ in files:
         args += ["-f", f"{path}@1"]
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:
@@ -141,6 +142,6 @@ for op in OPS:
         continue
     tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
     latency = float(re.search(r"latency average = ([\d.]+) ms", out.stdout).group(1))
-    count = len([l for l in files[0].read_text().splitlines() if not l.startswith("\\set")])
+    count = files[0][1]
     ratio = tessera.get(op, 0) / tps if tps else 0
     print(f"{op:14} {count:>10} {tps:>13.0f} {latency:>8.2f} {tessera.get(op, 0):>14.0f} {ratio:>15.0%}")

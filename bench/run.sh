@@ -9,7 +9,8 @@
 #   bench/run.sh sqlite|postgres|dynamodb
 #
 # BENCH_DURATION (s, default 20) and BENCH_WARMUP (s, default 3) per run; BENCH_USERS,
-# BENCH_PROJECTS, BENCH_POSTS size the data set (1000, 2000, 50000).
+# BENCH_PROJECTS, BENCH_POSTS size the data set (1000, 2000, 50000); BENCH_KEEP=1 keeps the work
+# directory (logs, fixtures, generated pgbench scripts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ cleanup() {
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     [ -d "$work/pg" ] && scripts/postgres.sh stop "$work/pg" || true
     [ -d "$work/ddb" ] && scripts/dynamodb.sh stop "$work/ddb" || true
-    rm -rf "$work"
+    if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 
@@ -95,22 +96,25 @@ open(out, "w").write("\n".join(lines) + "\n")
 json.dump(fixtures, open(sessions, "w"))
 PY
 
-# PATCH runs carry the post versions they saw over to the next run.
-export BENCH_VERSIONS="$work/versions.lua"
-
 cpu_seconds() {
     awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$server_pid/stat"
 }
 
 results="$work/results.txt"
 : >"$results"
+runs=0
 run_op() {
     local op=$1 connections=$2 line cpu_before cpu_after peak
-    wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" >/dev/null
+    # Each wrk run patches posts no other run touched (see bench/wrk/op.lua): 4 slices, 2 runs
+    # (warm-up and measured) per concurrency.
+    wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" $((runs % 4)) 4 2 \
+        >/dev/null
+    runs=$((runs + 1))
     echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS mark
     cpu_before=$(cpu_seconds)
-    line=$(wrk -t2 -c"$connections" -d"${duration}s" --latency -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" |
-        grep '^RESULT')
+    line=$(wrk -t2 -c"$connections" -d"${duration}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" \
+        $((runs % 4)) 4 2 | grep '^RESULT')
+    runs=$((runs + 1))
     cpu_after=$(cpu_seconds)
     peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     # RESULT rps p50 p99 p99.9 errors requests

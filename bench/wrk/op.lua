@@ -1,19 +1,19 @@
 -- One API operation as a wrk workload:
 --   wrk -t2 -c32 -d20s -s bench/wrk/op.lua http://127.0.0.1:PORT -- OP DATA.lua
 -- DATA.lua returns { password = "...", users = { {token, username, id, project, creator, posts = {...}}, ... } }.
+--   wrk -tTHREADS ... -- patch_post DATA.lua SLICE SLICES THREADS
 -- Each thread works on its own share of the users (and of their posts, so that two connections
--- never change one post at once); PATCH sends the version it last saw in If-Match, and the
--- versions seen are kept in the file BENCH_VERSIONS names, for the next run of wrk.
+-- never change one post at once). PATCH sends the version it last saw in If-Match; every run of
+-- wrk patches a slice of the posts of its own (SLICE of SLICES), whose versions it knows from
+-- the start (1, as seeded).
 
 local threads = {}
 
+-- wrk runs each thread's init() right after its setup(), before the next thread exists: the
+-- number of threads comes as an argument (THREADS, after SLICES), not from setup().
 function setup(thread)
    thread:set("tid", #threads)
-   thread:set("nthreads", 0)
    table.insert(threads, thread)
-   for _, t in ipairs(threads) do
-      t:set("nthreads", #threads)
-   end
 end
 
 local op, data, mine, posts, versions, counter
@@ -25,22 +25,16 @@ function init(args)
    mine = {}
    posts = {}
    versions = {}
-   local known = {}
-   local saved = os.getenv("BENCH_VERSIONS")
-   if saved then
-      local chunk = loadfile(saved)
-      if chunk then
-         known = chunk()
-      end
-   end
+   local slice, slices = tonumber(args[3] or "0"), tonumber(args[4] or "1")
+   nthreads = tonumber(args[5] or "1")
    for i, user in ipairs(data.users) do
       if (i - 1) % nthreads == tid then
          table.insert(mine, user)
       end
       for j, post in ipairs(user.posts or {}) do
-         if ((i - 1) * 1000 + j) % nthreads == tid then
+         if ((i - 1) * 1000 + j) % (nthreads * slices) == tid + nthreads * slice then
             table.insert(posts, { token = user.token, id = post })
-            versions[post] = known[post] or 1
+            versions[post] = 1
          end
       end
    end
@@ -85,7 +79,7 @@ end
 
 function response(status, headers, body)
    if op == "patch_post" and status == 200 then
-      local id = body:match('^{"id":"([%x%-]+)"')
+      local id = body:match('"id":"([%x%-]+)","project_id"')
       local version = body:match('"version":(%d+)')
       if id and version then
          versions[id] = tonumber(version)
@@ -94,19 +88,6 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-   local saved = os.getenv("BENCH_VERSIONS")
-   if saved then
-      local lines = { "return {" }
-      for _, thread in ipairs(threads) do
-         for id, version in pairs(thread:get("versions") or {}) do
-            table.insert(lines, string.format('  ["%s"] = %d,', id, version))
-         end
-      end
-      table.insert(lines, "}")
-      local file = io.open(saved, "w")
-      file:write(table.concat(lines, "\n"), "\n")
-      file:close()
-   end
    local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
       + summary.errors.status
    io.write(string.format("RESULT %.1f %.3f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
