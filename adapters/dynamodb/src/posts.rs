@@ -239,6 +239,7 @@ impl PostRepository for DynamoUnit {
         let wanted = query.limit.get() as usize + 1;
         let mut rows = Vec::with_capacity(wanted);
         let mut creator = None;
+        let mut rounds = 0;
         loop {
             let (items, next) = self
                 .table
@@ -248,10 +249,13 @@ impl PostRepository for DynamoUnit {
                     prefix: None,
                     forward: false,
                     start: start.take(),
-                    limit: (wanted - rows.len()) as i32,
+                    // After a round that hid posts, read ahead in larger steps: entries past the
+                    // page are read again by the next page, never skipped.
+                    limit: if rounds == 0 { (wanted - rows.len()) as i32 } else { 100 },
                     keys_only: false,
                 })
                 .await?;
+            rounds += 1;
             // Per entry: the post, its project and the viewer's membership; and the creator once.
             let mut keys = Vec::with_capacity(items.len() * 3 + 1);
             let mut post_keys = Vec::with_capacity(items.len());
