@@ -85,6 +85,7 @@ impl App {
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+            head_timeout: Duration::from_millis(config.header_timeout_ms),
         };
         Ok(Self { backend, auth, users, services, settings })
     }

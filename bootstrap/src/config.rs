@@ -178,6 +178,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_IDLE_TIMEOUT_MS", hide_env_values = true, default_value_t = 60_000, global = true)]
     pub idle_timeout_ms: u64,
 
+    /// Longest a request head may take to arrive once its first byte has, in milliseconds; a
+    /// client trickling its headers is disconnected.
+    #[arg(long, env = "TESSERA_HEADER_TIMEOUT_MS", hide_env_values = true, default_value_t = 10_000, global = true)]
+    pub header_timeout_ms: u64,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", hide_env_values = true, default_value_t = 30, global = true)]
     pub shutdown_grace: u64,

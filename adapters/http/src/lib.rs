@@ -16,6 +16,7 @@ mod problem;
 mod projects;
 mod roles;
 mod security;
+mod slow_clients;
 mod system;
 mod users;
 
@@ -69,6 +70,9 @@ pub struct HttpSettings {
     /// A connection on which nothing is read or written for this long is closed (idle keep-alive
     /// connections, and clients that connect and then send nothing).
     pub idle_timeout: Duration,
+    /// Longest a request head may take to arrive, from its first byte; slower clients are
+    /// disconnected.
+    pub head_timeout: Duration,
 }
 
 impl Default for HttpSettings {
@@ -79,6 +83,7 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::ZERO,
             idle_timeout: Duration::from_secs(60),
+            head_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -125,7 +130,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let acceptor = poem::listener::TcpAcceptor::from_tokio(listener)?;
+    let acceptor =
+        slow_clients::HeadDeadline::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.head_timeout);
     let lifecycle = Lifecycle::default();
     let drain_delay = settings.drain_delay;
     let draining = lifecycle.clone();

@@ -143,3 +143,57 @@ async fn a_client_that_connects_and_sends_nothing_is_disconnected() {
     assert!(after < Duration::from_secs(5), "closed after {after:?}, not by the client's own timeout");
     server.get("/health/live", None).await.expect(200);
 }
+
+/// Writes `head` in pieces, one every `pause`, then reads what the server answers (or how it
+/// closed the connection), and how long that all took.
+fn trickle(addr: std::net::SocketAddr, pieces: Vec<String>, pause: Duration) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    for piece in &pieces {
+        if stream.write_all(piece.as_bytes()).is_err() {
+            break; // closed by the server
+        }
+        std::thread::sleep(pause);
+    }
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
+#[tokio::test]
+async fn a_client_trickling_its_headers_is_disconnected_and_a_slow_but_timely_one_is_served() {
+    let server = TestServer::start_with(|c| c.header_timeout_ms = 600).await;
+    let addr = server.addr();
+
+    // Slowloris: a header line every 150 ms, forever (40 of them would take 6 s).
+    let mut pieces = vec!["GET /health/live HTTP/1.1\r\nHost: tessera\r\n".to_owned()];
+    pieces.extend((0..40).map(|i| format!("X-Slow-{i}: a\r\n")));
+    let (answer, took) =
+        tokio::task::spawn_blocking(move || trickle(addr, pieces, Duration::from_millis(150))).await.unwrap();
+    assert!(!answer.contains("200 OK"), "the trickled request was not served: {answer}");
+    assert!(took < Duration::from_secs(3), "disconnected after {took:?}");
+
+    // Slow but within the timeout: served.
+    let pieces = ["GET /health/live HTTP/1.1\r\n", "Host: tessera\r\n", "Connection: close\r\n", "\r\n"];
+    let pieces = pieces.map(str::to_owned).to_vec();
+    let (answer, _) =
+        tokio::task::spawn_blocking(move || trickle(addr, pieces, Duration::from_millis(100))).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    server.get("/health/live", None).await.expect(200);
+}
+
+#[tokio::test]
+async fn oversized_request_heads_are_refused_and_the_server_carries_on() {
+    let server = TestServer::start().await;
+    let addr = server.addr();
+    let huge = format!("GET /health/live HTTP/1.1\r\nHost: tessera\r\nX-Big: {}\r\n\r\n", "a".repeat(600 * 1024));
+    let (answer, _) = tokio::task::spawn_blocking(move || trickle(addr, vec![huge], Duration::ZERO)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 431"), "a 600 KB head: {}", &answer[..answer.len().min(200)]);
+    let many: String = (0..150).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let head = format!("GET /health/live HTTP/1.1\r\nHost: tessera\r\n{many}\r\n");
+    let (answer, _) = tokio::task::spawn_blocking(move || trickle(addr, vec![head], Duration::ZERO)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 431"), "150 headers: {}", &answer[..answer.len().min(200)]);
+    server.get("/health/live", None).await.expect(200);
+}
