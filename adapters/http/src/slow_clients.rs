@@ -39,18 +39,18 @@ impl<A: Acceptor> Acceptor for HeadDeadline<A> {
 
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
         let (io, local, remote, scheme) = self.inner.accept().await?;
-        Ok((Guarded { io, timeout: self.timeout, state: State::AwaitingHead, deadline: None }, local, remote, scheme))
+        Ok((Guarded { io, timeout: self.timeout, state: State::Awaiting, deadline: None }, local, remote, scheme))
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Between requests: nothing of the next head has arrived.
-    AwaitingHead,
+    Awaiting,
     /// Inside a head; how many bytes of the closing `\r\n\r\n` were just seen.
-    InHead(usize),
+    Reading(usize),
     /// The head is complete; body bytes may follow until the response is written.
-    AfterHead,
+    Received,
 }
 
 pub(crate) struct Guarded<Io> {
@@ -67,21 +67,21 @@ impl<Io> Guarded<Io> {
         for &byte in bytes {
             self.state = match self.state {
                 // Stray line breaks between requests are allowed by HTTP/1.1 and start nothing.
-                State::AwaitingHead if byte == b'\r' || byte == b'\n' => State::AwaitingHead,
-                State::AwaitingHead => {
+                State::Awaiting if byte == b'\r' || byte == b'\n' => State::Awaiting,
+                State::Awaiting => {
                     self.deadline = Some(Box::pin(tokio::time::sleep(self.timeout)));
-                    State::InHead(0)
+                    State::Reading(0)
                 }
-                State::InHead(matched) if byte == END[matched] => {
+                State::Reading(matched) if byte == END[matched] => {
                     if matched + 1 == END.len() {
                         self.deadline = None;
-                        State::AfterHead
+                        State::Received
                     } else {
-                        State::InHead(matched + 1)
+                        State::Reading(matched + 1)
                     }
                 }
-                State::InHead(_) => State::InHead(usize::from(byte == b'\r')),
-                State::AfterHead => State::AfterHead,
+                State::Reading(_) => State::Reading(usize::from(byte == b'\r')),
+                State::Received => State::Received,
             };
         }
     }
@@ -112,8 +112,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = polled {
-            if n > 0 && self.state == State::AfterHead {
-                self.state = State::AwaitingHead;
+            if n > 0 && self.state == State::Received {
+                self.state = State::Awaiting;
             }
         }
         polled
@@ -126,8 +126,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = polled {
-            if n > 0 && self.state == State::AfterHead {
-                self.state = State::AwaitingHead;
+            if n > 0 && self.state == State::Received {
+                self.state = State::Awaiting;
             }
         }
         polled
@@ -151,20 +151,20 @@ mod tests {
     use super::*;
 
     fn guarded() -> Guarded<tokio::io::Empty> {
-        Guarded { io: tokio::io::empty(), timeout: Duration::from_secs(1), state: State::AwaitingHead, deadline: None }
+        Guarded { io: tokio::io::empty(), timeout: Duration::from_secs(1), state: State::Awaiting, deadline: None }
     }
 
     #[tokio::test]
     async fn a_head_runs_from_its_first_byte_to_its_blank_line() {
         let mut g = guarded();
         g.saw(b"\r\n");
-        assert_eq!(g.state, State::AwaitingHead);
+        assert_eq!(g.state, State::Awaiting);
         g.saw(b"GET / HTTP/1.1\r\nHost: a\r\n");
-        assert!(matches!(g.state, State::InHead(_)) && g.deadline.is_some());
+        assert!(matches!(g.state, State::Reading(_)) && g.deadline.is_some());
         g.saw(b"X: \r\r\n");
-        assert!(matches!(g.state, State::InHead(_)), "a lone CR does not end the head");
+        assert!(matches!(g.state, State::Reading(_)), "a lone CR does not end the head");
         g.saw(b"\r\nbody\r\n\r\n");
-        assert_eq!(g.state, State::AfterHead);
+        assert_eq!(g.state, State::Received);
         assert!(g.deadline.is_none());
     }
 }
