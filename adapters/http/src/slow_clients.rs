@@ -97,8 +97,7 @@ impl<Io: AsyncRead + Unpin> AsyncRead for Guarded<Io> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = polled {
-            let fresh = buf.filled()[before..].to_vec();
-            self.saw(&fresh);
+            self.saw(&buf.filled()[before..]);
             // A head just started: poll its deadline once so that its expiry wakes this task.
             if let Some(deadline) = self.deadline.as_mut() {
                 let _ = deadline.as_mut().poll(cx);
