@@ -65,6 +65,10 @@ seed_started=$(date +%s)
 "$bin/tessera-bench" seed --users "${BENCH_USERS:-1000}" --projects "${BENCH_PROJECTS:-2000}" \
     --posts "${BENCH_POSTS:-50000}" --fixtures "$work/fixtures.json"
 echo "bench: seeded in $(($(date +%s) - seed_started)) s" >&2
+# The test cluster runs without autovacuum: give the planner the statistics a real one would have.
+if [ "$backend" = postgres ]; then
+    psql -q "$TESSERA_DATABASE_URL" -c "VACUUM ANALYZE"
+fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
