@@ -87,47 +87,50 @@ for entry in entries:
         current[-1][-1][1] = params
 
 
-# 2. One pgbench script per operation, from its first captured request: the statements as sent,
-# their parameters still parameters (pgbench -D variables, sent as bind values of the prepared
-# statements, as sqlx sends them), so PostgreSQL plans them the way it plans Tessera's.
+# 2. One pgbench script per captured request (8 users per operation, run in a random mix like
+# the HTTP load's users): the statements as sent, their parameters still parameters (pgbench -D
+# variables, sent as bind values of the prepared statements, as sqlx sends them), so PostgreSQL
+# plans them the way it plans Tessera's.
 def unquote(value):
     return None if value == "NULL" else value[1:-1].replace("''", "'")
 
 
 scripts = {}
 for op, requests in captured.items():
-    if not requests:
-        continue
-    statements = requests[0]
-    lines, variables = [], {}
-    for number, (sql, params) in enumerate(statements):
-        overrides = {}
-        if sql.startswith("INSERT INTO posts"):
-            lines.append("\\set r random(1, 2000000000)")
-            overrides = {"1": "gen_random_uuid()", "3": "('pgbench-' || (:r)::text || '-' || (:client_id)::text)"}
-        if sql.startswith("UPDATE posts SET"):
-            overrides = {"7": "(:v_version)::bigint + 1", "8": "(:v_version)::bigint"}
+    files, variables, count = [], {}, 0
+    for index, statements in enumerate(requests):
+        lines = []
+        for number, (sql, params) in enumerate(statements):
+            overrides = {}
+            if sql.startswith("INSERT INTO posts"):
+                lines.append("\\set r random(1, 2000000000)")
+                overrides = {"1": "gen_random_uuid()", "3": "('pgbench-' || (:r)::text || '-' || (:client_id)::text)"}
+            if sql.startswith("UPDATE posts SET"):
+                overrides = {"7": "(:v_version)::bigint + 1", "8": "(:v_version)::bigint"}
 
-        def value(match, number=number, params=params, overrides=overrides):
-            n = match.group(1)
-            if n in overrides:
-                return overrides[n]
-            raw = params.get(n)
-            if raw is None or unquote(raw) is None:
-                return "NULL"
-            name = f"s{number}p{n}"
-            variables[name] = unquote(raw)
-            return ":" + name
+            def value(match, index=index, number=number, params=params, overrides=overrides):
+                n = match.group(1)
+                if n in overrides:
+                    return overrides[n]
+                raw = params.get(n)
+                if raw is None or unquote(raw) is None:
+                    return "NULL"
+                name = f"r{index}s{number}p{n}"
+                variables[name] = unquote(raw)
+                return ":" + name
 
-        text = re.sub(r"\$(\d+)\b", value, sql)
-        if op == "patch_post" and sql.startswith("SELECT") and "FROM posts" in sql and "WHERE p.id" in sql:
-            # Keep the version the read returned, for the compare-and-set that follows.
-            lines.append(f"SELECT version AS v_version FROM ({text}) AS read_post \\gset")
-        else:
-            lines.append(text + ";")
-    path = work / f"pgbench-{op}.sql"
-    path.write_text("\n".join(lines) + "\n")
-    scripts[op] = (path, variables, len(statements))
+            text = re.sub(r"\$(\d+)\b", value, sql)
+            if op == "patch_post" and sql.startswith("SELECT") and "FROM posts" in sql and "WHERE p.id" in sql:
+                # Keep the version the read returned, for the compare-and-set that follows.
+                lines.append(f"SELECT version AS v_version FROM ({text}) AS read_post \\gset")
+            else:
+                lines.append(text + ";")
+        path = work / f"pgbench-{op}-{index}.sql"
+        path.write_text("\n".join(lines) + "\n")
+        files.append(path)
+        count = len(statements)
+    if files:
+        scripts[op] = (files, variables, count)
 
 # 3. Run them: prepared statements, 32 clients, 2 threads, the same duration as the HTTP runs.
 tessera = {}
@@ -137,14 +140,16 @@ for line in open(results):
         tessera[fields[0]] = float(fields[2])
 
 print(f"The ceiling: pgbench -M prepared -c 32 -j 2 -T {duration}, the adapter's exact SQL per operation "
-      "(one captured request each, its parameters bound as Tessera binds them)")
+      f"({len(users)} captured requests each, in a random mix, parameters bound as Tessera binds them)")
 print(f"{'operation':14} {'statements':>10} {'pgbench tx/s':>13} {'lat ms':>8} {'tessera req/s':>14} {'tessera/pgbench':>16}")
 for op in OPS:
     if op not in scripts:
         print(f"{op:14} nothing captured")
         continue
-    path, variables, count = scripts[op]
-    args = ["pgbench", "-n", "-M", "prepared", "-c", "32", "-j", "2", "-T", str(duration), "-f", str(path)]
+    files, variables, count = scripts[op]
+    args = ["pgbench", "-n", "-M", "prepared", "-c", "32", "-j", "2", "-T", str(duration)]
+    for path in files:
+        args += ["-f", f"{path}@1"]
     for name, value in variables.items():
         args += ["-D", f"{name}={value}"]
     args.append(db_url)
