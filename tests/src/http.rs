@@ -90,6 +90,11 @@ impl TestServer {
         Self::around(running, config)
     }
 
+    /// The configuration this server runs with (its own database, table, …).
+    pub fn config(&self) -> &bootstrap::Config {
+        &self.config.config
+    }
+
     /// The URL of this server's own database.
     pub fn database_url(&self) -> Option<String> {
         self.config.config.database_url()

@@ -171,3 +171,103 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
         assert_eq!(reader.projects().list(&query).await.unwrap().items, Vec::new());
     }
 }
+
+/// Projects deleted while DynamoDB freezes mid-way: each delete answers 204 or 503, and after
+/// the fault every project is either whole (exact counts, every post readable) or gone for every
+/// reader; the next `migrate` removes whatever a cut-short deletion left.
+#[tokio::test]
+async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
+    use application::storage::Storage;
+    use domain::posts::Slug;
+    use domain::projects::ProjectId;
+    use tessera_dynamodb::{DynamoSettings, DynamoStorage};
+
+    let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
+    let endpoint = own.address.clone();
+    let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
+        c.dynamodb_endpoint = Some(endpoint);
+        c.dynamodb_timeout_ms = 1000;
+    })
+    .await;
+    let ada = server.user("ada").await;
+    let bob = server.user("bob").await;
+    let mut projects = Vec::new();
+    for p in 0..4 {
+        let id = server.create_project(&ada, &format!("Doomed {p}")).await["id"].as_str().unwrap().to_owned();
+        server.share(&ada, &id, &bob, "editor").await;
+        let mut posts = Vec::new();
+        for i in 0..30 {
+            posts.push(
+                server.create_post(&bob, &id, &format!("Post {i}"), "published").await["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        projects.push((id, posts));
+    }
+
+    let deletes: Vec<_> = projects
+        .iter()
+        .map(|(id, _)| {
+            let request =
+                server.client.delete(format!("{}/api/v1/projects/{id}", server.base)).bearer_auth(&ada.access);
+            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()).unwrap_or(0) })
+        })
+        .collect();
+    // Freeze while the deletions are under way: some decided, some cut short, some not begun.
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    signal(&own, "-STOP").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal(&own, "-CONT").await;
+    let mut statuses = Vec::new();
+    for delete in deletes {
+        statuses.push(delete.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| matches!(s, 204 | 503)), "only 204 and 503: {statuses:?}");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.get("/health/ready", None).await.status != 200 {
+        assert!(Instant::now() < deadline, "readiness never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let listed: Vec<String> = server
+        .walk("/api/v1/projects", &bob.access, 100)
+        .await
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
+    let mut gone = Vec::new();
+    for (id, posts) in &projects {
+        let view = server.get(&format!("/api/v1/projects/{id}"), Some(&ada.access)).await;
+        if view.status == 200 {
+            assert_eq!(view.body["post_count"], 30, "a kept project is whole");
+            assert_eq!(view.body["member_count"], 2);
+            assert!(listed.contains(id));
+            for post in posts {
+                server.get(&format!("/api/v1/posts/{post}"), Some(&bob.access)).await.expect(200);
+            }
+        } else {
+            view.expect_problem(404, "project_not_found");
+            assert!(!listed.contains(id), "a deleted project is not listed");
+            for post in posts {
+                server
+                    .get(&format!("/api/v1/posts/{post}"), Some(&bob.access))
+                    .await
+                    .expect_problem(404, "post_not_found");
+            }
+            gone.push(ProjectId(uuid::Uuid::parse_str(id).unwrap()));
+        }
+    }
+    eprintln!("deletes answered {statuses:?}; {} of 4 projects gone", gone.len());
+
+    let mut settings = DynamoSettings::new(&server.config().dynamodb_table);
+    settings.endpoint = Some(own.address.clone());
+    let next_start = DynamoStorage::connect(&settings).await.unwrap();
+    next_start.migrate().await.unwrap();
+    let mut reader = Storage::read(&next_start).await.unwrap();
+    let base = Slug::parse("post").unwrap();
+    for project in gone {
+        assert_eq!(reader.posts().slugs_like(project, &base).await.unwrap(), Vec::<Slug>::new(), "nothing left");
+    }
+}
