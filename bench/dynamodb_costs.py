@@ -11,6 +11,8 @@ import sys
 import urllib.request
 from collections import Counter
 
+from operations import OPERATIONS, request
+
 base, sessions_path = sys.argv[1], sys.argv[2]
 count = int(sys.argv[3]) if len(sys.argv) > 3 else 40
 users = [u for u in json.load(open(sessions_path))["users"] if u["posts"]]
@@ -30,29 +32,13 @@ def metrics():
     return calls, units
 
 
-def request(op, user, n):
-    path, method, body = {
-        "me": ("/api/v1/users/me", "GET", None),
-        "projects": ("/api/v1/projects?limit=20", "GET", None),
-        "project_posts": (f"/api/v1/projects/{user['project']}/posts?limit=20", "GET", None),
-        "creator_posts": (f"/api/v1/creators/{user['creator']}/posts?limit=20", "GET", None),
-        "create_post": (f"/api/v1/projects/{user['project']}/posts", "POST",
-                        {"title": f"Costed {n}", "body": "Load test text. " * 60, "status": "published"}),
-        "patch_post": (f"/api/v1/posts/{user['posts'][n % len(user['posts'])]}", "PATCH", {"title": f"Costed {n}"}),
-    }[op]
-    headers = {"Authorization": "Bearer " + user["token"], "Content-Type": "application/json", "If-Match": "*"}
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(base + path, data=data, method=method, headers=headers)) as r:
-        r.read()
-
-
 print(f"DynamoDB cost per request ({count} requests each, answered one at a time; capacity units as "
       "DynamoDB Local reports them)")
 print(f"{'operation':14} {'calls':>6}  {'by kind':40} {'RCU':>6} {'WCU':>6}")
-for op in ["me", "projects", "project_posts", "creator_posts", "create_post", "patch_post"]:
+for op in OPERATIONS:
     calls_before, units_before = metrics()
     for n in range(count):
-        request(op, users[n % len(users)], n)
+        request(base, op, users[n % len(users)], n)
     calls_after, units_after = metrics()
     calls = {k: (calls_after[k] - calls_before[k]) / count for k in calls_after if calls_after[k] != calls_before[k]}
     kinds = ", ".join(f"{k} {v:g}" for k, v in sorted(calls.items()))

@@ -13,36 +13,18 @@ import json
 import re
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
+
+from operations import OPERATIONS as OPS, request
 
 admin_url, db_url, pg_log, base, sessions_path, work, duration, results = sys.argv[1:9]
 work = Path(work)
 sessions = json.load(open(sessions_path))
 users = sessions["users"][:8]
-OPS = ["me", "projects", "project_posts", "creator_posts", "create_post", "patch_post"]
 
 
 def psql(url, sql):
     subprocess.run(["psql", "-qAt", url, "-c", sql], check=True, capture_output=True)
-
-
-def request(op, user, n):
-    path, method, body = {
-        "me": ("/api/v1/users/me", "GET", None),
-        "projects": ("/api/v1/projects?limit=20", "GET", None),
-        "project_posts": (f"/api/v1/projects/{user['project']}/posts?limit=20", "GET", None),
-        "creator_posts": (f"/api/v1/creators/{user['creator']}/posts?limit=20", "GET", None),
-        "create_post": (f"/api/v1/projects/{user['project']}/posts", "POST",
-                        {"title": f"Captured {n}", "body": "Load test text. " * 60, "status": "published"}),
-        "patch_post": (f"/api/v1/posts/{user['posts'][0]}", "PATCH", {"title": f"Captured edit {n}"}),
-    }[op]
-    headers = {"Authorization": "Bearer " + user["token"], "Content-Type": "application/json"}
-    if op == "patch_post":
-        headers["If-Match"] = "*"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(base + path, data=data, method=method, headers=headers)) as r:
-        r.read()
 
 
 # 1. Capture: every statement Tessera sends, with its parameters, between markers.
@@ -54,7 +36,7 @@ for op in OPS:
         if op == "patch_post" and not user["posts"]:
             continue
         psql(db_url, f"SELECT 'bench-marker {op} {i}'")
-        request(op, user, i)
+        request(base, op, user, i)
 psql(db_url, "SELECT 'bench-marker end'")
 psql(admin_url, "ALTER SYSTEM RESET log_statement")
 psql(admin_url, "SELECT pg_reload_conf()")

@@ -20,9 +20,9 @@ async fn signal(server: &Throwaway, signal: &str) {
     assert!(status.success());
 }
 
-#[tokio::test]
-async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_resumes() {
-    // Its own DynamoDB Local, keeping its data on disk so that it can be stopped and started again.
+/// A server on a DynamoDB Local of the test's own that keeps its data on disk (so that it can be
+/// stopped and started again), with a 1 s DynamoDB timeout.
+async fn server_on_own_local() -> (Throwaway, TestServer) {
     let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
     let endpoint = own.address.clone();
     let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
@@ -30,6 +30,21 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
         c.dynamodb_timeout_ms = 1000;
     })
     .await;
+    (own, server)
+}
+
+/// Waits until readiness is back by itself (no restart), for at most 20 s.
+async fn ready_again(server: &TestServer) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.get("/health/ready", None).await.status != 200 {
+        assert!(Instant::now() < deadline, "readiness never came back");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_resumes() {
+    let (own, server) = server_on_own_local().await;
     let ada = server.user("ada").await;
     let bob = server.user("bob").await;
     let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
@@ -93,11 +108,7 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
     eprintln!("{} answers under the faults, {failed} of them 503, slowest {slowest:?}", answers.len());
 
     // Service is back without a restart.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/health/ready", None).await.status != 200 {
-        assert!(Instant::now() < deadline, "readiness never came back");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    ready_again(&server).await;
     let path = format!("/api/v1/projects/{project}/posts");
     server.post(&path, Some(&bob.access), json!({"title": "After", "body": ""})).await.expect(201);
 
@@ -182,13 +193,7 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
     use domain::projects::ProjectId;
     use tessera_dynamodb::{DynamoSettings, DynamoStorage};
 
-    let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
-    let endpoint = own.address.clone();
-    let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
-        c.dynamodb_endpoint = Some(endpoint);
-        c.dynamodb_timeout_ms = 1000;
-    })
-    .await;
+    let (own, server) = server_on_own_local().await;
     let ada = server.user("ada").await;
     let bob = server.user("bob").await;
     let mut projects = Vec::new();
@@ -226,11 +231,7 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
     }
     assert!(statuses.iter().all(|s| matches!(s, 204 | 503)), "only 204 and 503: {statuses:?}");
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/health/ready", None).await.status != 200 {
-        assert!(Instant::now() < deadline, "readiness never came back");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    ready_again(&server).await;
     let listed: Vec<String> = server
         .walk("/api/v1/projects", &bob.access, 100)
         .await
