@@ -52,7 +52,8 @@ for backend in $backends; do
             ;;
         dynamodb)
             echo "== DynamoDB faults"
-            run_tests -p tessera-tests --test dynamodb
+            # One at a time: each starts a DynamoDB Local of its own and times its faults.
+            NEXTEST_TEST_THREADS=1 RUST_TEST_THREADS=1 run_tests -p tessera-tests --test dynamodb
             ;;
     esac
 done
