@@ -85,7 +85,7 @@ for op, requests in captured.items():
         for number, (sql, params) in enumerate(statements):
             overrides = {}
             if sql.startswith("INSERT INTO posts"):
-                lines.append("\\set r random(1, 2000000000)")
+                lines.append("\\set r random(1, 9000000000000000000)")
                 overrides = {"1": "gen_random_uuid()", "3": "('pgbench-' || (:r)::text || '-' || (:client_id)::text)"}
             if sql.startswith("UPDATE posts SET"):
                 overrides = {"7": "(:v_version)::bigint + 1", "8": "(:v_version)::bigint"}
