@@ -132,12 +132,17 @@ impl AuthService {
         if let Err(retry_after_secs) = self.deps.throttle.check(&key, now) {
             return Err(AppError::TooManyRequests { retry_after_secs });
         }
-        let found = {
-            let mut reader = self.deps.storage.read().await?;
-            if key.contains('@') {
-                reader.users().find_by_email(&key).await?
-            } else {
-                reader.users().find_by_username(&key).await?
+        // A login that is no valid email or username belongs to nobody: it costs the same
+        // hashing as any unknown login, and storage never sees it.
+        let found = if key.contains('@') {
+            match Email::parse(&key) {
+                Ok(email) => self.deps.storage.read().await?.users().find_by_email(&email).await?,
+                Err(_) => None,
+            }
+        } else {
+            match Username::parse(&key) {
+                Ok(username) => self.deps.storage.read().await?.users().find_by_username(&username).await?,
+                Err(_) => None,
             }
         };
         let verified = match &found {

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
-use domain::users::{PasswordHash, Role};
+use domain::users::{Email, PasswordHash, Role, Username};
 use domain::{Conflict, StorageError};
 use mockall::predicate::eq;
 use time::Duration;
@@ -180,12 +180,28 @@ async fn login_with_an_unknown_name_spends_a_hash_and_counts_a_failure() {
     f.throttle.expect_record_failure().with(eq("ghost"), eq(NOW)).times(1).return_const(());
     f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
     f.storage.unit(|uow| {
-        uow.users.expect_find_by_username().with(eq("ghost")).returning(|_| Ok(None));
+        uow.users.expect_find_by_username().with(eq(Username::parse("ghost").unwrap())).returning(|_| Ok(None));
     });
     let (service, storage) = f.service();
 
     assert_eq!(service.login("  GHOST ", "whatever1").await, Err(AppError::InvalidCredentials));
     assert_eq!(storage.calls(), ["read"]);
+}
+
+/// What can be nobody's email or username (empty, too long, a NUL, a stray `@`) never reaches
+/// storage — some backends refuse such keys — and costs the same hash as an unknown login.
+#[tokio::test]
+async fn a_login_that_can_be_nobodys_spends_a_hash_and_reads_nothing() {
+    for login in ["", "a\u{0}b", "x@y@z", &"x".repeat(5000)] {
+        let mut f = Fixture::new();
+        f.throttle.expect_check().returning(|_, _| Ok(()));
+        f.throttle.expect_record_failure().times(1).return_const(());
+        f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
+        let (service, storage) = f.service();
+
+        assert_eq!(service.login(login, "whatever1").await, Err(AppError::InvalidCredentials), "{login:?}");
+        assert_eq!(storage.calls(), Vec::<String>::new(), "{login:?}");
+    }
 }
 
 #[tokio::test]
@@ -197,7 +213,7 @@ async fn login_with_a_wrong_password_counts_a_failure() {
     f.storage.unit(|uow| {
         uow.users
             .expect_find_by_email()
-            .with(eq("ada@example.com"))
+            .with(eq(Email::parse("ada@example.com").unwrap()))
             .returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     let (service, _) = f.service();

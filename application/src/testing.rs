@@ -24,8 +24,8 @@ mockall::mock! {
     impl UserRepository for Users {
         async fn insert(&mut self, user: &User) -> Result<(), StorageError>;
         async fn get(&mut self, id: UserId) -> Result<Option<User>, StorageError>;
-        async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError>;
-        async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError>;
+        async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError>;
+        async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError>;
         async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError>;
         async fn list(&mut self, query: &UserListQuery) -> Result<Page<User>, StorageError>;
     }

@@ -254,9 +254,9 @@ pub trait UserRepository: Send {
 
     async fn get(&mut self, id: UserId) -> Result<Option<User>, StorageError>;
 
-    async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError>;
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError>;
 
-    async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError>;
+    async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError>;
 
     /// Replaces the stored user with `user` only if the stored version is `expected_version`
     /// (compare-and-set). MUST fail with `ConditionFailed` when the version differs or the user

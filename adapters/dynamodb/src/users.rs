@@ -84,17 +84,8 @@ fn release(key: Key, user: UserId) -> Write {
 }
 
 impl DynamoUnit {
-    async fn user_by_claim(
-        &mut self,
-        value: &str,
-        claim: impl FnOnce(&str) -> Key,
-    ) -> Result<Option<User>, StorageError> {
-        // No stored email or username is empty or near DynamoDB's key size limits (1 KiB for a
-        // sort key), and such a key would be refused: nobody has it.
-        if value.is_empty() || value.len() > 512 {
-            return Ok(None);
-        }
-        let Some(item) = self.table.get(&claim(value)).await? else { return Ok(None) };
+    async fn user_by_claim(&mut self, claim: Key) -> Result<Option<User>, StorageError> {
+        let Some(item) = self.table.get(&claim).await? else { return Ok(None) };
         let id = UserId(Fields::of(&item, "claim").uuid("user_id")?);
         self.get(id).await
     }
@@ -125,12 +116,12 @@ impl UserRepository for DynamoUnit {
         Ok(Some(user))
     }
 
-    async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError> {
-        self.user_by_claim(email, Key::email_claim).await
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError> {
+        self.user_by_claim(Key::email_claim(email.as_str())).await
     }
 
-    async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
-        self.user_by_claim(username, Key::username_claim).await
+    async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError> {
+        self.user_by_claim(Key::username_claim(username.as_str())).await
     }
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {

@@ -80,10 +80,6 @@ pub(crate) fn profile_from_row(row: &PgRow, prefix: &str) -> Result<Profile, Sto
 
 impl PgUnit {
     async fn find_user_by(&mut self, column: &'static str, value: &str) -> Result<Option<User>, StorageError> {
-        // PostgreSQL text cannot hold NUL, so it refuses such a parameter; no stored user has one.
-        if value.contains('\0') {
-            return Ok(None);
-        }
         let sql = format!("SELECT {COLUMNS} FROM users WHERE {column} = $1");
         let row = sqlx::query(&sql).bind(value).fetch_optional(self.conn()).await.map_err(storage_error)?;
         row.as_ref().map(user_from_row).transpose()
@@ -110,12 +106,12 @@ impl UserRepository for PgUnit {
         .await
     }
 
-    async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError> {
-        timed("users.find_by_email", self.find_user_by("email", email)).await
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError> {
+        timed("users.find_by_email", self.find_user_by("email", email.as_str())).await
     }
 
-    async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
-        timed("users.find_by_username", self.find_user_by("username", username)).await
+    async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError> {
+        timed("users.find_by_username", self.find_user_by("username", username.as_str())).await
     }
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {

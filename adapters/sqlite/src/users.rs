@@ -96,12 +96,12 @@ impl UserRepository for SqliteUnit {
         timed("users.get", self.find_user_by("id", &id.to_string())).await
     }
 
-    async fn find_by_email(&mut self, email: &str) -> Result<Option<User>, StorageError> {
-        timed("users.find_by_email", self.find_user_by("email", email)).await
+    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError> {
+        timed("users.find_by_email", self.find_user_by("email", email.as_str())).await
     }
 
-    async fn find_by_username(&mut self, username: &str) -> Result<Option<User>, StorageError> {
-        timed("users.find_by_username", self.find_user_by("username", username)).await
+    async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError> {
+        timed("users.find_by_username", self.find_user_by("username", username.as_str())).await
     }
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {

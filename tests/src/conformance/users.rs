@@ -1,7 +1,7 @@
 //! `UserRepository` contract.
 
 use application::storage::Storage;
-use domain::users::{AvatarUrl, UserId, UserListQuery, Username, UsernamePrefix};
+use domain::users::{AvatarUrl, Email, UserId, UserListQuery, Username, UsernamePrefix};
 use domain::{Conflict, Continuation, PageLimit, StorageError};
 use uuid::Uuid;
 
@@ -16,16 +16,14 @@ pub async fn a_stored_user_is_found_by_id_email_and_username(storage: &dyn Stora
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(user.id).await.unwrap(), Some(user.clone()));
-    assert_eq!(reader.users().find_by_email("ada@example.com").await.unwrap(), Some(user.clone()));
-    assert_eq!(reader.users().find_by_username("ada").await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        reader.users().find_by_email(&Email::parse("ada@example.com").unwrap()).await.unwrap(),
+        Some(user.clone())
+    );
+    assert_eq!(reader.users().find_by_username(&Username::parse("ada").unwrap()).await.unwrap(), Some(user.clone()));
     assert_eq!(reader.users().get(UserId(Uuid::now_v7())).await.unwrap(), None);
-    assert_eq!(reader.users().find_by_email("nobody@example.com").await.unwrap(), None);
-    assert_eq!(reader.users().find_by_username("nobody").await.unwrap(), None);
-    // Whatever a login form sends is looked up without failing: empty, huge, odd characters.
-    for odd in ["", &"x".repeat(5000), "a\u{0}b", "\u{1F600}"] {
-        assert_eq!(reader.users().find_by_email(odd).await.unwrap(), None);
-        assert_eq!(reader.users().find_by_username(odd).await.unwrap(), None);
-    }
+    assert_eq!(reader.users().find_by_email(&Email::parse("nobody@example.com").unwrap()).await.unwrap(), None);
+    assert_eq!(reader.users().find_by_username(&Username::parse("nobody").unwrap()).await.unwrap(), None);
 }
 
 /// Inserts `user` in its own unit of work, returning the error from the write or the commit.
@@ -39,17 +37,17 @@ pub async fn a_taken_email_or_username_is_a_conflict_and_writes_nothing(storage:
     insert(storage, &new_user("ada")).await.unwrap();
 
     let mut same_email = new_user("other");
-    same_email.email = domain::users::Email::parse("ada@example.com").unwrap();
+    same_email.email = Email::parse("ada@example.com").unwrap();
     assert_eq!(insert(storage, &same_email).await, Err(StorageError::Conflict(Conflict::EmailTaken)));
 
     let mut same_username = new_user("ada");
-    same_username.email = domain::users::Email::parse("else@example.com").unwrap();
+    same_username.email = Email::parse("else@example.com").unwrap();
     assert_eq!(insert(storage, &same_username).await, Err(StorageError::Conflict(Conflict::UsernameTaken)));
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(same_email.id).await.unwrap(), None);
     assert_eq!(reader.users().get(same_username.id).await.unwrap(), None);
-    assert_eq!(reader.users().find_by_email("else@example.com").await.unwrap(), None);
+    assert_eq!(reader.users().find_by_email(&Email::parse("else@example.com").unwrap()).await.unwrap(), None);
 }
 
 pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
@@ -88,7 +86,11 @@ pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(user.id).await.unwrap(), Some(changed));
-    assert_eq!(reader.users().find_by_username("ada").await.unwrap(), None, "the old username is free again");
+    assert_eq!(
+        reader.users().find_by_username(&Username::parse("ada").unwrap()).await.unwrap(),
+        None,
+        "the old username is free again"
+    );
 }
 
 pub async fn renaming_to_a_taken_username_is_a_conflict(storage: &dyn Storage) {
