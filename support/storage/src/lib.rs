@@ -8,7 +8,8 @@ use domain::projects::ProjectRole;
 use domain::StorageError;
 
 /// Runs one storage call and records its count and latency by backend, operation and outcome
-/// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`).
+/// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`), and traces it under
+/// the target `tessera::storage`.
 pub async fn timed<T>(
     backend: &'static str,
     operation: &'static str,
@@ -25,6 +26,8 @@ pub async fn timed<T>(
     let labels = [("backend", backend), ("operation", operation), ("outcome", outcome)];
     metrics::counter!("tessera_storage_calls_total", &labels).increment(1);
     metrics::histogram!("tessera_storage_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
+    // For tests and debugging: which storage calls (`begin`, `commit`, …) a request made.
+    tracing::trace!(target: "tessera::storage", backend, operation, outcome, "storage call");
     result
 }
 
