@@ -116,6 +116,15 @@ impl TestServer {
         })
     }
 
+    /// Waits until readiness is back by itself (no restart), for at most 20 s.
+    pub async fn ready_again(&self) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while self.get("/health/ready", None).await.status != 200 {
+            assert!(std::time::Instant::now() < deadline, "readiness never came back");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("a clean stop");

@@ -7,4 +7,6 @@
 pub mod backend;
 pub mod conformance;
 pub mod http;
+pub mod load;
+pub mod refresh_chains;
 pub mod throwaway;

@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a failed expectation is a failed test
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::{TestServer, PASSWORD};
+use tessera_tests::load::Load;
+use tessera_tests::refresh_chains::drive_refresh_chains_through;
 use tessera_tests::throwaway::Throwaway;
 
 /// Sends SIGSTOP or SIGCONT to the server: a stopped server accepts connections and answers nothing.
@@ -33,13 +33,17 @@ async fn server_on_own_local() -> (Throwaway, TestServer) {
     (own, server)
 }
 
-/// Waits until readiness is back by itself (no restart), for at most 20 s.
-async fn ready_again(server: &TestServer) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/health/ready", None).await.status != 200 {
-        assert!(Instant::now() < deadline, "readiness never came back");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+/// DynamoDB gone for 1.5 s (connections refused), back, then hanging for 1.5 s (every call
+/// slower than the timeout), back.
+async fn go_away_and_hang(own: &Throwaway) {
+    own.run("pause").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    own.run("resume").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    signal(own, "-STOP").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    signal(own, "-CONT").await;
+    tokio::time::sleep(Duration::from_millis(800)).await;
 }
 
 /// The status of a login, asked again while it is 503 (a busy machine can still push a call past
@@ -63,65 +67,32 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
     let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
     server.share(&ada, &project, &bob, "editor").await;
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers: Vec<_> = (0..5)
-        .map(|i| {
-            let (client, base, stop) = (server.client.clone(), server.base.clone(), stop.clone());
-            let (ada, bob, project) = (ada.access.clone(), bob.access.clone(), project.clone());
-            tokio::spawn(async move {
-                let mut answers = Vec::new();
-                let mut n = 0;
-                while !stop.load(Ordering::SeqCst) {
-                    n += 1;
-                    let posts = format!("{base}/api/v1/projects/{project}/posts");
-                    let request = match i {
-                        0 => client.get(&posts).bearer_auth(&ada),
-                        1 => client.get(format!("{base}/api/v1/projects")).bearer_auth(&bob),
-                        2 | 3 => client
-                            .post(&posts)
-                            .bearer_auth(if i == 2 { &ada } else { &bob })
-                            .json(&json!({"title": format!("Fault {i} {n}"), "body": "x"})),
-                        _ => client.post(format!("{base}/api/v1/auth/register")).json(&json!({
-                            "email": format!("load{n}@example.com"), "username": format!("load{n}"),
-                            "password": PASSWORD, "first_name": "Load", "last_name": "Test",
-                        })),
-                    };
-                    let started = Instant::now();
-                    let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
-                    answers.push((i, n, status, started.elapsed()));
-                }
-                answers
-            })
+    let load = {
+        let (client, base) = (server.client.clone(), server.base.clone());
+        let (ada, bob, project) = (ada.access.clone(), bob.access.clone(), project.clone());
+        Load::start(5, move |i, n| {
+            let posts = format!("{base}/api/v1/projects/{project}/posts");
+            match i {
+                0 => client.get(&posts).bearer_auth(&ada),
+                1 => client.get(format!("{base}/api/v1/projects")).bearer_auth(&bob),
+                2 | 3 => client
+                    .post(&posts)
+                    .bearer_auth(if i == 2 { &ada } else { &bob })
+                    .json(&json!({"title": format!("Fault {i} {n}"), "body": "x"})),
+                _ => client.post(format!("{base}/api/v1/auth/register")).json(&json!({
+                    "email": format!("load{n}@example.com"), "username": format!("load{n}"),
+                    "password": PASSWORD, "first_name": "Load", "last_name": "Test",
+                })),
+            }
         })
-        .collect();
-
+    };
     tokio::time::sleep(Duration::from_millis(400)).await;
-    // DynamoDB gone: connections refused.
-    own.run("pause").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    own.run("resume").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    // DynamoDB hanging: every call slower than the timeout.
-    signal(&own, "-STOP").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    signal(&own, "-CONT").await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    stop.store(true, Ordering::SeqCst);
-    let mut answers = Vec::new();
-    for worker in workers {
-        answers.extend(worker.await.unwrap());
-    }
-
-    let unexpected: Vec<_> = answers.iter().filter(|(_, _, s, _)| !matches!(s, 200 | 201 | 503)).collect();
-    assert!(unexpected.is_empty(), "only successes and 503s: {unexpected:?}");
-    let failed = answers.iter().filter(|(_, _, s, _)| *s == 503).count();
-    assert!(failed > 0, "the faults were felt: {} answers", answers.len());
-    let slowest = answers.iter().map(|(_, _, _, d)| *d).max().unwrap();
-    assert!(slowest < Duration::from_secs(3), "no answer hung past the timeout: {slowest:?}");
-    eprintln!("{} answers under the faults, {failed} of them 503, slowest {slowest:?}", answers.len());
+    go_away_and_hang(&own).await;
+    let answers = load.finish().await;
+    answers.assert_faults_felt(&[200, 201], Duration::from_secs(3));
 
     // Service is back without a restart.
-    ready_again(&server).await;
+    server.ready_again().await;
     let path = format!("/api/v1/projects/{project}/posts");
     server.post(&path, Some(&bob.access), json!({"title": "After", "body": ""})).await.expect(201);
 
@@ -137,14 +108,25 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
     }
     // A registration happened whole or not at all: its user logs in by username and by email
     // alike (both uniqueness claims exist), or by neither.
-    for (_, n, status, _) in answers.iter().filter(|(i, _, _, _)| *i == 4) {
+    for sent in answers.0.iter().filter(|s| s.worker == 4) {
+        let n = sent.n;
         let by_name = login_status(&server, &format!("load{n}")).await;
         let by_email = login_status(&server, &format!("load{n}@example.com")).await;
-        assert_eq!(by_name, by_email, "registration {n} (answered {status}) left half a user");
-        if *status == 201 {
+        assert_eq!(by_name, by_email, "registration {n} (answered {}) left half a user", sent.status);
+        if sent.status == 201 {
             assert_eq!(by_name, 200, "registration {n} was confirmed");
         }
     }
+}
+
+#[tokio::test]
+async fn refresh_chains_through_dynamodb_going_away_are_live_or_revoked_whole() {
+    let (own, server) = server_on_own_local().await;
+    let fault = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        go_away_and_hang(&own).await;
+    };
+    drive_refresh_chains_through(&server, fault).await;
 }
 
 /// A process that stops between deciding a project's deletion and removing its items leaves the
@@ -244,7 +226,7 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
     }
     assert!(statuses.iter().all(|s| matches!(s, 204 | 503)), "only 204 and 503: {statuses:?}");
 
-    ready_again(&server).await;
+    server.ready_again().await;
     let listed: Vec<String> = server
         .walk("/api/v1/projects", &bob.access, 100)
         .await

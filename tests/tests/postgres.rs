@@ -9,6 +9,8 @@ use serde_json::json;
 use sqlx::{Connection, Row};
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::TestServer;
+use tessera_tests::load::{status, Load};
+use tessera_tests::refresh_chains::drive_refresh_chains_through;
 use tessera_tests::throwaway::Throwaway;
 
 #[tokio::test]
@@ -40,11 +42,7 @@ async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_rest
 
     pg.run("resume").await;
 
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while server.get("/health/ready", None).await.status != 200 {
-        assert!(Instant::now() < deadline, "readiness never came back");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    server.ready_again().await;
     server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
     server.post("/api/v1/projects", Some(&ada.access), json!({"name": "Back"})).await.expect(201);
     let names: Vec<_> =
@@ -178,76 +176,119 @@ async fn check_invariants(url: &str, server: &TestServer, token: &str, project: 
     assert_eq!(orphans, 0, "no post outlives its project");
 }
 
-#[tokio::test]
-async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resumes() {
-    let server = TestServer::start_on(TestBackend::Postgres, |c| {
-        c.pool_acquire_timeout_ms = 1000;
-        c.pg_statement_timeout_ms = 300;
-    })
-    .await;
-    let url = server.database_url().unwrap();
-    let ada = server.user("ada").await;
-    let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let workers: Vec<_> = (0..4)
-        .map(|i| {
-            let (client, base, token, project, stop) =
-                (server.client.clone(), server.base.clone(), ada.access.clone(), project.clone(), stop.clone());
-            tokio::spawn(async move {
-                let mut statuses = Vec::new();
-                let mut n = 0;
-                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
-                    n += 1;
-                    let request = if i % 2 == 0 {
-                        client.get(format!("{base}/api/v1/projects/{project}/posts")).bearer_auth(&token)
-                    } else {
-                        client
-                            .post(format!("{base}/api/v1/projects/{project}/posts"))
-                            .bearer_auth(&token)
-                            .json(&json!({"title": format!("Fault {i} {n}"), "body": ""}))
-                    };
-                    let started = Instant::now();
-                    let status = request.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
-                    statuses.push((status, started.elapsed()));
-                }
-                statuses
-            })
-        })
-        .collect();
-    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-
-    // Every Tessera connection killed under load.
+/// Ends every connection Tessera has open to the database `admin` is connected to.
+async fn kill_tessera_connections(admin: &mut sqlx::PgConnection) {
     sqlx::query(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
          WHERE application_name = 'tessera' AND datname = current_database()",
     )
-    .execute(&mut admin)
+    .execute(admin)
     .await
     .unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    // Storage calls slower than the statement timeout: a table locked for a while.
-    let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
-    sqlx::raw_sql("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    stop.store(true, std::sync::atomic::Ordering::SeqCst);
-    let mut statuses = Vec::new();
-    for worker in workers {
-        statuses.extend(worker.await.unwrap());
-    }
+}
 
-    let unexpected: Vec<_> = statuses.iter().filter(|(s, _)| !matches!(s, 200 | 201 | 503)).collect();
-    assert!(unexpected.is_empty(), "only successes and 503s: {unexpected:?}");
-    assert!(statuses.iter().any(|(s, _)| *s == 503), "the faults were felt: {} answers", statuses.len());
-    let slowest = statuses.iter().map(|(_, d)| *d).max().unwrap();
-    assert!(slowest < Duration::from_secs(3), "no answer hung past the timeouts: {slowest:?}");
+/// Holds an exclusive lock on `table` for `held`: every storage call touching it outlasts the
+/// statement timeout.
+async fn lock_for(url: &str, table: &str, held: Duration) {
+    let mut locker = sqlx::PgConnection::connect(url).await.unwrap();
+    sqlx::raw_sql(&format!("BEGIN; LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE")).execute(&mut locker).await.unwrap();
+    tokio::time::sleep(held).await;
+    sqlx::raw_sql("ROLLBACK").execute(&mut locker).await.unwrap();
+}
+
+/// A server whose storage calls fail fast: 1 s to get a connection, 300 ms per statement.
+async fn impatient_server() -> TestServer {
+    TestServer::start_on(TestBackend::Postgres, |c| {
+        c.pool_acquire_timeout_ms = 1000;
+        c.pg_statement_timeout_ms = 300;
+    })
+    .await
+}
+
+#[tokio::test]
+async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resumes() {
+    let server = impatient_server().await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
+    // Projects deleted while the faults happen: each must end whole or gone.
+    let mut doomed = Vec::new();
+    for p in 0..8 {
+        let id = server.create_project(&ada, &format!("Doomed {p}")).await["id"].as_str().unwrap().to_owned();
+        for i in 0..10 {
+            server.create_post(&ada, &id, &format!("Post {i}"), "published").await;
+        }
+        doomed.push(id);
+    }
+    let load = {
+        let (client, base, token, project, doomed) =
+            (server.client.clone(), server.base.clone(), ada.access.clone(), project.clone(), doomed.clone());
+        Load::start_with(5, move |i, n| {
+            let request = match i {
+                0 | 2 => client.get(format!("{base}/api/v1/projects/{project}/posts")).bearer_auth(&token),
+                1 | 3 => client
+                    .post(format!("{base}/api/v1/projects/{project}/posts"))
+                    .bearer_auth(&token)
+                    .json(&json!({"title": format!("Fault {i} {n}"), "body": ""})),
+                _ => client.delete(format!("{base}/api/v1/projects/{}", doomed[n % doomed.len()])).bearer_auth(&token),
+            };
+            // One deletion every 200 ms spreads them over the faults.
+            let pause = Duration::from_millis(if i == 4 { 200 } else { 0 });
+            async move {
+                tokio::time::sleep(pause).await;
+                status(request).await
+            }
+        })
+    };
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    kill_tessera_connections(&mut admin).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock_for(&url, "posts", Duration::from_millis(1500)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let answers = load.finish().await;
+
+    // 404: a project whose deletion was answered (or not) before.
+    answers.assert_faults_felt(&[200, 201, 204, 404], Duration::from_secs(3));
     server
         .post(&format!("/api/v1/projects/{project}/posts"), Some(&ada.access), json!({"title": "After", "body": ""}))
         .await
         .expect(201);
     check_invariants(&url, &server, &ada.access, &project).await;
+    for id in &doomed {
+        let view = server.get(&format!("/api/v1/projects/{id}"), Some(&ada.access)).await;
+        if view.status == 200 {
+            check_invariants(&url, &server, &ada.access, id).await;
+        } else {
+            view.expect_problem(404, "project_not_found");
+        }
+    }
+}
+
+#[tokio::test]
+async fn refresh_chains_through_killed_connections_are_live_or_revoked_whole() {
+    let server = impatient_server().await;
+    let url = server.database_url().unwrap();
+    let fault = async {
+        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        kill_tessera_connections(&mut admin).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        lock_for(&url, "refresh_tokens", Duration::from_millis(1200)).await;
+        kill_tessera_connections(&mut admin).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    drive_refresh_chains_through(&server, fault).await;
+
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let forked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM (SELECT chain_id FROM refresh_tokens WHERE spent_at IS NULL \
+         GROUP BY chain_id HAVING count(*) > 1) AS forks",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(forked, 0, "no chain holds two unspent tokens");
 }
 
 #[tokio::test]
