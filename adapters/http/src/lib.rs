@@ -14,9 +14,9 @@ mod patch;
 mod posts;
 mod problem;
 mod projects;
+mod request_heads;
 mod roles;
 mod security;
-mod slow_clients;
 mod system;
 mod users;
 
@@ -131,7 +131,7 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let acceptor =
-        slow_clients::HeadDeadline::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.head_timeout);
+        request_heads::HeadGuard::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.head_timeout);
     let lifecycle = Lifecycle::default();
     let drain_delay = settings.drain_delay;
     let draining = lifecycle.clone();
