@@ -270,4 +270,39 @@ mod tests {
         config.database_url = Some("sqlite::memory:".into());
         assert_eq!(config.sqlite_secret_path(), None);
     }
+
+    /// `TESSERA_*` settings written in a file, with their values (`NAME=value` or `NAME: value`).
+    fn settings_in(text: &str) -> Vec<(String, String)> {
+        text.match_indices("TESSERA_")
+            .map(|(at, _)| {
+                let rest = &text[at..];
+                let name_end = rest.find(|c: char| !(c.is_ascii_uppercase() || c == '_')).unwrap_or(rest.len());
+                let value = rest[name_end..].trim_start_matches([':', '=']).trim_start();
+                let value = value.split_whitespace().next().unwrap_or_default();
+                (rest[..name_end].to_owned(), value.to_owned())
+            })
+            .collect()
+    }
+
+    /// Docker cannot run here: this is what checks that the image and the local stack only set
+    /// settings the CLI knows, to values it accepts.
+    #[test]
+    fn the_container_files_set_only_known_settings_to_valid_values() {
+        let command = <Cli as clap::CommandFactory>::command();
+        for (file, text) in
+            [("Dockerfile", include_str!("../../Dockerfile")), ("compose.yaml", include_str!("../../compose.yaml"))]
+        {
+            let settings = settings_in(text);
+            assert!(settings.len() >= 3, "{file} sets Tessera settings");
+            for (name, value) in settings {
+                let arg = command
+                    .get_arguments()
+                    .find(|a| a.get_env().is_some_and(|e| e == name.as_str()))
+                    .unwrap_or_else(|| panic!("{file} sets {name}, which no flag reads"));
+                let flag = format!("--{}", arg.get_long().unwrap());
+                let parsed = Cli::try_parse_from(["tessera", "serve", flag.as_str(), value.as_str()]);
+                assert!(parsed.is_ok(), "{file}: {name}={value} is refused: {:?}", parsed.err());
+            }
+        }
+    }
 }
