@@ -53,8 +53,8 @@ impl PostService {
     /// in the project with `-2`, `-3`, … even when posts with one title are created at once.
     pub async fn create(&self, principal: Principal, project: ProjectId, new: NewPost) -> Result<PostView, AppError> {
         let mut v = Violations::new();
-        let title = v.check(PostTitle::parse(&new.title));
-        let body = v.check(PostBody::parse(&new.body));
+        let title = v.check(PostTitle::parse(new.title));
+        let body = v.check(PostBody::parse(new.body));
         v.into_result()?;
         let (Some(title), Some(body)) = (title, body) else {
             return Err(AppError::Internal("violations lost while parsing a post".into()));
@@ -160,8 +160,8 @@ impl PostService {
         if_match: Option<i64>,
     ) -> Result<PostView, AppError> {
         let mut v = Violations::new();
-        let title = changes.title.map(|t| v.check(PostTitle::parse(&t)));
-        let body = changes.body.map(|b| v.check(PostBody::parse(&b)));
+        let title = changes.title.map(|t| v.check(PostTitle::parse(t)));
+        let body = changes.body.map(|b| v.check(PostBody::parse(b)));
         v.into_result()?;
 
         let mut uow = self.deps.storage.begin().await?;

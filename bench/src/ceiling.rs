@@ -97,7 +97,7 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
             reader.posts().list_for_creator(&query).await?;
         }
         "create_post" => {
-            let title = PostTitle::parse(&format!("Ceiling post {} {n}", actor.id.0.simple()))
+            let title = PostTitle::parse(format!("Ceiling post {} {n}", actor.id.0.simple()))
                 .map_err(|e| StorageError::Backend(e.to_string()))?;
             let base = Slug::base_for(&title);
             let mut uow = storage.begin().await?;
@@ -128,7 +128,7 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
             let Some(view) = uow.posts().view(*id).await? else { return Ok(()) };
             uow.members().get(view.post.project_id, actor.id).await?;
             let mut next = view.post.clone();
-            next.title = PostTitle::parse(&format!("Edited {n}")).map_err(|e| StorageError::Backend(e.to_string()))?;
+            next.title = PostTitle::parse(format!("Edited {n}")).map_err(|e| StorageError::Backend(e.to_string()))?;
             next.updated_at = Some(OffsetDateTime::now_utc());
             next.version += 1;
             uow.posts().update(&next, view.post.version).await?;

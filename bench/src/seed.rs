@@ -133,7 +133,7 @@ pub async fn run(config: &Config, args: &SeedArgs) -> Result<(), String> {
             email: Email::parse(&format!("user{i:04}@bench.example")).map_err(bad("email"))?,
             username: Username::parse(&format!("user{i:04}")).map_err(bad("username"))?,
             first_name: PersonName::parse("first_name", "Bench").map_err(bad("name"))?,
-            last_name: PersonName::parse("last_name", &format!("User {i}")).map_err(bad("name"))?,
+            last_name: PersonName::parse("last_name", format!("User {i}")).map_err(bad("name"))?,
             avatar_url: None,
             role: Role::User,
             password_hash: hash.clone(),
@@ -162,8 +162,8 @@ pub async fn run(config: &Config, args: &SeedArgs) -> Result<(), String> {
         let created = at(10_000 + p as i64 * 60);
         let project = Project {
             id: ProjectId(Uuid::now_v7()),
-            name: ProjectName::parse(&words(&mut rng, 1, 4)).map_err(bad("project name"))?,
-            description: Description::parse(&words(&mut rng, 0, 20)).map_err(bad("description"))?,
+            name: ProjectName::parse(words(&mut rng, 1, 4)).map_err(bad("project name"))?,
+            description: Description::parse(words(&mut rng, 0, 20)).map_err(bad("description"))?,
             owner_id: owner.id,
             created_at: created,
             updated_at: created,
@@ -198,7 +198,7 @@ pub async fn run(config: &Config, args: &SeedArgs) -> Result<(), String> {
         let mut posts = Vec::with_capacity(wanted);
         let mut batch = Vec::with_capacity(30);
         for n in 0..wanted {
-            let title = PostTitle::parse(&words(&mut rng, 3, 9)).map_err(bad("title"))?;
+            let title = PostTitle::parse(words(&mut rng, 3, 9)).map_err(bad("title"))?;
             let slug = Slug::first_free(&Slug::base_for(&title), &taken);
             taken.push(slug.clone());
             let len = rng.gen_range(200..=4000);
@@ -209,7 +209,7 @@ pub async fn run(config: &Config, args: &SeedArgs) -> Result<(), String> {
                 project_id: project.id,
                 slug,
                 title,
-                body: PostBody::parse(&body(&mut rng, len)).map_err(bad("body"))?,
+                body: PostBody::parse(body(&mut rng, len)).map_err(bad("body"))?,
                 status,
                 creator_id: writers[rng.gen_range(0..writers.len())],
                 created_at,

@@ -25,7 +25,7 @@ impl fmt::Display for ProjectId {
 pub struct ProjectName(String);
 
 impl ProjectName {
-    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+    pub fn parse(raw: impl crate::text::Raw) -> Result<Self, FieldViolation> {
         text::line("name", raw, 1, 100).map(Self)
     }
 
@@ -39,7 +39,7 @@ impl ProjectName {
 pub struct Description(String);
 
 impl Description {
-    pub fn parse(raw: &str) -> Result<Self, FieldViolation> {
+    pub fn parse(raw: impl crate::text::Raw) -> Result<Self, FieldViolation> {
         text::block("description", raw, 2000).map(Self)
     }
 
@@ -240,11 +240,11 @@ mod tests {
     fn names_and_descriptions_follow_the_rules() {
         assert_eq!(ProjectName::parse("  Apollo ").map(|n| n.as_str().to_owned()), Ok("Apollo".into()));
         assert!(ProjectName::parse(" ").is_err());
-        assert!(ProjectName::parse(&"x".repeat(101)).is_err());
-        assert!(ProjectName::parse(&"x".repeat(100)).is_ok());
+        assert!(ProjectName::parse("x".repeat(101)).is_err());
+        assert!(ProjectName::parse("x".repeat(100)).is_ok());
         assert!(Description::parse("").is_ok());
         assert!(Description::parse("line one\nline two\ttab").is_ok());
-        assert!(Description::parse(&"d".repeat(2001)).is_err());
+        assert!(Description::parse("d".repeat(2001)).is_err());
         assert!(Description::parse("bell\u{7}").is_err());
     }
 }

@@ -13,29 +13,46 @@ pub(crate) fn trim(raw: &str) -> &str {
     raw.trim_matches(is_trimmed)
 }
 
+/// Text a value can be parsed from: a `&str` is copied once it is valid, a `String` (a row read
+/// back from storage) is kept without a copy.
+pub trait Raw: AsRef<str> + Into<String> {}
+
+impl<T: AsRef<str> + Into<String>> Raw for T {}
+
+/// Characters in `value`, and whether any of them is a control character `allowed` does not admit
+/// (one pass: bodies read back from storage are checked on every read).
+fn scan(value: &str, allowed: impl Fn(char) -> bool) -> (usize, bool) {
+    value.chars().fold((0, false), |(count, bad), c| (count + 1, bad || (c.is_control() && !allowed(c))))
+}
+
 /// A single-line text: trimmed, `min..=max` characters, no control characters.
-pub(crate) fn line(field: &'static str, raw: &str, min: usize, max: usize) -> Result<String, FieldViolation> {
-    let value = trim(raw);
-    let len = value.chars().count();
+pub(crate) fn line(field: &'static str, raw: impl Raw, min: usize, max: usize) -> Result<String, FieldViolation> {
+    let value = trim(raw.as_ref());
+    let (len, control) = scan(value, |_| false);
     if !(min..=max).contains(&len) {
         return Err(FieldViolation::new(field, format!("must be {min} to {max} characters after trimming")));
     }
-    if value.chars().any(char::is_control) {
+    if control {
         return Err(FieldViolation::new(field, "must not contain control characters"));
     }
-    Ok(value.to_owned())
+    if value.len() == raw.as_ref().len() {
+        Ok(raw.into())
+    } else {
+        Ok(value.to_owned())
+    }
 }
 
 /// A multi-line text kept as written: at most `max` characters; line breaks and tabs are the only
 /// control characters allowed.
-pub(crate) fn block(field: &'static str, raw: &str, max: usize) -> Result<String, FieldViolation> {
-    if raw.chars().count() > max {
+pub(crate) fn block(field: &'static str, raw: impl Raw, max: usize) -> Result<String, FieldViolation> {
+    let (len, control) = scan(raw.as_ref(), |c| matches!(c, '\n' | '\r' | '\t'));
+    if len > max {
         return Err(FieldViolation::new(field, format!("must be at most {max} characters")));
     }
-    if raw.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if control {
         return Err(FieldViolation::new(field, "must not contain control characters other than line breaks and tabs"));
     }
-    Ok(raw.to_owned())
+    Ok(raw.into())
 }
 
 #[cfg(test)]

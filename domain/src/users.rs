@@ -98,7 +98,7 @@ impl UsernamePrefix {
 pub struct PersonName(String);
 
 impl PersonName {
-    pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldViolation> {
+    pub fn parse(field: &'static str, raw: impl crate::text::Raw) -> Result<Self, FieldViolation> {
         crate::text::line(field, raw, 1, 100).map(Self)
     }
 
@@ -309,8 +309,8 @@ mod tests {
     fn person_names_are_trimmed_and_bounded() {
         assert_eq!(PersonName::parse("first_name", "  Ada ").map(|n| n.as_str().to_owned()), Ok("Ada".into()));
         assert!(PersonName::parse("first_name", "   ").is_err());
-        assert!(PersonName::parse("first_name", &"é".repeat(100)).is_ok());
-        assert!(PersonName::parse("first_name", &"é".repeat(101)).is_err());
+        assert!(PersonName::parse("first_name", "é".repeat(100)).is_ok());
+        assert!(PersonName::parse("first_name", "é".repeat(101)).is_err());
         assert!(PersonName::parse("first_name", "A\nB").is_err());
     }
 

@@ -44,8 +44,8 @@ pub(crate) fn project_from_item(item: &Item) -> Result<Option<(Project, i64, i64
     }
     let project = Project {
         id: ProjectId(f.uuid("id")?),
-        name: f.parsed("name", ProjectName::parse)?,
-        description: f.parsed("description", Description::parse)?,
+        name: f.parsed("name", |v| ProjectName::parse(v))?,
+        description: f.parsed("description", |v| Description::parse(v))?,
         owner_id: UserId(f.uuid("owner_id")?),
         created_at: f.time("created_at")?,
         updated_at: f.time("updated_at")?,

@@ -33,8 +33,8 @@ fn project_from_row(row: &PgRow) -> Result<Project, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     Ok(Project {
         id: ProjectId(row.try_get("id").map_err(storage_error)?),
-        name: ProjectName::parse(&text("name")?).map_err(|e| corrupt("project name", e))?,
-        description: Description::parse(&text("description")?).map_err(|e| corrupt("description", e))?,
+        name: ProjectName::parse(text("name")?).map_err(|e| corrupt("project name", e))?,
+        description: Description::parse(text("description")?).map_err(|e| corrupt("description", e))?,
         owner_id: UserId(row.try_get("owner_id").map_err(storage_error)?),
         created_at: row.try_get("created_at").map_err(storage_error)?,
         updated_at: row.try_get("updated_at").map_err(storage_error)?,

@@ -40,8 +40,8 @@ fn user_from_row(row: &PgRow) -> Result<User, StorageError> {
         id: UserId(row.try_get("id").map_err(storage_error)?),
         email: Email::parse(&text("email")?).map_err(|e| corrupt("email", e))?,
         username: Username::parse(&text("username")?).map_err(|e| corrupt("username", e))?,
-        first_name: PersonName::parse("first_name", &text("first_name")?).map_err(|e| corrupt("name", e))?,
-        last_name: PersonName::parse("last_name", &text("last_name")?).map_err(|e| corrupt("name", e))?,
+        first_name: PersonName::parse("first_name", text("first_name")?).map_err(|e| corrupt("name", e))?,
+        last_name: PersonName::parse("last_name", text("last_name")?).map_err(|e| corrupt("name", e))?,
         avatar_url: avatar.map(|a| AvatarUrl::parse(&a)).transpose().map_err(|e| corrupt("avatar_url", e))?,
         role: Role::parse(&text("role")?).ok_or_else(|| corrupt("role", "unknown"))?,
         password_hash: PasswordHash(text("password_hash")?),
@@ -71,8 +71,8 @@ pub(crate) fn profile_from_row(row: &PgRow, prefix: &str) -> Result<Profile, Sto
     Ok(Profile {
         id: UserId(row.try_get(column("id").as_str()).map_err(storage_error)?),
         username: Username::parse(&text("username")?).map_err(|e| corrupt("username", e))?,
-        first_name: PersonName::parse("first_name", &text("first_name")?).map_err(|e| corrupt("name", e))?,
-        last_name: PersonName::parse("last_name", &text("last_name")?).map_err(|e| corrupt("name", e))?,
+        first_name: PersonName::parse("first_name", text("first_name")?).map_err(|e| corrupt("name", e))?,
+        last_name: PersonName::parse("last_name", text("last_name")?).map_err(|e| corrupt("name", e))?,
         avatar_url: avatar.map(|a| AvatarUrl::parse(&a)).transpose().map_err(|e| corrupt("avatar_url", e))?,
         created_at: row.try_get(column("created_at").as_str()).map_err(storage_error)?,
     })

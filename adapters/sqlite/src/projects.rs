@@ -35,8 +35,8 @@ fn project_from_row(row: &SqliteRow) -> Result<Project, StorageError> {
     let number = |c: &str| row.try_get::<i64, _>(c).map_err(storage_error);
     Ok(Project {
         id: ProjectId(uuid(&text("id")?)?),
-        name: ProjectName::parse(&text("name")?).map_err(|e| corrupt("project name", e))?,
-        description: Description::parse(&text("description")?).map_err(|e| corrupt("description", e))?,
+        name: ProjectName::parse(text("name")?).map_err(|e| corrupt("project name", e))?,
+        description: Description::parse(text("description")?).map_err(|e| corrupt("description", e))?,
         owner_id: UserId(uuid(&text("owner_id")?)?),
         created_at: from_millis(number("created_at")?)?,
         updated_at: from_millis(number("updated_at")?)?,

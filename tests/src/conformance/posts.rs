@@ -185,7 +185,7 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
 pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
     let project = stored_project(storage, &ada, "Heavy", 0).await;
-    let body = domain::posts::PostBody::parse(&"\u{1F600}".repeat(100_000)).unwrap();
+    let body = domain::posts::PostBody::parse("\u{1F600}".repeat(100_000)).unwrap();
     for i in 0..12 {
         let mut post = new_post(&project, &ada, &format!("heavy-{i:02}"), PostStatus::Published, 1 + i);
         post.body = body.clone();
