@@ -7,6 +7,7 @@ mod auth;
 mod edge;
 mod etag;
 mod inputs;
+mod json;
 mod lifecycle;
 mod members;
 mod openapi;

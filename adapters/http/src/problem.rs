@@ -25,16 +25,17 @@ pub fn current_request_id() -> String {
 }
 
 /// One invalid field of a request.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
 }
 
 /// An RFC 9457 problem document. `code` is the stable identifier clients switch on.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 pub struct Problem {
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub kind: String,
     pub title: String,
     pub status: i32,
@@ -44,7 +45,15 @@ pub struct Problem {
     pub request_id: String,
     /// Present on `validation_failed` only.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+}
+
+impl Problem {
+    /// The document as sent (checked against the schema's own serialisation in debug builds).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::json::to_bytes(self).unwrap_or_default()
+    }
 }
 
 /// A problem with the response headers that go with it.
@@ -139,7 +148,7 @@ impl ProblemResponse {
 impl IntoResponse for ProblemResponse {
     fn into_response(self) -> Response {
         let status = self.status();
-        let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&self.problem)).unwrap_or_default();
+        let body = self.problem.to_bytes();
         let mut response = Response::builder().status(status).content_type(PROBLEM_JSON).body(body);
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));

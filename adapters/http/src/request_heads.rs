@@ -89,7 +89,7 @@ fn refusal() -> Vec<u8> {
         format!("The request head is over {} KiB or {} header fields.", MAX_HEAD_BYTES / 1024, MAX_HEADER_LINES - 1),
     );
     problem.problem.request_id.clone_from(&request_id);
-    let body = serde_json::to_vec(&poem_openapi::types::ToJSON::to_json(&problem.problem)).unwrap_or_default();
+    let body = problem.problem.to_bytes();
     let head = format!(
         "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: {}\r\nx-request-id: {request_id}\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n",

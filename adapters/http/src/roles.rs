@@ -5,8 +5,9 @@ use domain::projects::ProjectRole;
 use poem_openapi::Enum;
 
 /// A person's role in a project.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename = "ProjectRole", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ProjectRoleBody {
     Owner,
     Editor,
@@ -24,8 +25,9 @@ impl From<ProjectRole> for ProjectRoleBody {
 }
 
 /// A role the owner can give: everyone but the owner is an editor or a viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename = "MemberRole", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MemberRoleBody {
     Editor,
     Viewer,
@@ -41,8 +43,9 @@ impl From<MemberRoleBody> for ProjectRole {
 }
 
 /// `draft` until published.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename = "PostStatus", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum PostStatusBody {
     Draft,
     Published,

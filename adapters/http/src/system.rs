@@ -6,13 +6,14 @@ use std::time::Duration;
 use application::storage::Storage;
 use application::AppError;
 use poem::web::Data;
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::error_set;
 use crate::lifecycle::Lifecycle;
 use crate::openapi::ApiTags;
 use crate::problem::{ApiError, ProblemResponse};
+use crate::json::Serialized;
 
 /// Renders the Prometheus text exposition of every metric the process records.
 #[derive(Clone)]
@@ -27,7 +28,7 @@ error_set!(LiveErrors: 500, 503);
 error_set!(ReadyErrors: 500, 503);
 
 /// Health of the process or its storage.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 pub struct Health {
     /// Always `ok` on a 200 answer.
     pub status: String,
@@ -36,11 +37,11 @@ pub struct Health {
 #[derive(ApiResponse)]
 pub enum HealthResponse {
     #[oai(status = 200)]
-    Ok(Json<Health>),
+    Ok(Serialized<Health>),
 }
 
 fn ok() -> HealthResponse {
-    HealthResponse::Ok(Json(Health { status: "ok".to_owned() }))
+    HealthResponse::Ok(Serialized(Health { status: "ok".to_owned() }))
 }
 
 #[derive(ApiResponse)]

@@ -13,6 +13,7 @@ use crate::etag::etag;
 use crate::openapi::ApiTags;
 use crate::problem::ApiError;
 use crate::users::schemas::UserBody;
+use crate::json::Serialized;
 
 pub struct AuthApi;
 
@@ -25,13 +26,13 @@ error_set!(LogoutErrors: 400, 413, 415, 500, 503);
 pub enum Registered {
     /// The new user.
     #[oai(status = 201)]
-    Created(Json<UserBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+    Created(Serialized<UserBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
 pub enum Tokens {
     #[oai(status = 200)]
-    Ok(Json<TokenPairBody>),
+    Ok(Serialized<TokenPairBody>),
 }
 
 #[derive(ApiResponse)]
@@ -61,7 +62,7 @@ impl AuthApi {
             })
             .await?;
         let location = format!("/api/v1/users/{}", user.id);
-        Ok(Registered::Created(Json(UserBody::from(&user)), location, etag(user.version)))
+        Ok(Registered::Created(Serialized(UserBody::from(&user)), location, etag(user.version)))
     }
 
     /// Log in
@@ -70,7 +71,7 @@ impl AuthApi {
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
         let pair = auth.login(&body.0.login.0, &body.0.password.0).await?;
-        Ok(Tokens::Ok(Json(pair.into())))
+        Ok(Tokens::Ok(Serialized(pair.into())))
     }
 
     /// Exchange a refresh token for a new pair
@@ -83,7 +84,7 @@ impl AuthApi {
         body: Json<RefreshRequest>,
     ) -> Result<Tokens, ApiError<RefreshErrors>> {
         let pair = auth.refresh(&body.0.refresh_token.0).await?;
-        Ok(Tokens::Ok(Json(pair.into())))
+        Ok(Tokens::Ok(Serialized(pair.into())))
     }
 
     /// Log out

@@ -32,13 +32,13 @@ pub struct RefreshRequest {
 }
 
 /// How to present the access token.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 pub enum TokenType {
     Bearer,
 }
 
 /// An access token and the refresh token that renews it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "TokenPair")]
 pub struct TokenPairBody {
     pub access_token: String,

@@ -16,6 +16,7 @@ use crate::error_set;
 use crate::openapi::ApiTags;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
+use crate::json::Serialized;
 
 pub struct MembersApi;
 
@@ -26,17 +27,17 @@ error_set!(RemoveMemberErrors: 400, 401, 403, 404, 422, 500, 503);
 #[derive(ApiResponse)]
 pub enum MemberPageResponse {
     #[oai(status = 200)]
-    Ok(Json<MemberPageBody>),
+    Ok(Serialized<MemberPageBody>),
 }
 
 #[derive(ApiResponse)]
 pub enum MemberPut {
     /// The person was added to the project.
     #[oai(status = 201)]
-    Added(Json<MemberBody>),
+    Added(Serialized<MemberBody>),
     /// The person was a member already; their role is now the one asked for.
     #[oai(status = 200)]
-    Updated(Json<MemberBody>),
+    Updated(Serialized<MemberBody>),
 }
 
 #[derive(ApiResponse)]
@@ -63,7 +64,7 @@ impl MembersApi {
         cursor: Query<Option<String>>,
     ) -> Result<MemberPageResponse, ApiError<ListMembersErrors>> {
         let listed = members.list(auth.0, ProjectId(project_id.0), cursor.0.as_deref(), limit.0).await?;
-        Ok(MemberPageResponse::Ok(Json(MemberPageBody {
+        Ok(MemberPageResponse::Ok(Serialized(MemberPageBody {
             items: listed.items.iter().map(MemberBody::from).collect(),
             next_cursor: listed.next_cursor,
         })))
@@ -81,7 +82,7 @@ impl MembersApi {
     ) -> Result<MemberPut, ApiError<PutMemberErrors>> {
         let (view, outcome) =
             members.put(auth.0, ProjectId(project_id.0), UserId(user_id.0), body.0.role.into()).await?;
-        let body = Json(MemberBody::from(&view));
+        let body = Serialized(MemberBody::from(&view));
         Ok(match outcome {
             Outcome::Added => MemberPut::Added(body),
             Outcome::Updated => MemberPut::Updated(body),

@@ -8,11 +8,12 @@ use crate::roles::{MemberRoleBody, ProjectRoleBody};
 use crate::users::schemas::ProfileBody;
 
 /// A member of a project; the owner is listed too.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "Member")]
 pub struct MemberBody {
     pub user: ProfileBody,
     pub role: ProjectRoleBody,
+    #[serde(with = "time::serde::rfc3339")]
     pub added_at: OffsetDateTime,
 }
 
@@ -30,7 +31,7 @@ pub struct PutMemberRequest {
 }
 
 /// A page of members.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "MemberPage")]
 pub struct MemberPageBody {
     pub items: Vec<MemberBody>,

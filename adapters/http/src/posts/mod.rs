@@ -22,6 +22,7 @@ use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::roles::PostStatusBody;
 use crate::security::BearerAuth;
+use crate::json::Serialized;
 
 pub struct PostsApi;
 
@@ -35,30 +36,30 @@ error_set!(DeletePostErrors: 400, 401, 403, 404, 412, 500, 503);
 pub enum PostCreated {
     /// The new post.
     #[oai(status = 201)]
-    Created(Json<PostBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+    Created(Serialized<PostBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
 pub enum PostResponse {
     #[oai(status = 200)]
-    Ok(Json<PostBody>, #[oai(header = "ETag")] String),
+    Ok(Serialized<PostBody>, #[oai(header = "ETag")] String),
 }
 
 impl PostResponse {
     fn of(view: &PostView) -> Self {
-        PostResponse::Ok(Json(view.into()), etag(view.post.version))
+        PostResponse::Ok(Serialized(view.into()), etag(view.post.version))
     }
 }
 
 #[derive(ApiResponse)]
 pub enum PostPageResponse {
     #[oai(status = 200)]
-    Ok(Json<PostPageBody>),
+    Ok(Serialized<PostPageBody>),
 }
 
 impl From<Listed<PostView>> for PostPageResponse {
     fn from(listed: Listed<PostView>) -> Self {
-        PostPageResponse::Ok(Json(PostPageBody {
+        PostPageResponse::Ok(Serialized(PostPageBody {
             items: listed.items.iter().map(PostBody::from).collect(),
             next_cursor: listed.next_cursor,
         }))
@@ -88,7 +89,7 @@ impl PostsApi {
         let new = NewPost { title: body.0.title.0, body: body.0.body.0, status };
         let view = posts.create(auth.0, ProjectId(project_id.0), new).await?;
         let location = format!("/api/v1/posts/{}", view.post.id);
-        Ok(PostCreated::Created(Json((&view).into()), location, etag(view.post.version)))
+        Ok(PostCreated::Created(Serialized((&view).into()), location, etag(view.post.version)))
     }
 
     /// A project's posts, newest activity first (viewers see published posts only)

@@ -11,7 +11,7 @@ use crate::roles::PostStatusBody;
 use crate::users::schemas::ProfileBody;
 
 /// A post with its creator's profile.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "Post")]
 pub struct PostBody {
     pub id: Uuid,
@@ -22,12 +22,15 @@ pub struct PostBody {
     pub body: String,
     pub status: PostStatusBody,
     pub creator: ProfileBody,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
     /// `null` until the post is first changed.
     #[oai(nullable)]
+    #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
     /// Set the first time the post is published; never changes after.
     #[oai(nullable)]
+    #[serde(with = "time::serde::rfc3339::option")]
     pub published_at: Option<OffsetDateTime>,
     /// Increases with every change; sent as the `ETag`.
     pub version: i64,
@@ -71,7 +74,7 @@ pub struct UpdatePostRequest {
 }
 
 /// A page of posts.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "PostPage")]
 pub struct PostPageBody {
     pub items: Vec<PostBody>,

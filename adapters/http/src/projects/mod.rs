@@ -17,6 +17,7 @@ use crate::openapi::ApiTags;
 use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
+use crate::json::Serialized;
 
 pub struct ProjectsApi;
 
@@ -30,25 +31,25 @@ error_set!(DeleteProjectErrors: 400, 401, 403, 404, 412, 500, 503);
 pub enum ProjectCreated {
     /// The new project; the caller is its owner.
     #[oai(status = 201)]
-    Created(Json<ProjectBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+    Created(Serialized<ProjectBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
 }
 
 #[derive(ApiResponse)]
 pub enum ProjectResponse {
     #[oai(status = 200)]
-    Ok(Json<ProjectBody>, #[oai(header = "ETag")] String),
+    Ok(Serialized<ProjectBody>, #[oai(header = "ETag")] String),
 }
 
 impl ProjectResponse {
     fn of(view: &ProjectView) -> Self {
-        ProjectResponse::Ok(Json(view.into()), etag(view.project.version))
+        ProjectResponse::Ok(Serialized(view.into()), etag(view.project.version))
     }
 }
 
 #[derive(ApiResponse)]
 pub enum ProjectPageResponse {
     #[oai(status = 200)]
-    Ok(Json<ProjectPageBody>),
+    Ok(Serialized<ProjectPageBody>),
 }
 
 #[derive(ApiResponse)]
@@ -74,7 +75,7 @@ impl ProjectsApi {
         let new = NewProject { name: body.0.name.0, description };
         let view = projects.create(auth.0, new).await?;
         let location = format!("/api/v1/projects/{}", view.project.id);
-        Ok(ProjectCreated::Created(Json((&view).into()), location, etag(view.project.version)))
+        Ok(ProjectCreated::Created(Serialized((&view).into()), location, etag(view.project.version)))
     }
 
     /// The projects you own or are a member of, newest first
@@ -91,7 +92,7 @@ impl ProjectsApi {
         cursor: Query<Option<String>>,
     ) -> Result<ProjectPageResponse, ApiError<ListProjectsErrors>> {
         let listed = projects.list(auth.0, cursor.0.as_deref(), limit.0).await?;
-        Ok(ProjectPageResponse::Ok(Json(ProjectPageBody {
+        Ok(ProjectPageResponse::Ok(Serialized(ProjectPageBody {
             items: listed.items.iter().map(ProjectBody::from).collect(),
             next_cursor: listed.next_cursor,
         })))

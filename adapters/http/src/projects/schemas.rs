@@ -11,7 +11,7 @@ use crate::roles::ProjectRoleBody;
 use crate::users::schemas::ProfileBody;
 
 /// A project as the caller sees it.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "Project")]
 pub struct ProjectBody {
     pub id: Uuid,
@@ -23,7 +23,9 @@ pub struct ProjectBody {
     pub member_count: i64,
     /// Posts, drafts included.
     pub post_count: i64,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     /// Increases with every change; sent as the `ETag`.
     pub version: i64,
@@ -65,7 +67,7 @@ pub struct UpdateProjectRequest {
 }
 
 /// A page of projects.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "ProjectPage")]
 pub struct ProjectPageBody {
     pub items: Vec<ProjectBody>,

@@ -18,6 +18,7 @@ use crate::openapi::ApiTags;
 use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
+use crate::json::Serialized;
 
 pub struct UsersApi;
 
@@ -31,12 +32,12 @@ error_set!(ListUsersErrors: 400, 401, 403, 500, 503);
 pub enum UserResponse {
     /// The caller's record.
     #[oai(status = 200)]
-    Ok(Json<UserBody>, #[oai(header = "ETag")] String),
+    Ok(Serialized<UserBody>, #[oai(header = "ETag")] String),
 }
 
 impl UserResponse {
     pub fn of(user: &User) -> Self {
-        UserResponse::Ok(Json(UserBody::from(user)), etag(user.version))
+        UserResponse::Ok(Serialized(UserBody::from(user)), etag(user.version))
     }
 }
 
@@ -50,13 +51,13 @@ pub enum PasswordChanged {
 #[derive(ApiResponse)]
 pub enum ProfileResponse {
     #[oai(status = 200)]
-    Ok(Json<ProfileBody>),
+    Ok(Serialized<ProfileBody>),
 }
 
 #[derive(ApiResponse)]
 pub enum UserPageResponse {
     #[oai(status = 200)]
-    Ok(Json<UserPageBody>),
+    Ok(Serialized<UserPageBody>),
 }
 
 #[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Users")]
@@ -121,7 +122,7 @@ impl UsersApi {
         user_id: Path<Uuid>,
     ) -> Result<ProfileResponse, ApiError<GetUserErrors>> {
         let user = users.profile(UserId(user_id.0)).await?;
-        Ok(ProfileResponse::Ok(Json(ProfileBody::from(&user.profile()))))
+        Ok(ProfileResponse::Ok(Serialized(ProfileBody::from(&user.profile()))))
     }
 
     /// Every user by username (administrators only)
@@ -141,7 +142,7 @@ impl UsersApi {
         username_prefix: Query<Option<String>>,
     ) -> Result<UserPageResponse, ApiError<ListUsersErrors>> {
         let listed = users.list(auth.0, username_prefix.0.as_deref(), cursor.0.as_deref(), limit.0).await?;
-        Ok(UserPageResponse::Ok(Json(UserPageBody {
+        Ok(UserPageResponse::Ok(Serialized(UserPageBody {
             items: listed.items.iter().map(UserBody::from).collect(),
             next_cursor: listed.next_cursor,
         })))

@@ -9,8 +9,9 @@ use uuid::Uuid;
 use crate::inputs::{AvatarUrlInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
 
 /// A user's role across the service.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]
 #[oai(rename = "Role", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum RoleBody {
     User,
     Admin,
@@ -26,7 +27,7 @@ impl From<Role> for RoleBody {
 }
 
 /// What anyone may see of a user.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(rename = "Profile")]
 pub struct ProfileBody {
     pub id: Uuid,
@@ -35,6 +36,7 @@ pub struct ProfileBody {
     pub last_name: String,
     #[oai(nullable)]
     pub avatar_url: Option<String>,
+    #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
 }
 
@@ -52,10 +54,11 @@ impl From<&Profile> for ProfileBody {
 }
 
 /// A user's own record: the profile plus email, role and version.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, serde::Serialize)]
 #[oai(rename = "User")]
 pub struct UserBody {
     #[oai(flatten)]
+    #[serde(flatten)]
     pub profile: ProfileBody,
     pub email: String,
     pub role: RoleBody,
@@ -95,7 +98,7 @@ pub struct ChangePasswordRequest {
 }
 
 /// A page of users.
-#[derive(Debug, Object)]
+#[derive(Debug, Object, serde::Serialize)]
 #[oai(rename = "UserPage")]
 pub struct UserPageBody {
     pub items: Vec<UserBody>,
