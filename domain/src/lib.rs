@@ -14,5 +14,5 @@ mod text;
 pub mod users;
 
 pub use errors::{Conflict, FieldViolation, StorageError};
-pub use text::Raw;
 pub use pagination::{Continuation, Page, PageLimit};
+pub use text::Raw;

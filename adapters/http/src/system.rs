@@ -10,10 +10,10 @@ use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::error_set;
+use crate::json::Serialized;
 use crate::lifecycle::Lifecycle;
 use crate::openapi::ApiTags;
 use crate::problem::{ApiError, ProblemResponse};
-use crate::json::Serialized;
 
 /// Renders the Prometheus text exposition of every metric the process records.
 #[derive(Clone)]

@@ -10,10 +10,10 @@ use poem_openapi::{ApiResponse, OpenApi};
 use self::schemas::{LoginRequest, RefreshRequest, RegisterRequest, TokenPairBody};
 use crate::error_set;
 use crate::etag::etag;
+use crate::json::Serialized;
 use crate::openapi::ApiTags;
 use crate::problem::ApiError;
 use crate::users::schemas::UserBody;
-use crate::json::Serialized;
 
 pub struct AuthApi;
 

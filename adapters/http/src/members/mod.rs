@@ -13,10 +13,10 @@ use uuid::Uuid;
 
 use self::schemas::{MemberBody, MemberPageBody, PutMemberRequest};
 use crate::error_set;
+use crate::json::Serialized;
 use crate::openapi::ApiTags;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
-use crate::json::Serialized;
 
 pub struct MembersApi;
 

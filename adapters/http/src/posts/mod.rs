@@ -17,12 +17,12 @@ use uuid::Uuid;
 use self::schemas::{CreatePostRequest, PostBody, PostPageBody, UpdatePostRequest};
 use crate::error_set;
 use crate::etag::{etag, expected_version};
+use crate::json::Serialized;
 use crate::openapi::ApiTags;
 use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::roles::PostStatusBody;
 use crate::security::BearerAuth;
-use crate::json::Serialized;
 
 pub struct PostsApi;
 

@@ -14,11 +14,11 @@ use uuid::Uuid;
 use self::schemas::{ChangePasswordRequest, ProfileBody, UpdateMeRequest, UserBody, UserPageBody};
 use crate::error_set;
 use crate::etag::{etag, expected_version};
+use crate::json::Serialized;
 use crate::openapi::ApiTags;
 use crate::patch::NotNull;
 use crate::problem::ApiError;
 use crate::security::BearerAuth;
-use crate::json::Serialized;
 
 pub struct UsersApi;
 
