@@ -7,7 +7,11 @@ Tessera answers a few requests of each operation, and each request's statements 
 pgbench script (one transaction). Parameters that must change per run are the only edits: a new
 post gets gen_random_uuid() and a fresh slug; a post update sets the version it read before.
 
-    bench/pgbench.py ADMIN_URL DATABASE_URL PG_LOG BASE SESSIONS.json WORK DURATION RESULTS
+    bench/pgbench.py ADMIN_URL DATABASE_URL CEILING_URL PG_LOG BASE SESSIONS.json WORK DURATION RESULTS
+
+The statements are captured from Tessera serving DATABASE_URL; pgbench runs them on CEILING_URL,
+a copy of the database taken right after seeding, so that both see the same data (Tessera's
+write runs grow the fixture users' projects before this script runs).
 """
 import json
 import re
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from operations import OPERATIONS as OPS, request
 
-admin_url, db_url, pg_log, base, sessions_path, work, duration, results = sys.argv[1:9]
+admin_url, db_url, ceiling_url, pg_log, base, sessions_path, work, duration, results = sys.argv[1:10]
 work = Path(work)
 sessions = json.load(open(sessions_path))
 users = sessions["users"][:8]
@@ -134,7 +138,7 @@ def pgbench(files, variables, clients):
         args += ["-f", f"{path}@1"]
     for name, value in variables.items():
         args += ["-D", f"{name}={value}"]
-    args.append(db_url)
+    args.append(ceiling_url)
     out = subprocess.run(args, capture_output=True, text=True)
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip()[-300:])
