@@ -22,8 +22,7 @@ const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.
 fn view_select() -> String {
     format!(
         "SELECT {COLUMNS}, m.role AS my_role, {owner}, \
-         (SELECT count(*) FROM members mc WHERE mc.project_id = p.id) AS member_count, \
-         (SELECT count(*) FROM posts pc WHERE pc.project_id = p.id) AS post_count \
+         p.member_count, p.post_count \
          FROM members m JOIN projects p ON p.id = m.project_id JOIN users o ON o.id = p.owner_id",
         owner = profile_columns("o", "owner"),
     )
@@ -133,11 +132,10 @@ impl ProjectRepository for PgUnit {
     async fn list(&mut self, query: &ProjectListQuery) -> Result<Page<ProjectView>, StorageError> {
         timed("projects.list", async {
             // The page is chosen from the member's projects first; only its rows are joined to
-            // their owners and counted.
+            // their owners (the counts are kept on the project row, see migration 0003).
             let mut sql = QueryBuilder::<Postgres>::new(format!(
                 "SELECT {COLUMNS}, p.my_role, {owner}, \
-                 (SELECT count(*) FROM members mc WHERE mc.project_id = p.id) AS member_count, \
-                 (SELECT count(*) FROM posts pc WHERE pc.project_id = p.id) AS post_count \
+                 p.member_count, p.post_count \
                  FROM (SELECT p.*, m.role AS my_role FROM members m JOIN projects p ON p.id = m.project_id \
                  WHERE m.user_id = ",
                 owner = profile_columns("o", "owner"),

@@ -23,8 +23,7 @@ const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.
 fn view_select() -> String {
     format!(
         "SELECT {COLUMNS}, m.role AS my_role, {owner}, \
-         (SELECT count(*) FROM members mc WHERE mc.project_id = p.id) AS member_count, \
-         (SELECT count(*) FROM posts pc WHERE pc.project_id = p.id) AS post_count \
+         p.member_count, p.post_count \
          FROM members m JOIN projects p ON p.id = m.project_id JOIN users o ON o.id = p.owner_id",
         owner = profile_columns("o", "owner"),
     )

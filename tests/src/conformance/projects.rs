@@ -31,6 +31,44 @@ pub async fn a_project_is_seen_by_its_members_only_with_exact_counts(storage: &d
     assert_eq!(reader.projects().get(project.id).await.unwrap(), Some(project));
 }
 
+/// The counts follow every committed write and no rolled-back one, and lists show the same
+/// counts as the single view.
+pub async fn counts_follow_committed_writes_only(storage: &dyn Storage) {
+    let ada = stored_user(storage, "ada").await;
+    let bob = stored_user(storage, "bob").await;
+    let cyd = stored_user(storage, "cyd").await;
+    let project = stored_project(storage, &ada, "Apollo", 0).await;
+    add_member(storage, &project, &bob, ProjectRole::Editor, 1).await;
+    add_member(storage, &project, &cyd, ProjectRole::Viewer, 2).await;
+    let first = stored_post(storage, &project, &bob, "one", PostStatus::Published, 3).await;
+    stored_post(storage, &project, &bob, "two", PostStatus::Draft, 4).await;
+
+    // A unit that adds and removes, then is dropped uncommitted, changes no count.
+    let mut uow = storage.begin().await.unwrap();
+    uow.posts().insert(&new_post(&project, &ada, "three", PostStatus::Published, 5)).await.unwrap();
+    uow.members().remove(project.id, cyd.id).await.unwrap();
+    drop(uow);
+    let mut reader = storage.read().await.unwrap();
+    let view = reader.projects().view(project.id, ada.id).await.unwrap().unwrap();
+    assert_eq!((view.member_count, view.post_count), (3, 2), "a rolled-back unit changes no count");
+    drop(reader);
+
+    let mut uow = storage.begin().await.unwrap();
+    uow.members().remove(project.id, cyd.id).await.unwrap();
+    uow.posts().delete(&first, first.version).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut reader = storage.read().await.unwrap();
+    let view = reader.projects().view(project.id, ada.id).await.unwrap().unwrap();
+    assert_eq!((view.member_count, view.post_count), (2, 1), "removals count down");
+    let listed = reader
+        .projects()
+        .list(&ProjectListQuery { member: bob.id, after: None, limit: PageLimit::DEFAULT })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(listed.iter().map(|v| (v.member_count, v.post_count)).collect::<Vec<_>>(), [(2, 1)]);
+}
+
 pub async fn project_updates_and_deletes_are_compare_and_set(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
     let project = stored_project(storage, &ada, "Apollo", 0).await;

@@ -33,6 +33,7 @@ conformance_cases!(
     refresh_tokens::a_token_is_spent_exactly_once,
     refresh_tokens::revoking_a_chain_is_idempotent_and_keeps_the_first_time,
     projects::a_project_is_seen_by_its_members_only_with_exact_counts,
+    projects::counts_follow_committed_writes_only,
     projects::project_updates_and_deletes_are_compare_and_set,
     projects::deleting_a_project_removes_its_members_and_posts,
     projects::deleting_a_project_with_hundreds_of_posts_leaves_nothing,
