@@ -46,8 +46,9 @@ pub enum PostResponse {
 }
 
 impl PostResponse {
-    fn of(view: &PostView) -> Self {
-        PostResponse::Ok(Serialized(view.into()), etag(view.post.version))
+    fn of(view: PostView) -> Self {
+        let etag = etag(view.post.version);
+        PostResponse::Ok(Serialized(view.into()), etag)
     }
 }
 
@@ -60,7 +61,7 @@ pub enum PostPageResponse {
 impl From<Listed<PostView>> for PostPageResponse {
     fn from(listed: Listed<PostView>) -> Self {
         PostPageResponse::Ok(Serialized(PostPageBody {
-            items: listed.items.iter().map(PostBody::from).collect(),
+            items: listed.items.into_iter().map(PostBody::from).collect(),
             next_cursor: listed.next_cursor,
         }))
     }
@@ -89,7 +90,8 @@ impl PostsApi {
         let new = NewPost { title: body.0.title.0, body: body.0.body.0, status };
         let view = posts.create(auth.0, ProjectId(project_id.0), new).await?;
         let location = format!("/api/v1/posts/{}", view.post.id);
-        Ok(PostCreated::Created(Serialized((&view).into()), location, etag(view.post.version)))
+        let etag = etag(view.post.version);
+        Ok(PostCreated::Created(Serialized(view.into()), location, etag))
     }
 
     /// A project's posts, newest activity first (viewers see published posts only)
@@ -123,7 +125,7 @@ impl PostsApi {
         post_id: Path<Uuid>,
     ) -> Result<PostResponse, ApiError<GetPostErrors>> {
         let view = posts.get(auth.0, PostId(post_id.0)).await?;
-        Ok(PostResponse::of(&view))
+        Ok(PostResponse::of(view))
     }
 
     /// Change a post (its creator or the project owner)
@@ -149,7 +151,7 @@ impl PostsApi {
         // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
         let expected = expected_version(if_match.0.as_deref())?;
         let view = posts.update(auth.0, PostId(post_id.0), changes, expected).await?;
-        Ok(PostResponse::of(&view))
+        Ok(PostResponse::of(view))
     }
 
     /// Delete a post (its creator or the project owner)

@@ -36,15 +36,16 @@ pub struct PostBody {
     pub version: i64,
 }
 
-impl From<&PostView> for PostBody {
-    fn from(view: &PostView) -> Self {
-        let p = &view.post;
+/// By value: a page's bodies move into the response instead of being copied.
+impl From<PostView> for PostBody {
+    fn from(view: PostView) -> Self {
+        let p = view.post;
         Self {
             id: p.id.0,
             project_id: p.project_id.0,
-            slug: p.slug.as_str().to_owned(),
-            title: p.title.as_str().to_owned(),
-            body: p.body.as_str().to_owned(),
+            slug: p.slug.into_string(),
+            title: p.title.into_string(),
+            body: p.body.into_string(),
             status: p.status.into(),
             creator: ProfileBody::from(&view.creator),
             created_at: p.created_at,
