@@ -73,6 +73,13 @@ if [ "$backend" = postgres ]; then
     # made pgbench's list statements several times slower than they were for Tessera.
     psql -q "$admin" -c "CREATE DATABASE bench_ceiling TEMPLATE bench"
 fi
+# Likewise for SQLite's ceiling: a copy of the database file (and its WAL, if the seeding process
+# left one), taken while nothing has it open.
+if [ "$backend" = sqlite ]; then
+    for suffix in "" -wal -shm; do
+        if [ -f "$work/bench.db$suffix" ]; then cp "$work/bench.db$suffix" "$work/ceiling.db$suffix"; fi
+    done
+fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
@@ -151,7 +158,8 @@ case "$backend" in
         server_pid=""
         printf "%-14s %5s %10s %8s %8s %8s %7s\n" operation tasks "calls/s" "p50 ms" "p99 ms" "p99.9 ms" errors
         for op in me projects project_posts creator_posts create_post patch_post; do
-            "$bin/tessera-bench" ceiling --op "$op" --concurrency 32 --seconds "$duration" \
+            TESSERA_DATABASE_URL="sqlite://$work/ceiling.db" \
+                "$bin/tessera-bench" ceiling --op "$op" --concurrency 32 --seconds "$duration" \
                 --fixtures "$work/fixtures.json" | awk '{ printf "%-14s %5s %10s %8s %8s %8s %7s\n", $2, $3, $4, $5, $6, $7, $8 }'
         done
         ;;
