@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::{TestServer, PASSWORD};
-use tessera_tests::load::Load;
+use tessera_tests::load::{status, Load};
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
 use tessera_tests::throwaway::Throwaway;
 
@@ -212,7 +212,7 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
         .map(|(id, _)| {
             let request =
                 server.client.delete(format!("{}/api/v1/projects/{id}", server.base)).bearer_auth(&ada.access);
-            tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()).unwrap_or(0) })
+            tokio::spawn(async move { status(request).await.unwrap_or(0) })
         })
         .collect();
     // Freeze while the deletions are under way: some decided, some cut short, some not begun.

@@ -306,9 +306,8 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     let mut locker = sqlx::PgConnection::connect(&url).await.unwrap();
     sqlx::raw_sql("BEGIN; LOCK TABLE posts IN ACCESS EXCLUSIVE MODE").execute(&mut locker).await.unwrap();
     let holder = {
-        let (client, base, token) = (server.client.clone(), server.base.clone(), ada.access.clone());
-        let path = format!("{base}/api/v1/projects/{project}/posts");
-        tokio::spawn(async move { client.get(path).bearer_auth(token).send().await.map(|r| r.status().as_u16()) })
+        let request = server.client.get(format!("{}/api/v1/projects/{project}/posts", server.base));
+        tokio::spawn(status(request.bearer_auth(&ada.access)))
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
 

@@ -52,7 +52,10 @@ pub struct Problem {
 impl Problem {
     /// The document as sent (checked against the schema's own serialisation in debug builds).
     pub fn to_bytes(&self) -> Vec<u8> {
-        crate::json::to_bytes(self).unwrap_or_default()
+        crate::json::to_bytes(self).unwrap_or_else(|reason| {
+            tracing::error!(%reason, "problem serialisation failed");
+            Vec::new()
+        })
     }
 }
 

@@ -23,7 +23,7 @@ use poem::web::{LocalAddr, RemoteAddr};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::problem::ProblemResponse;
+use crate::problem::{ProblemResponse, REQUEST_ID};
 
 /// Below hyper's own limit (~400 KB of buffered head).
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -82,13 +82,19 @@ const END: &[u8; 4] = b"\r\n\r\n";
 /// The whole HTTP answer to a head over the limits: a problem document, then the connection ends.
 fn refusal() -> Vec<u8> {
     let request_id = uuid::Uuid::now_v7().to_string();
-    let mut problem = ProblemResponse::new(
-        poem::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-        "headers_too_large",
-        "Request header fields too large",
-        format!("The request head is over {} KiB or {} header fields.", MAX_HEAD_BYTES / 1024, MAX_HEADER_LINES - 1),
-    );
-    problem.problem.request_id.clone_from(&request_id);
+    // No request reached the edge that sets the request id: give this answer one the same way.
+    let problem = REQUEST_ID.sync_scope(request_id.clone(), || {
+        ProblemResponse::new(
+            poem::http::StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "headers_too_large",
+            "Request header fields too large",
+            format!(
+                "The request head is over {} KiB or {} header fields.",
+                MAX_HEAD_BYTES / 1024,
+                MAX_HEADER_LINES - 1
+            ),
+        )
+    });
     let body = problem.problem.to_bytes();
     let head = format!(
         "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: {}\r\nx-request-id: {request_id}\r\n\
