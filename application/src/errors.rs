@@ -1,7 +1,6 @@
 //! The errors services raise. They name what went wrong in the business's words; the HTTP adapter
 //! alone turns them into status codes and problem documents.
 
-use domain::projects::Denied;
 use domain::{Conflict, FieldViolation, StorageError};
 
 /// Things that can be looked up and not found (or not be visible to the caller).
@@ -54,14 +53,6 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(violation: FieldViolation) -> Self {
         AppError::Validation(vec![violation])
-    }
-
-    /// A refused project action: hidden things are not found, visible ones are forbidden.
-    pub fn denied(denied: Denied, hidden_as: Resource) -> Self {
-        match denied {
-            Denied::Hidden => AppError::NotFound(hidden_as),
-            Denied::Forbidden => AppError::Forbidden,
-        }
     }
 }
 

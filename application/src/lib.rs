@@ -13,6 +13,7 @@ pub mod projects;
 pub mod storage;
 pub mod users;
 pub mod versions;
+pub mod workspace;
 
 #[cfg(test)]
 mod testing;

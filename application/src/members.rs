@@ -1,14 +1,14 @@
 //! Sharing a project: listing, adding, re-roling and removing members.
 
 use domain::members::{Member, MemberListQuery, MemberView};
-use domain::projects::{authorize, ProjectAction, ProjectId, ProjectRole};
+use domain::projects::{ProjectAction, ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Conflict, StorageError};
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
-use crate::projects::WorkspaceDeps;
+use crate::workspace::{permit, require, WorkspaceDeps};
 
 /// Races lost to a concurrent change of the same membership before giving up.
 const ATTEMPTS: usize = 3;
@@ -42,8 +42,7 @@ impl MemberService {
         let list = ListKey::new("list_members", &[&project.to_string()]);
         let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
         let mut reader = self.deps.storage.read().await?;
-        let role = reader.members().get(project, principal.user_id).await?.map(|m| m.role);
-        authorize(role, ProjectAction::ListMembers).map_err(|d| AppError::denied(d, Resource::Project))?;
+        require(reader.as_mut(), project, principal.user_id, ProjectAction::ListMembers).await?;
         let query = MemberListQuery { project, after: page.after.clone(), limit: page.limit };
         Ok(page.finish(reader.members().list(&query).await?))
     }
@@ -77,8 +76,7 @@ impl MemberService {
         role: ProjectRole,
     ) -> Result<(MemberView, Outcome), AppError> {
         let mut uow = self.deps.storage.begin().await?;
-        let caller = uow.members().get(project, principal.user_id).await?.map(|m| m.role);
-        authorize(caller, ProjectAction::ManageMembers).map_err(|d| AppError::denied(d, Resource::Project))?;
+        require(uow.as_mut(), project, principal.user_id, ProjectAction::ManageMembers).await?;
         let target = uow.users().get(user).await?.ok_or(AppError::NotFound(Resource::User))?;
         let (added_at, outcome) = match uow.members().get(project, user).await? {
             Some(member) if member.role == ProjectRole::Owner => return Err(AppError::CannotChangeOwner),
@@ -106,16 +104,13 @@ impl MemberService {
     /// Removes `user` from `project`: the owner removes others, a member removes themself.
     pub async fn remove(&self, principal: Principal, project: ProjectId, user: UserId) -> Result<(), AppError> {
         let mut uow = self.deps.storage.begin().await?;
-        let caller = uow.members().get(project, principal.user_id).await?.map(|m| m.role);
-        let caller =
-            authorize(caller, ProjectAction::ListMembers).map_err(|d| AppError::denied(d, Resource::Project))?;
+        let caller = require(uow.as_mut(), project, principal.user_id, ProjectAction::ListMembers).await?;
         if user == principal.user_id {
             if !caller.can(ProjectAction::Leave) {
                 return Err(AppError::CannotChangeOwner);
             }
         } else {
-            authorize(Some(caller), ProjectAction::ManageMembers)
-                .map_err(|d| AppError::denied(d, Resource::Project))?;
+            permit(Some(caller), ProjectAction::ManageMembers)?;
             let target = uow.members().get(project, user).await?.ok_or(AppError::NotFound(Resource::Member))?;
             if target.role == ProjectRole::Owner {
                 return Err(AppError::CannotChangeOwner);

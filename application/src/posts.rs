@@ -5,16 +5,16 @@ use domain::members::Member;
 use domain::posts::{
     CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
 };
-use domain::projects::{authorize, ProjectAction, ProjectId, ProjectRole};
+use domain::projects::{ProjectAction, ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Conflict, Page, StorageError};
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource, Violations};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
-use crate::projects::WorkspaceDeps;
 use crate::storage::UnitOfWork;
 use crate::versions::expected_version;
+use crate::workspace::{require, WorkspaceDeps};
 
 /// Slug races lost to concurrent posts with the same title before giving up (each lost race
 /// means another post took a slug, so the next attempt sees one more).
@@ -64,8 +64,7 @@ impl PostService {
         let id = PostId(self.deps.ids.new_id());
         for _ in 0..SLUG_ATTEMPTS {
             let mut uow = self.deps.storage.begin().await?;
-            let role = uow.members().get(project, principal.user_id).await?.map(|m| m.role);
-            authorize(role, ProjectAction::CreatePost).map_err(|d| AppError::denied(d, Resource::Project))?;
+            require(uow.as_mut(), project, principal.user_id, ProjectAction::CreatePost).await?;
             let creator = uow.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
             let taken = uow.posts().slugs_like(project, &base).await?;
             let now = self.deps.clock.now();
@@ -109,8 +108,7 @@ impl PostService {
         let list = ListKey::new("list_project_posts", &[&project.to_string(), status.map_or("", PostStatus::as_str)]);
         let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
         let mut reader = self.deps.storage.read().await?;
-        let role = reader.members().get(project, principal.user_id).await?.map(|m| m.role);
-        let role = authorize(role, ProjectAction::View).map_err(|d| AppError::denied(d, Resource::Project))?;
+        let role = require(reader.as_mut(), project, principal.user_id, ProjectAction::View).await?;
         let status = match status {
             _ if role.can(ProjectAction::SeeDrafts) => status,
             None | Some(PostStatus::Published) => Some(PostStatus::Published),

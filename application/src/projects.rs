@@ -1,27 +1,15 @@
 //! Projects: create, list, read, change and delete, with the caller's role checked every time.
 
-use std::sync::Arc;
-
 use domain::members::Member;
 use domain::projects::{
-    authorize, Description, Project, ProjectAction, ProjectId, ProjectListQuery, ProjectName, ProjectRole, ProjectView,
+    Description, Project, ProjectAction, ProjectId, ProjectListQuery, ProjectName, ProjectRole, ProjectView,
 };
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource, Violations};
-use crate::pagination::{parse_limit, CursorCodec, ListKey, Listed, PageRequest};
-use crate::ports::{Clock, IdGenerator};
-use crate::storage::Storage;
+use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
 use crate::versions::expected_version;
-
-/// Everything the project, member and post use cases reach the outside world through.
-#[derive(Clone)]
-pub struct WorkspaceDeps {
-    pub storage: Arc<dyn Storage>,
-    pub clock: Arc<dyn Clock>,
-    pub ids: Arc<dyn IdGenerator>,
-    pub cursors: Arc<dyn CursorCodec>,
-}
+use crate::workspace::{permit, require, WorkspaceDeps};
 
 #[derive(Debug, Clone, Default)]
 pub struct NewProject {
@@ -112,7 +100,7 @@ impl ProjectService {
         let mut uow = self.deps.storage.begin().await?;
         let mut view =
             uow.projects().view(id, principal.user_id).await?.ok_or(AppError::NotFound(Resource::Project))?;
-        authorize(Some(view.my_role), ProjectAction::Edit).map_err(|d| AppError::denied(d, Resource::Project))?;
+        permit(Some(view.my_role), ProjectAction::Edit)?;
         let expected = expected_version(if_match, view.project.version)?;
         let mut next = view.project.clone();
         if let Some(Some(name)) = name {
@@ -135,8 +123,7 @@ impl ProjectService {
     /// Deletes a project with its members and posts (the owner only).
     pub async fn delete(&self, principal: Principal, id: ProjectId, if_match: Option<i64>) -> Result<(), AppError> {
         let mut uow = self.deps.storage.begin().await?;
-        let role = uow.members().get(id, principal.user_id).await?.map(|m| m.role);
-        authorize(role, ProjectAction::Delete).map_err(|d| AppError::denied(d, Resource::Project))?;
+        require(uow.as_mut(), id, principal.user_id, ProjectAction::Delete).await?;
         let project = uow.projects().get(id).await?.ok_or(AppError::NotFound(Resource::Project))?;
         let expected = expected_version(if_match, project.version)?;
         // A lost compare-and-set is `VersionMismatch` through the common StorageError mapping.

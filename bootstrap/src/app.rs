@@ -10,8 +10,9 @@ use application::login_throttle::InMemoryLoginThrottle;
 use application::members::MemberService;
 use application::pagination::CursorCodec;
 use application::posts::PostService;
-use application::projects::{ProjectService, WorkspaceDeps};
+use application::projects::ProjectService;
 use application::users::{UserDeps, UserService};
+use application::workspace::WorkspaceDeps;
 use tessera_http::{HttpServices, HttpSettings, MetricsRender};
 use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIssuer};
 
