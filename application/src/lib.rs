@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod errors;
+pub mod health;
 pub mod login_throttle;
 pub mod members;
 pub mod pagination;

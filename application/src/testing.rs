@@ -129,6 +129,8 @@ impl UnitOfWork for FakeUow {
 pub struct FakeStorage {
     units: Mutex<VecDeque<FakeUow>>,
     pub log: Log,
+    /// Makes `ping` answer as an unreachable backend does.
+    pub down: std::sync::atomic::AtomicBool,
 }
 
 impl FakeStorage {
@@ -169,6 +171,9 @@ impl Storage for FakeStorage {
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
+        if self.down.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(StorageError::Unavailable("the fake backend is down".into()));
+        }
         Ok(())
     }
 }
