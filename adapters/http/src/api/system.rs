@@ -9,11 +9,11 @@ use poem::web::Data;
 use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::error_set;
-use crate::json::Serialized;
-use crate::lifecycle::Lifecycle;
-use crate::openapi::ApiTags;
-use crate::problem::{ApiError, ProblemResponse};
+use crate::api::json::Serialized;
+use crate::api::problems::error_set;
+use crate::api::problems::{ApiError, ProblemResponse};
+use crate::api::tags::ApiTags;
+use crate::server::lifecycle::Lifecycle;
 
 /// Renders the Prometheus text exposition of every metric the process records.
 #[derive(Clone)]

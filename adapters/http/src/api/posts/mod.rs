@@ -15,14 +15,14 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use self::schemas::{CreatePostRequest, PostBody, PostPageBody, UpdatePostRequest};
-use crate::error_set;
-use crate::etag::{etag, expected_version};
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::patch::NotNull;
-use crate::problem::ApiError;
-use crate::roles::PostStatusBody;
-use crate::security::BearerAuth;
+use crate::api::etag::{etag, expected_version};
+use crate::api::json::Serialized;
+use crate::api::problems::error_set;
+use crate::api::problems::ApiError;
+use crate::api::schemas::fields::NotNull;
+use crate::api::schemas::roles::PostStatusBody;
+use crate::api::security::BearerAuth;
+use crate::api::tags::ApiTags;
 
 pub struct PostsApi;
 
