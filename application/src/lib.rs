@@ -12,6 +12,7 @@ pub mod posts;
 pub mod projects;
 pub mod storage;
 pub mod users;
+pub mod validation;
 pub mod versions;
 
 #[cfg(test)]

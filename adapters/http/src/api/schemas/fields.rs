@@ -1,31 +1,15 @@
-//! Optional request fields: absent means "not given", and `null` is refused where the schema does
-//! not allow it (it would otherwise read as "absent" and hide a client bug).
+//! Optional request fields: poem's `MaybeUndefined` (left out, `null`, or a value) handed to the
+//! application as its [`Field`]. Whether `null` is allowed is the application's call, made with
+//! every other rule of the request so that one answer names every bad field.
 
-use application::AppError;
-use domain::FieldViolation;
+use application::validation::Field;
 use poem_openapi::types::MaybeUndefined;
 
-/// Collects the fields of one request that were sent as `null` but may not be.
-#[derive(Default)]
-pub struct NotNull(Vec<FieldViolation>);
-
-impl NotNull {
-    pub fn take<T>(&mut self, field: &'static str, value: MaybeUndefined<T>) -> Option<T> {
-        match value {
-            MaybeUndefined::Value(v) => Some(v),
-            MaybeUndefined::Undefined => None,
-            MaybeUndefined::Null => {
-                self.0.push(FieldViolation::new(field, "must not be null; leave it out to keep the value"));
-                None
-            }
-        }
-    }
-
-    pub fn finish(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
+/// `value` as the application's [`Field`], a given value converted by `convert`.
+pub fn field<T, U>(value: MaybeUndefined<T>, convert: impl FnOnce(T) -> U) -> Field<U> {
+    match value {
+        MaybeUndefined::Undefined => Field::Absent,
+        MaybeUndefined::Null => Field::Null,
+        MaybeUndefined::Value(value) => Field::Value(convert(value)),
     }
 }
