@@ -10,8 +10,7 @@ use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use crate::api::json::Serialized;
-use crate::api::problems::error_set;
-use crate::api::problems::{ApiError, ProblemResponse};
+use crate::api::problems::{error_set, ApiError, ProblemResponse};
 use crate::api::tags::ApiTags;
 use crate::server::lifecycle::Lifecycle;
 

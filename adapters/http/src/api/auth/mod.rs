@@ -10,8 +10,7 @@ use poem_openapi::{ApiResponse, OpenApi};
 use self::schemas::{LoginRequest, RefreshRequest, RegisterRequest, TokenPairBody};
 use crate::api::etag::etag;
 use crate::api::json::Serialized;
-use crate::api::problems::error_set;
-use crate::api::problems::ApiError;
+use crate::api::problems::{error_set, ApiError};
 use crate::api::tags::ApiTags;
 use crate::api::users::schemas::UserBody;
 

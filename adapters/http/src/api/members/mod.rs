@@ -13,8 +13,7 @@ use uuid::Uuid;
 
 use self::schemas::{MemberBody, MemberPageBody, PutMemberRequest};
 use crate::api::json::Serialized;
-use crate::api::problems::error_set;
-use crate::api::problems::ApiError;
+use crate::api::problems::{error_set, ApiError};
 use crate::api::security::BearerAuth;
 use crate::api::tags::ApiTags;
 
