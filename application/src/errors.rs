@@ -70,32 +70,3 @@ impl From<StorageError> for AppError {
         }
     }
 }
-
-/// Collects the violations of several fields so a request reports all of them at once.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
-
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Keeps the value, or records its violation and gives `None`.
-    pub fn check<T>(&mut self, parsed: Result<T, FieldViolation>) -> Option<T> {
-        match parsed {
-            Ok(value) => Some(value),
-            Err(violation) => {
-                self.0.push(violation);
-                None
-            }
-        }
-    }
-
-    pub fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
-    }
-}

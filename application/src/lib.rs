@@ -13,6 +13,7 @@ pub mod posts;
 pub mod projects;
 pub mod storage;
 pub mod users;
+pub mod validation;
 pub mod versions;
 pub mod workspace;
 

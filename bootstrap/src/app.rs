@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
+use application::health::HealthService;
 use application::login_throttle::InMemoryLoginThrottle;
 use application::members::MemberService;
 use application::pagination::CursorCodec;
@@ -77,7 +78,7 @@ impl App {
             projects: ProjectService::new(workspace.clone()),
             members: MemberService::new(workspace.clone()),
             posts: PostService::new(workspace),
-            storage,
+            health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),
         };
         let settings = HttpSettings {

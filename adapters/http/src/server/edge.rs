@@ -12,11 +12,10 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use uuid::Uuid;
 
-use crate::allow::AllowedMethods;
-use crate::problem::{ProblemResponse, REQUEST_ID};
-use crate::HttpSettings;
-
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
+use crate::api::problems::ProblemResponse;
+use crate::server::allow::AllowedMethods;
+use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+use crate::server::settings::HttpSettings;
 /// Label for requests that matched no operation (unknown routes, docs, spec files).
 const UNMATCHED: &str = "unmatched";
 
@@ -44,13 +43,6 @@ impl<E> Edge<E> {
     fn limited(path: &str) -> bool {
         !path.starts_with("/health/")
     }
-}
-
-/// A client's request id is echoed only when it is short printable ASCII (it ends up in logs).
-fn incoming_request_id(req: &Request) -> Option<String> {
-    let value = req.headers().get(REQUEST_ID_HEADER)?.to_str().ok()?;
-    let ok = (1..=128).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_graphic());
-    ok.then(|| value.to_owned())
 }
 
 /// poem's own errors (routing, extraction, content type, auth scheme) as problem documents.

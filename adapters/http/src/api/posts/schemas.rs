@@ -6,9 +6,9 @@ use poem_openapi::Object;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::inputs::{PostBodyInput, PostTitleInput};
-use crate::roles::PostStatusBody;
-use crate::users::schemas::ProfileBody;
+use crate::api::schemas::inputs::{PostBodyInput, PostTitleInput};
+use crate::api::schemas::roles::PostStatusBody;
+use crate::api::users::schemas::ProfileBody;
 
 /// A post with its creator's profile.
 #[derive(Debug, Object, serde::Serialize)]

@@ -3,7 +3,7 @@
 use application::auth::TokenPair;
 use poem_openapi::{Enum, Object};
 
-use crate::inputs::{EmailInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
+use crate::api::schemas::inputs::{EmailInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
 
 /// A new account.
 #[derive(Debug, Object)]

@@ -8,12 +8,11 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
 use self::schemas::{LoginRequest, RefreshRequest, RegisterRequest, TokenPairBody};
-use crate::error_set;
-use crate::etag::etag;
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::problem::ApiError;
-use crate::users::schemas::UserBody;
+use crate::api::etag::etag;
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::tags::ApiTags;
+use crate::api::users::schemas::UserBody;
 
 pub struct AuthApi;
 

@@ -2,7 +2,7 @@
 
 pub mod schemas;
 
-use application::projects::{NewProject, ProjectChanges, ProjectService};
+use application::projects::{NewProject, ProjectChanges, ProjectPatch, ProjectService};
 use domain::projects::{ProjectId, ProjectView};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -11,13 +11,12 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use self::schemas::{CreateProjectRequest, ProjectBody, ProjectPageBody, UpdateProjectRequest};
-use crate::error_set;
-use crate::etag::{etag, expected_version};
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::patch::NotNull;
-use crate::problem::ApiError;
-use crate::security::BearerAuth;
+use crate::api::etag::{etag, expected_version};
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::schemas::fields::field;
+use crate::api::security::BearerAuth;
+use crate::api::tags::ApiTags;
 
 pub struct ProjectsApi;
 
@@ -69,10 +68,8 @@ impl ProjectsApi {
         projects: Data<&ProjectService>,
         body: Json<CreateProjectRequest>,
     ) -> Result<ProjectCreated, ApiError<CreateProjectErrors>> {
-        let mut not_null = NotNull::default();
-        let description = not_null.take("description", body.0.description).map(|d| d.0);
-        not_null.finish()?;
-        let new = NewProject { name: body.0.name.0, description };
+        let body = body.0;
+        let new = NewProject { name: body.name.0, description: field(body.description, |d| d.0) };
         let view = projects.create(auth.0, new).await?;
         let location = format!("/api/v1/projects/{}", view.project.id);
         Ok(ProjectCreated::Created(Serialized((&view).into()), location, etag(view.project.version)))
@@ -122,13 +119,10 @@ impl ProjectsApi {
         body: Json<UpdateProjectRequest>,
         #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<ProjectResponse, ApiError<UpdateProjectErrors>> {
-        let mut not_null = NotNull::default();
-        let changes = ProjectChanges {
-            name: not_null.take("name", body.0.name).map(|n| n.0),
-            description: not_null.take("description", body.0.description).map(|d| d.0),
-        };
-        not_null.finish()?;
-        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        let body = body.0;
+        let patch = ProjectPatch { name: field(body.name, |n| n.0), description: field(body.description, |d| d.0) };
+        // Every field is checked before the precondition: a bad body is 422 whatever its If-Match.
+        let changes = ProjectChanges::parse(patch)?;
         let expected = expected_version(if_match.0.as_deref())?;
         let view = projects.update(auth.0, ProjectId(project_id.0), changes, expected).await?;
         Ok(ProjectResponse::of(&view))

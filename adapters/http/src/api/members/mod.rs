@@ -12,11 +12,10 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use self::schemas::{MemberBody, MemberPageBody, PutMemberRequest};
-use crate::error_set;
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::problem::ApiError;
-use crate::security::BearerAuth;
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::security::BearerAuth;
+use crate::api::tags::ApiTags;
 
 pub struct MembersApi;
 

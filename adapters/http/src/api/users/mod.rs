@@ -2,23 +2,21 @@
 
 pub mod schemas;
 
-use application::users::{Patch, ProfileChanges, UserService};
+use application::users::{ProfileChanges, ProfilePatch, UserService};
 use domain::users::{User, UserId};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::types::MaybeUndefined;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use self::schemas::{ChangePasswordRequest, ProfileBody, UpdateMeRequest, UserBody, UserPageBody};
-use crate::error_set;
-use crate::etag::{etag, expected_version};
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::patch::NotNull;
-use crate::problem::ApiError;
-use crate::security::BearerAuth;
+use crate::api::etag::{etag, expected_version};
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::schemas::fields::field;
+use crate::api::security::BearerAuth;
+use crate::api::tags::ApiTags;
 
 pub struct UsersApi;
 
@@ -81,19 +79,14 @@ impl UsersApi {
         #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<UserResponse, ApiError<UpdateMeErrors>> {
         let body = body.0;
-        let mut not_null = NotNull::default();
-        let changes = ProfileChanges {
-            first_name: not_null.take("first_name", body.first_name).map(|v| v.0),
-            last_name: not_null.take("last_name", body.last_name).map(|v| v.0),
-            username: not_null.take("username", body.username).map(|v| v.0),
-            avatar_url: match body.avatar_url {
-                MaybeUndefined::Undefined => Patch::Keep,
-                MaybeUndefined::Null => Patch::Clear,
-                MaybeUndefined::Value(url) => Patch::Set(url.0),
-            },
+        let patch = ProfilePatch {
+            first_name: field(body.first_name, |v| v.0),
+            last_name: field(body.last_name, |v| v.0),
+            username: field(body.username, |v| v.0),
+            avatar_url: field(body.avatar_url, |url| url.0),
         };
-        not_null.finish()?;
-        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        // Every field is checked before the precondition: a bad body is 422 whatever its If-Match.
+        let changes = ProfileChanges::parse(patch)?;
         let expected = expected_version(if_match.0.as_deref())?;
         let user = users.update_me(auth.0, changes, expected).await?;
         Ok(UserResponse::of(&user))

@@ -4,7 +4,7 @@
 pub mod schemas;
 
 use application::pagination::Listed;
-use application::posts::{NewPost, PostChanges, PostService};
+use application::posts::{NewPost, PostChanges, PostPatch, PostService};
 use domain::posts::{PostId, PostView};
 use domain::projects::ProjectId;
 use domain::users::UserId;
@@ -15,14 +15,13 @@ use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
 use self::schemas::{CreatePostRequest, PostBody, PostPageBody, UpdatePostRequest};
-use crate::error_set;
-use crate::etag::{etag, expected_version};
-use crate::json::Serialized;
-use crate::openapi::ApiTags;
-use crate::patch::NotNull;
-use crate::problem::ApiError;
-use crate::roles::PostStatusBody;
-use crate::security::BearerAuth;
+use crate::api::etag::{etag, expected_version};
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::schemas::fields::field;
+use crate::api::schemas::roles::PostStatusBody;
+use crate::api::security::BearerAuth;
+use crate::api::tags::ApiTags;
 
 pub struct PostsApi;
 
@@ -84,10 +83,8 @@ impl PostsApi {
         project_id: Path<Uuid>,
         body: Json<CreatePostRequest>,
     ) -> Result<PostCreated, ApiError<CreatePostErrors>> {
-        let mut not_null = NotNull::default();
-        let status = not_null.take("status", body.0.status).map(Into::into);
-        not_null.finish()?;
-        let new = NewPost { title: body.0.title.0, body: body.0.body.0, status };
+        let body = body.0;
+        let new = NewPost { title: body.title.0, body: body.body.0, status: field(body.status, Into::into) };
         let view = posts.create(auth.0, ProjectId(project_id.0), new).await?;
         let location = format!("/api/v1/posts/{}", view.post.id);
         let etag = etag(view.post.version);
@@ -141,14 +138,14 @@ impl PostsApi {
         body: Json<UpdatePostRequest>,
         #[oai(name = "If-Match", validator(pattern = r#"^(|\*|(W/)?"[^"]*")$"#))] if_match: Header<Option<String>>,
     ) -> Result<PostResponse, ApiError<UpdatePostErrors>> {
-        let mut not_null = NotNull::default();
-        let changes = PostChanges {
-            title: not_null.take("title", body.0.title).map(|t| t.0),
-            body: not_null.take("body", body.0.body).map(|b| b.0),
-            status: not_null.take("status", body.0.status).map(Into::into),
+        let body = body.0;
+        let patch = PostPatch {
+            title: field(body.title, |t| t.0),
+            body: field(body.body, |b| b.0),
+            status: field(body.status, Into::into),
         };
-        not_null.finish()?;
-        // The body is checked before the precondition: a malformed request is 4xx whatever its If-Match.
+        // Every field is checked before the precondition: a bad body is 422 whatever its If-Match.
+        let changes = PostChanges::parse(patch)?;
         let expected = expected_version(if_match.0.as_deref())?;
         let view = posts.update(auth.0, PostId(post_id.0), changes, expected).await?;
         Ok(PostResponse::of(view))

@@ -2,37 +2,15 @@
 //! trip generated clients and linters. The same adjusted text is served, embedded in Swagger UI,
 //! and committed under `openapi/`.
 
-use poem_openapi::{LicenseObject, OpenApiService, Tags};
+use poem_openapi::{LicenseObject, OpenApiService};
 use serde_json::{Map, Value};
 
-use crate::auth::AuthApi;
-use crate::members::MembersApi;
-use crate::posts::PostsApi;
-use crate::projects::ProjectsApi;
-use crate::system::SystemApi;
-use crate::users::UsersApi;
-
-#[derive(Tags)]
-pub enum ApiTags {
-    /// Registration, login, token refresh and logout
-    #[oai(rename = "auth")]
-    Auth,
-    /// Users: your own record, public profiles, the admin list
-    #[oai(rename = "users")]
-    Users,
-    /// Projects: create, list, change, delete
-    #[oai(rename = "projects")]
-    Projects,
-    /// Sharing a project with people as viewers or editors
-    #[oai(rename = "members")]
-    Members,
-    /// Posts in projects, and a creator's posts across projects
-    #[oai(rename = "posts")]
-    Posts,
-    /// Health and metrics
-    #[oai(rename = "system")]
-    System,
-}
+use crate::api::auth::AuthApi;
+use crate::api::members::MembersApi;
+use crate::api::posts::PostsApi;
+use crate::api::projects::ProjectsApi;
+use crate::api::system::SystemApi;
+use crate::api::users::UsersApi;
 
 pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, SystemApi);
 

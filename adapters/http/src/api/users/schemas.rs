@@ -6,7 +6,7 @@ use poem_openapi::{Enum, Object};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::inputs::{AvatarUrlInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
+use crate::api::schemas::inputs::{AvatarUrlInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
 
 /// A user's role across the service.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, serde::Serialize)]

@@ -3,17 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::storage::Storage;
+use application::health::HealthService;
 use application::AppError;
 use poem::web::Data;
 use poem_openapi::payload::PlainText;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use crate::error_set;
-use crate::json::Serialized;
-use crate::lifecycle::Lifecycle;
-use crate::openapi::ApiTags;
-use crate::problem::{ApiError, ProblemResponse};
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError, ProblemResponse};
+use crate::api::tags::ApiTags;
+use crate::server::lifecycle::Lifecycle;
 
 /// Renders the Prometheus text exposition of every metric the process records.
 #[derive(Clone)]
@@ -63,15 +62,15 @@ impl SystemApi {
     #[oai(path = "/health/ready", method = "get", operation_id = "health_ready")]
     async fn ready(
         &self,
-        storage: Data<&Arc<dyn Storage>>,
+        health: Data<&HealthService>,
         lifecycle: Data<&Lifecycle>,
     ) -> Result<HealthResponse, ApiError<ReadyErrors>> {
         if lifecycle.is_draining() {
             return Err(ProblemResponse::shutting_down().into());
         }
-        match tokio::time::timeout(READY_TIMEOUT, storage.ping()).await {
+        match tokio::time::timeout(READY_TIMEOUT, health.ready()).await {
             Ok(Ok(())) => Ok(ok()),
-            Ok(Err(e)) => Err(AppError::from(e).into()),
+            Ok(Err(e)) => Err(e.into()),
             Err(_) => Err(AppError::Unavailable.into()),
         }
     }

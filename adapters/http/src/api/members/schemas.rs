@@ -4,8 +4,8 @@ use domain::members::MemberView;
 use poem_openapi::Object;
 use time::OffsetDateTime;
 
-use crate::roles::{MemberRoleBody, ProjectRoleBody};
-use crate::users::schemas::ProfileBody;
+use crate::api::schemas::roles::{MemberRoleBody, ProjectRoleBody};
+use crate::api::users::schemas::ProfileBody;
 
 /// A member of a project; the owner is listed too.
 #[derive(Debug, Object, serde::Serialize)]

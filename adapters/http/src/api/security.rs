@@ -7,7 +7,7 @@ use poem::{IntoResponse, Request};
 use poem_openapi::auth::Bearer;
 use poem_openapi::SecurityScheme;
 
-use crate::problem::ProblemResponse;
+use crate::api::problems::ProblemResponse;
 
 /// A JWT access token from `POST /api/v1/auth/login` or `/auth/refresh`.
 #[derive(SecurityScheme)]

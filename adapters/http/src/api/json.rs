@@ -12,6 +12,9 @@ use poem_openapi::registry::{MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use serde::Serialize;
 
+use crate::api::json_bytes::to_bytes;
+use crate::api::problems::ProblemResponse;
+
 const CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
 #[derive(Debug)]
@@ -29,23 +32,6 @@ impl<T: Type> Payload for Serialized<T> {
     }
 }
 
-/// `value` as JSON bytes; in debug builds, an error when serde's bytes are not what the schema's
-/// own serialisation (`ToJSON`) gives.
-pub(crate) fn to_bytes<T: Serialize + ToJSON>(value: &T) -> Result<Vec<u8>, String> {
-    let bytes = serde_json::to_vec(value).map_err(|e| format!("a response could not be serialised: {e}"))?;
-    if cfg!(debug_assertions) {
-        let ours = serde_json::from_slice::<serde_json::Value>(&bytes).ok();
-        if ours != value.to_json() {
-            return Err(format!(
-                "serde and the schema disagree on {}: {}",
-                std::any::type_name::<T>(),
-                String::from_utf8_lossy(&bytes)
-            ));
-        }
-    }
-    Ok(bytes)
-}
-
 impl<T: Serialize + ToJSON> IntoResponse for Serialized<T> {
     fn into_response(self) -> Response {
         match to_bytes(&self.0) {
@@ -53,7 +39,7 @@ impl<T: Serialize + ToJSON> IntoResponse for Serialized<T> {
             // The server's fault: logged, and a 500 problem.
             Err(reason) => {
                 tracing::error!(%reason, "response serialisation failed");
-                crate::problem::ProblemResponse::internal().into_response()
+                ProblemResponse::internal().into_response()
             }
         }
     }

@@ -6,9 +6,9 @@ use poem_openapi::Object;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::inputs::{DescriptionInput, ProjectNameInput};
-use crate::roles::ProjectRoleBody;
-use crate::users::schemas::ProfileBody;
+use crate::api::schemas::inputs::{DescriptionInput, ProjectNameInput};
+use crate::api::schemas::roles::ProjectRoleBody;
+use crate::api::users::schemas::ProfileBody;
 
 /// A project as the caller sees it.
 #[derive(Debug, Object, serde::Serialize)]

@@ -23,7 +23,8 @@ use poem::web::{LocalAddr, RemoteAddr};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::problem::{ProblemResponse, REQUEST_ID};
+use crate::api::problems::{ProblemResponse, PROBLEM_JSON};
+use crate::server::request_id::REQUEST_ID;
 
 /// Below hyper's own limit (~400 KB of buffered head).
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -99,7 +100,7 @@ fn refusal() -> Vec<u8> {
     let head = format!(
         "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: {}\r\nx-request-id: {request_id}\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n",
-        crate::problem::PROBLEM_JSON,
+        PROBLEM_JSON,
         body.len()
     );
     [head.into_bytes(), body].concat()
