@@ -1,11 +1,18 @@
-//! What the SQL storage adapters share. Adapters never import each other; this crate holds the
-//! pieces that would otherwise be written once per adapter, and knows no driver itself.
+//! What the storage adapters share. Adapters never import each other; this crate holds the
+//! pieces that would otherwise be written once per adapter, and knows no driver itself: every
+//! backend's call metrics ([`timed`]), the SQL adapters' unit of work ([`sql_unit_of_work!`]) and
+//! row helpers, and the reading of a stored role.
 
 use std::future::Future;
 use std::time::Instant;
 
 use domain::projects::ProjectRole;
 use domain::StorageError;
+
+// `sql_unit_of_work!` reaches these through `$crate`: what its expansion uses is declared here,
+// not borrowed from whatever the calling adapter happens to depend on.
+#[doc(hidden)]
+pub use {application, async_trait, domain};
 
 /// Runs one storage call and records its count and latency by backend, operation and outcome
 /// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`), and traces it under
@@ -58,13 +65,33 @@ pub fn one_row_changed(rows_affected: u64) -> Result<(), StorageError> {
 /// pooled connection for those that only read, counting writes against DynamoDB's limit. The
 /// adapter implements every repository port on the type this declares (one file per feature).
 ///
-/// `sql_unit_of_work!(PgUnit, sqlx::Postgres, sqlx::PgConnection, "postgres");`
+/// The adapter passes what is its own — its driver's types and its mapping of driver errors —
+/// and the expansion names nothing else but this crate's re-exports, so every crate it relies
+/// on is declared here, where it is written:
+///
+/// ```ignore
+/// storage_support::sql_unit_of_work! {
+///     unit: PgUnit,
+///     transaction: sqlx::Transaction<'static, sqlx::Postgres>,
+///     pooled: sqlx::pool::PoolConnection<sqlx::Postgres>,
+///     connection: sqlx::PgConnection,
+///     backend: "postgres",
+///     storage_error: crate::errors::storage_error,
+/// }
+/// ```
 #[macro_export]
 macro_rules! sql_unit_of_work {
-    ($unit:ident, $db:ty, $connection:ty, $backend:literal) => {
+    (
+        unit: $unit:ident,
+        transaction: $transaction:ty,
+        pooled: $pooled:ty,
+        connection: $connection:ty,
+        backend: $backend:literal,
+        storage_error: $storage_error:path $(,)?
+    ) => {
         enum Exec {
-            Tx(::sqlx::Transaction<'static, $db>),
-            Reads(::sqlx::pool::PoolConnection<$db>),
+            Tx($transaction),
+            Reads($pooled),
         }
 
         pub(crate) struct $unit {
@@ -73,11 +100,11 @@ macro_rules! sql_unit_of_work {
         }
 
         impl $unit {
-            pub(crate) fn transaction(tx: ::sqlx::Transaction<'static, $db>) -> Self {
+            pub(crate) fn transaction(tx: $transaction) -> Self {
                 Self { exec: Exec::Tx(tx), writes: 0 }
             }
 
-            pub(crate) fn reads_only(conn: ::sqlx::pool::PoolConnection<$db>) -> Self {
+            pub(crate) fn reads_only(conn: $pooled) -> Self {
                 Self { exec: Exec::Reads(conn), writes: 0 }
             }
 
@@ -90,47 +117,47 @@ macro_rules! sql_unit_of_work {
 
             /// The connection for one more write, refused outside a transaction and beyond the
             /// unit-of-work limit that DynamoDB imposes on every backend.
-            pub(crate) fn write_conn(&mut self) -> Result<&mut $connection, ::domain::StorageError> {
+            pub(crate) fn write_conn(&mut self) -> Result<&mut $connection, $crate::domain::StorageError> {
                 let Exec::Tx(tx) = &mut self.exec else {
-                    return Err(::domain::StorageError::Backend("write through a read-only unit of work".into()));
+                    return Err($crate::domain::StorageError::Backend("write through a read-only unit of work".into()));
                 };
                 self.writes += 1;
-                if self.writes > ::application::storage::MAX_WRITES_PER_UNIT {
-                    return Err(::domain::StorageError::Backend(format!(
+                if self.writes > $crate::application::storage::MAX_WRITES_PER_UNIT {
+                    return Err($crate::domain::StorageError::Backend(format!(
                         "a unit of work holds at most {} writes",
-                        ::application::storage::MAX_WRITES_PER_UNIT
+                        $crate::application::storage::MAX_WRITES_PER_UNIT
                     )));
                 }
                 Ok(tx)
             }
         }
 
-        #[::async_trait::async_trait]
-        impl ::application::storage::UnitOfWork for $unit {
-            fn users(&mut self) -> &mut dyn ::domain::users::UserRepository {
+        #[$crate::async_trait::async_trait]
+        impl $crate::application::storage::UnitOfWork for $unit {
+            fn users(&mut self) -> &mut dyn $crate::domain::users::UserRepository {
                 self
             }
 
-            fn refresh_tokens(&mut self) -> &mut dyn ::domain::auth::RefreshTokenRepository {
+            fn refresh_tokens(&mut self) -> &mut dyn $crate::domain::auth::RefreshTokenRepository {
                 self
             }
 
-            fn projects(&mut self) -> &mut dyn ::domain::projects::ProjectRepository {
+            fn projects(&mut self) -> &mut dyn $crate::domain::projects::ProjectRepository {
                 self
             }
 
-            fn members(&mut self) -> &mut dyn ::domain::members::MemberRepository {
+            fn members(&mut self) -> &mut dyn $crate::domain::members::MemberRepository {
                 self
             }
 
-            fn posts(&mut self) -> &mut dyn ::domain::posts::PostRepository {
+            fn posts(&mut self) -> &mut dyn $crate::domain::posts::PostRepository {
                 self
             }
 
-            async fn commit(self: Box<Self>) -> Result<(), ::domain::StorageError> {
+            async fn commit(self: Box<Self>) -> Result<(), $crate::domain::StorageError> {
                 match self.exec {
                     Exec::Tx(tx) => {
-                        $crate::timed($backend, "commit", async { tx.commit().await.map_err(storage_error) }).await
+                        $crate::timed($backend, "commit", async { tx.commit().await.map_err($storage_error) }).await
                     }
                     Exec::Reads(_) => Ok(()),
                 }
