@@ -17,4 +17,4 @@ pub mod versions;
 #[cfg(test)]
 mod testing;
 
-pub use errors::{AppError, Resource};
+pub use errors::{AppError, ErrorChain, Resource};

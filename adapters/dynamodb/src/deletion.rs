@@ -112,13 +112,13 @@ async fn batch_delete(table: &Table, keys: Vec<Key>) -> Result<(), StorageError>
                     .set_key(Some(key.item()))
                     .build()
                     .map(|d| WriteRequest::builder().delete_request(d).build())
-                    .map_err(|e| StorageError::Backend(e.to_string()))
+                    .map_err(|e| StorageError::backend_from("a BatchWriteItem request", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut round = 0;
         while !requests.is_empty() {
             if round == UNPROCESSED_ROUNDS {
-                return Err(StorageError::Unavailable("BatchWriteItem: requests left unprocessed".into()));
+                return Err(StorageError::unavailable("BatchWriteItem: requests left unprocessed"));
             }
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(25 << round)).await;

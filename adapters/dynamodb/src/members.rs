@@ -134,7 +134,7 @@ impl MemberRepository for DynamoUnit {
         for (item, member) in items.into_iter().zip(members) {
             let user = found
                 .get(&Key::user(member.user_id))
-                .ok_or_else(|| StorageError::Backend(format!("member {} without a user", member.user_id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("member {} without a user", member.user_id.0)))?;
             rows.push((
                 item,
                 MemberView { user: profile_from_item(user)?, role: member.role, added_at: member.added_at },

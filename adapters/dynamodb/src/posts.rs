@@ -123,7 +123,7 @@ impl PostRepository for DynamoUnit {
         let Some(post) = found.get(&pointer.post).map(post_from_item).transpose()? else { return Ok(None) };
         let creator = found
             .get(&Key::user(pointer.creator))
-            .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", id.0)))?;
+            .ok_or_else(|| StorageError::backend(format!("post {} without its creator", id.0)))?;
         Ok(Some(PostView { post, creator: profile_from_item(creator)? }))
     }
 
@@ -148,7 +148,7 @@ impl PostRepository for DynamoUnit {
             for item in &items {
                 let slug = Fields::of(item, "post").str(SK)?.trim_start_matches(POST_PREFIX);
                 if slug == base.as_str() || slug.starts_with(&family) {
-                    slugs.push(Slug::parse(slug).map_err(|e| StorageError::Backend(format!("stored slug: {e}")))?);
+                    slugs.push(Slug::parse(slug).map_err(|e| StorageError::backend(format!("stored slug: {e}")))?);
                 }
             }
             match next {
@@ -205,7 +205,7 @@ impl PostRepository for DynamoUnit {
         // The index holds keys and ids; the posts and their creators come in one BatchGetItem.
         let mut keys = Vec::with_capacity(items.len() * 2);
         for entry in &items {
-            keys.push(Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?);
+            keys.push(Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?);
             keys.push(Key::user(UserId(Fields::of(entry, "post entry").uuid("creator_id")?)));
         }
         let found = self.table.batch_get(&keys).await?;
@@ -215,7 +215,7 @@ impl PostRepository for DynamoUnit {
             let Some(post) = found.get(&key).map(post_from_item).transpose()? else { continue };
             let creator = found
                 .get(&Key::user(post.creator_id))
-                .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
             rows.push((entry, PostView { creator: profile_from_item(creator)?, post }));
         }
         Ok(Page::from_overfetch(rows, query.limit, |(entry, _)| position.after(entry)).map(|(_, view)| view))
@@ -263,8 +263,7 @@ impl PostRepository for DynamoUnit {
                 keys.push(Key::user(query.creator));
             }
             for entry in &items {
-                let post_key =
-                    Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?;
+                let post_key = Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?;
                 let project = ProjectId(Fields::of(entry, "post entry").uuid("project_id")?);
                 keys.extend([post_key.clone(), Key::project(project), Key::member(project, query.viewer)]);
                 post_keys.push(post_key);
@@ -287,7 +286,7 @@ impl PostRepository for DynamoUnit {
                 if visible {
                     let creator = creator
                         .clone()
-                        .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
+                        .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
                     rows.push((item, PostView { post, creator }));
                 }
             }

@@ -100,7 +100,7 @@ impl ProjectRepository for DynamoUnit {
             .table
             .get(&Key::user(project.owner_id))
             .await?
-            .ok_or_else(|| StorageError::Backend(format!("project {} without its owner", id.0)))?;
+            .ok_or_else(|| StorageError::backend(format!("project {} without its owner", id.0)))?;
         Ok(Some(ProjectView { owner: profile_from_item(&owner)?, project, my_role, member_count, post_count }))
     }
 
@@ -178,7 +178,7 @@ impl ProjectRepository for DynamoUnit {
                 };
                 let owner = found
                     .get(&Key::user(m.owner_id))
-                    .ok_or_else(|| StorageError::Backend(format!("project {} without its owner", m.project_id.0)))?;
+                    .ok_or_else(|| StorageError::backend(format!("project {} without its owner", m.project_id.0)))?;
                 let view = ProjectView {
                     owner: profile_from_item(owner)?,
                     project,

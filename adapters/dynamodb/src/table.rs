@@ -75,11 +75,12 @@ impl Table {
             for key in chunk {
                 request = request.keys(key.item());
             }
-            let mut pending = Some(request.build().map_err(|e| StorageError::Backend(e.to_string()))?);
+            let mut pending =
+                Some(request.build().map_err(|e| StorageError::backend_from("a BatchGetItem request", e))?);
             let mut round = 0;
             while let Some(request) = pending.take() {
                 if round == UNPROCESSED_ROUNDS {
-                    return Err(StorageError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".into()));
+                    return Err(StorageError::unavailable("BatchGetItem: keys left unprocessed (throttled)"));
                 }
                 if round > 0 {
                     tokio::time::sleep(Duration::from_millis(20 << round)).await;

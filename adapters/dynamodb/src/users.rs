@@ -68,7 +68,7 @@ pub(crate) fn profile_from_item(item: &Item) -> Result<Profile, StorageError> {
             .opt_str("avatar_url")?
             .map(AvatarUrl::parse)
             .transpose()
-            .map_err(|e| StorageError::Backend(format!("stored user item: avatar_url breaks a rule: {e}")))?,
+            .map_err(|e| StorageError::backend(format!("stored user item: avatar_url breaks a rule: {e}")))?,
         created_at: f.time("created_at")?,
     })
 }
@@ -170,7 +170,7 @@ impl UserRepository for DynamoUnit {
             // A claim whose user is missing cannot exist (both are written together).
             let item = found
                 .remove(&Key::user(id))
-                .ok_or_else(|| StorageError::Backend(format!("username claim without its user {}", id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("username claim without its user {}", id.0)))?;
             rows.push((claim, user_from_item(&item)?));
         }
         Ok(Page::from_overfetch(rows, query.limit, |(claim, _)| USER_POSITION.after(claim)).map(|(_, user)| user))

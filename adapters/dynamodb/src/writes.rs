@@ -113,7 +113,7 @@ impl Write {
     }
 
     fn transact_item(&self, table: &str) -> Result<TransactWriteItem, StorageError> {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Backend(e.to_string());
+        let built = |e| StorageError::backend_from("a transaction item", e);
         let item = TransactWriteItem::builder();
         let item = match &self.op {
             Op::Put(attributes) => item.put(
@@ -223,7 +223,7 @@ fn settle<O, E, R>(write: &Write, operation: &str, result: Result<O, SdkError<E,
 where
     O: Consumed,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(output) => {
@@ -265,11 +265,11 @@ async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), Storage
         if let Some(at) = reasons.iter().position(|code| code == "ConditionalCheckFailed") {
             return Err(writes.get(at).map_or(StorageError::ConditionFailed, Write::failure));
         }
-        let detail = format!("TransactWriteItems cancelled: {reasons:?} ({:?})", err.code());
+        let context = format!("TransactWriteItems cancelled: {reasons:?}");
         if reasons.iter().any(|code| is_transient(code)) {
-            Err(StorageError::Unavailable(detail))
+            Err(StorageError::unavailable_from(context, err))
         } else {
-            Err(StorageError::Backend(detail))
+            Err(StorageError::backend_from(context, err))
         }
     })
     .await

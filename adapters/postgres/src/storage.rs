@@ -46,7 +46,7 @@ impl PostgresStorage {
     /// database is reachable) even when PostgreSQL is down.
     pub fn connect(settings: &PostgresSettings) -> Result<Self, StorageError> {
         let options = PgConnectOptions::from_str(&settings.url)
-            .map_err(|e| StorageError::Backend(format!("bad postgres url: {e}")))?
+            .map_err(|e| StorageError::backend_from("bad postgres url", e))?
             .application_name("tessera")
             .options([("statement_timeout", format!("{}", settings.statement_timeout.as_millis()))]);
         let pool = PgPoolOptions::new()
@@ -64,7 +64,7 @@ impl PostgresStorage {
     pub async fn migrate(&self) -> Result<(), StorageError> {
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => storage_error(inner),
-            other => StorageError::Backend(format!("migration failed: {other}")),
+            other => StorageError::backend_from("migration failed", other),
         })
     }
 

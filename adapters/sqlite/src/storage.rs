@@ -38,7 +38,7 @@ impl SqliteStorage {
     /// Opens (creating if needed) the database file and its directory. Does not migrate.
     pub async fn connect(settings: &SqliteSettings) -> Result<Self, StorageError> {
         let options = SqliteConnectOptions::from_str(&settings.url)
-            .map_err(|e| StorageError::Backend(format!("bad sqlite url: {e}")))?
+            .map_err(|e| StorageError::backend_from("bad sqlite url", e))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -51,7 +51,7 @@ impl SqliteStorage {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| StorageError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+                    .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
         let writer = SqlitePoolOptions::new()
@@ -76,7 +76,7 @@ impl SqliteStorage {
 
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::Backend(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::backend_from("migration failed", e))
     }
 
     pub async fn close(&self) {

@@ -27,7 +27,7 @@ pub async fn timed<T>(
     let outcome = match &result {
         Ok(_) => "ok",
         Err(StorageError::Conflict(_) | StorageError::ConditionFailed) => "condition",
-        Err(StorageError::Unavailable(_)) => "unavailable",
+        Err(StorageError::Unavailable { .. }) => "unavailable",
         Err(_) => "error",
     };
     let labels = [("backend", backend), ("operation", operation), ("outcome", outcome)];
@@ -49,7 +49,7 @@ pub fn profile_columns(table: &str, prefix: &str) -> String {
 
 /// A stored project role; anything else means the table holds what no code path writes.
 pub fn role_from_text(role: &str) -> Result<ProjectRole, StorageError> {
-    ProjectRole::parse(role).ok_or_else(|| StorageError::Backend(format!("corrupt role in storage: {role}")))
+    ProjectRole::parse(role).ok_or_else(|| StorageError::backend(format!("corrupt role in storage: {role}")))
 }
 
 /// A conditional write (`… WHERE version = ?` / `… IS NULL`) that matched no row lost its race.
@@ -119,11 +119,11 @@ macro_rules! sql_unit_of_work {
             /// unit-of-work limit that DynamoDB imposes on every backend.
             pub(crate) fn write_conn(&mut self) -> Result<&mut $connection, $crate::domain::StorageError> {
                 let Exec::Tx(tx) = &mut self.exec else {
-                    return Err($crate::domain::StorageError::Backend("write through a read-only unit of work".into()));
+                    return Err($crate::domain::StorageError::backend("write through a read-only unit of work"));
                 };
                 self.writes += 1;
                 if self.writes > $crate::application::storage::MAX_WRITES_PER_UNIT {
-                    return Err($crate::domain::StorageError::Backend(format!(
+                    return Err($crate::domain::StorageError::backend(format!(
                         "a unit of work holds at most {} writes",
                         $crate::application::storage::MAX_WRITES_PER_UNIT
                     )));
