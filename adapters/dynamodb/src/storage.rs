@@ -71,8 +71,8 @@ impl Intercept for CallLog {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
-        tracing::debug!(target: "tessera::dynamodb", operation = operation.as_str(), "dynamodb call");
+        let call = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        tracing::debug!(target: "tessera::dynamodb", call = call.as_str(), "dynamodb call");
         Ok(())
     }
 }

@@ -143,7 +143,7 @@ impl UnitOfWork for DynamoUnit {
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let (table, writes, deletions) = self.finished_writes()?;
-        send(&table, &writes).await?;
+        send(&table, "commit", &writes).await?;
         // The deletions are decided (the projects read as gone from now on); removing their
         // items is cleanup that a later start resumes if this process stops half-way.
         for project in deletions.into_iter().filter(|_| table.finish_deletions) {

@@ -7,9 +7,9 @@ use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use storage_support::timed;
 
 use crate::errors::storage_error;
-use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -76,17 +76,20 @@ impl PostgresStorage {
 #[async_trait]
 impl Storage for PostgresStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("begin", async { self.pool.begin().await.map_err(storage_error) }).await?;
+        let tx = timed("postgres", "begin", "begin", async { self.pool.begin().await.map_err(storage_error) }).await?;
         Ok(Box::new(PgUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn = timed("acquire", async { self.pool.acquire().await.map_err(storage_error) }).await?;
+        let conn =
+            timed("postgres", "acquire", "acquire", async { self.pool.acquire().await.map_err(storage_error) }).await?;
         Ok(Box::new(PgUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        timed("ping", async { sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error) })
-            .await
+        timed("postgres", "ping", "query", async {
+            sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error)
+        })
+        .await
     }
 }

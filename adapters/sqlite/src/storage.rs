@@ -7,9 +7,9 @@ use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use storage_support::timed;
 
 use crate::errors::storage_error;
-use crate::metrics::timed;
 use crate::unit_of_work::SqliteUnit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -88,17 +88,20 @@ impl SqliteStorage {
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
+        let tx = timed("sqlite", "begin", "begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn = timed("acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
+        let conn =
+            timed("sqlite", "acquire", "acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        timed("ping", async { sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error) })
-            .await
+        timed("sqlite", "ping", "query", async {
+            sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error)
+        })
+        .await
     }
 }

@@ -14,27 +14,38 @@ use domain::StorageError;
 #[doc(hidden)]
 pub use {application, async_trait, domain};
 
-/// Runs one storage call and records its count and latency by backend, operation and outcome
-/// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`), and traces it under
-/// the target `tessera::storage`.
+/// Runs one call to the backend and records its count and latency
+/// (`tessera_storage_calls_total`, `tessera_storage_call_duration_seconds`) labelled with:
+///
+/// - `backend`: `sqlite`, `postgres` or `dynamodb`;
+/// - `operation`: what the call was made for, in one vocabulary on every backend — the port
+///   operation (`users.get`, `posts.list_for_project`, `refresh_tokens.spend`, …) or the unit of
+///   work's `begin`/`commit` (and a SQL pool's `acquire`/`ping`);
+/// - `call`: what went to the backend — the DynamoDB API call (`GetItem`, `Query`,
+///   `BatchGetItem`, `TransactWriteItems`, …; one operation may make several), or on SQL `query`
+///   for a statement and `begin`/`commit`/`acquire` for transaction control;
+/// - `outcome`: `ok`, `condition` (a conflict or failed condition), `unavailable` or `error`.
+///
+/// Each call is also traced under the target `tessera::storage` with the same fields.
 pub async fn timed<T>(
     backend: &'static str,
     operation: &'static str,
-    call: impl Future<Output = Result<T, StorageError>>,
+    call: &'static str,
+    work: impl Future<Output = Result<T, StorageError>>,
 ) -> Result<T, StorageError> {
     let started = Instant::now();
-    let result = call.await;
+    let result = work.await;
     let outcome = match &result {
         Ok(_) => "ok",
         Err(StorageError::Conflict(_) | StorageError::ConditionFailed) => "condition",
         Err(StorageError::Unavailable { .. }) => "unavailable",
         Err(_) => "error",
     };
-    let labels = [("backend", backend), ("operation", operation), ("outcome", outcome)];
+    let labels = [("backend", backend), ("operation", operation), ("call", call), ("outcome", outcome)];
     metrics::counter!("tessera_storage_calls_total", &labels).increment(1);
     metrics::histogram!("tessera_storage_call_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     // For tests and debugging: which storage calls (`begin`, `commit`, …) a request made.
-    tracing::trace!(target: "tessera::storage", backend, operation, outcome, "storage call");
+    tracing::trace!(target: "tessera::storage", backend, operation, call, outcome, "storage call");
     result
 }
 
@@ -157,7 +168,8 @@ macro_rules! sql_unit_of_work {
             async fn commit(self: Box<Self>) -> Result<(), $crate::domain::StorageError> {
                 match self.exec {
                     Exec::Tx(tx) => {
-                        $crate::timed($backend, "commit", async { tx.commit().await.map_err($storage_error) }).await
+                        $crate::timed($backend, "commit", "commit", async { tx.commit().await.map_err($storage_error) })
+                            .await
                     }
                     Exec::Reads(_) => Ok(()),
                 }
