@@ -230,7 +230,7 @@ impl AuthService {
         err: StorageError,
         chain: &RefreshChain,
     ) -> Result<TokenPair, AppError> {
-        if err != StorageError::ConditionFailed {
+        if !matches!(err, StorageError::ConditionFailed) {
             return Err(err.into());
         }
         uow.refresh_tokens().revoke_chain(chain.id, self.deps.clock.now()).await?;

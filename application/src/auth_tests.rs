@@ -355,7 +355,7 @@ async fn losing_the_spend_race_at_commit_is_reuse_too() {
 async fn refresh_passes_storage_outages_through() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.tokens.expect_find_token().returning(|_| Err(StorageError::Unavailable("down".into())));
+        uow.tokens.expect_find_token().returning(|_| Err(StorageError::unavailable("down")));
     });
     let (service, _) = f.service();
 

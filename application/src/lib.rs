@@ -20,4 +20,4 @@ pub mod workspace;
 #[cfg(test)]
 mod testing;
 
-pub use errors::{AppError, Resource};
+pub use errors::{AppError, ErrorChain, Resource};

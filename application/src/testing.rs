@@ -172,7 +172,7 @@ impl Storage for FakeStorage {
 
     async fn ping(&self) -> Result<(), StorageError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StorageError::Unavailable("the fake backend is down".into()));
+            return Err(StorageError::unavailable("the fake backend is down"));
         }
         Ok(())
     }

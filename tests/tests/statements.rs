@@ -50,15 +50,15 @@ impl<S: Subscriber> Layer<S> for StatementLog {
                 }
             }
             "tessera::dynamodb" => {
-                let mut operation = Operation(None);
-                event.record(&mut operation);
-                STATEMENTS.lock().unwrap().push(operation.0.unwrap_or_default());
+                let mut call = Named("call", None);
+                event.record(&mut call);
+                STATEMENTS.lock().unwrap().push(call.1.unwrap_or_default());
             }
             // sqlx does not log transaction control: the SQL adapters' own begin/commit calls.
             "tessera::storage" => {
-                let mut operation = Operation(None);
+                let mut operation = Named("operation", None);
                 event.record(&mut operation);
-                if let Some(control @ ("begin" | "commit")) = operation.0.as_deref() {
+                if let Some(control @ ("begin" | "commit")) = operation.1.as_deref() {
                     STATEMENTS.lock().unwrap().push(control.to_uppercase());
                 }
             }
@@ -67,13 +67,13 @@ impl<S: Subscriber> Layer<S> for StatementLog {
     }
 }
 
-/// The `operation` field of a DynamoDB call event.
-struct Operation(Option<String>);
+/// One string field of an event: the `call` of a DynamoDB attempt, the `operation` of a storage call.
+struct Named(&'static str, Option<String>);
 
-impl Visit for Operation {
+impl Visit for Named {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "operation" {
-            self.0 = Some(value.to_owned());
+        if field.name() == self.0 {
+            self.1 = Some(value.to_owned());
         }
     }
 

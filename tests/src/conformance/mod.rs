@@ -14,6 +14,19 @@ use time::macros::datetime;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+/// Asserts that a value matches a pattern, and shows the value when it does not. Storage results
+/// are matched, not compared: a `StorageError` may carry its driver's error, which has no equality.
+macro_rules! assert_matches {
+    ($value:expr, $pattern:pat $(,)?) => {
+        assert_matches!($value, $pattern, "unexpected result")
+    };
+    ($value:expr, $pattern:pat, $message:literal $(,)?) => {{
+        let value = $value;
+        assert!(matches!(value, $pattern), "{}: expected {}, got {value:?}", $message, stringify!($pattern));
+    }};
+}
+pub(crate) use assert_matches;
+
 pub const T0: OffsetDateTime = datetime!(2026-11-22 10:00:00.123 UTC);
 
 pub fn new_user(username: &str) -> User {

@@ -52,7 +52,7 @@ impl RefreshTokenRepository for DynamoUnit {
     }
 
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError> {
-        self.table.get(&Key::chain(id)).await?.as_ref().map(chain_from_item).transpose()
+        self.table.get("refresh_chains.get", &Key::chain(id)).await?.as_ref().map(chain_from_item).transpose()
     }
 
     async fn revoke_chain(&mut self, id: ChainId, at: OffsetDateTime) -> Result<(), StorageError> {
@@ -80,7 +80,12 @@ impl RefreshTokenRepository for DynamoUnit {
     }
 
     async fn find_token(&mut self, hash: &TokenHash) -> Result<Option<RefreshToken>, StorageError> {
-        self.table.get(&Key::token(hash)).await?.as_ref().map(|item| token_from_item(item, hash)).transpose()
+        self.table
+            .get("refresh_tokens.find", &Key::token(hash))
+            .await?
+            .as_ref()
+            .map(|item| token_from_item(item, hash))
+            .transpose()
     }
 
     async fn spend_token(&mut self, hash: &TokenHash, at: OffsetDateTime) -> Result<(), StorageError> {
