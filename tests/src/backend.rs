@@ -1,5 +1,8 @@
 //! Which backend a test run targets, and a fresh, isolated database on it for each test.
 
+use std::sync::Arc;
+
+use application::storage::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::{Config, StorageKind};
 use tempfile::TempDir;
@@ -86,12 +89,19 @@ pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
 /// A migrated, empty storage backend for the conformance suite.
 pub struct TestStorage {
     pub backend: Backend,
+    storage: Arc<dyn Storage>,
     _config: IsolatedConfig,
+}
+
+impl AsRef<dyn Storage> for TestStorage {
+    fn as_ref(&self) -> &(dyn Storage + 'static) {
+        self.storage.as_ref()
+    }
 }
 
 pub async fn storage() -> TestStorage {
     let config = isolated_config().await;
     let backend = Backend::open(&config.config).await.expect("the test backend opens");
     backend.migrate().await.expect("migrations apply");
-    TestStorage { backend, _config: config }
+    TestStorage { storage: backend.storage(), backend, _config: config }
 }
