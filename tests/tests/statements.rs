@@ -80,12 +80,16 @@ impl Visit for Named {
     fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
-fn install() {
+/// Installs the statement log and takes it for the calling test until the guard drops: the log
+/// is one per process, and `cargo test` runs both tests in one (nextest gives each its own).
+async fn install() -> tokio::sync::MutexGuard<'static, ()> {
     static INSTALLED: OnceLock<()> = OnceLock::new();
+    static ONE_TEST_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     INSTALLED.get_or_init(|| {
         tracing::subscriber::set_global_default(tracing_subscriber::registry().with(StatementLog))
             .expect("no other subscriber in this test binary");
     });
+    ONE_TEST_AT_A_TIME.lock().await
 }
 
 /// The statements one GET issues. Connection set-up (`PRAGMA …`, run once per new pooled
@@ -105,7 +109,7 @@ async fn statements_of(server: &TestServer, path: &str, token: &str) -> Vec<Stri
 
 #[tokio::test]
 async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
-    install();
+    let _log = install().await;
     let server = TestServer::start().await;
     let root = server.admin("root").await;
     let ada = server.user("ada").await;
@@ -158,7 +162,7 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
 /// call — one PutItem/UpdateItem/DeleteItem, or one TransactWriteItems when there are several.
 #[tokio::test]
 async fn every_write_request_is_one_transaction() {
-    install();
+    let _log = install().await;
     let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
     let server = TestServer::start().await;
     let ada = server.user("ada").await;
