@@ -10,7 +10,7 @@ use time::Duration;
 use crate::errors::AppError;
 use crate::login_throttle::LoginThrottle;
 use crate::ports::{new_chain_id, Clock, IdGenerator, PasswordHasher, TokenIssuer};
-use crate::storage::{Storage, UnitOfWork};
+use crate::ports::{Storage, UnitOfWork};
 use crate::validation::validate;
 
 /// The caller behind a valid access token.

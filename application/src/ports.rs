@@ -1,12 +1,81 @@
-//! Outbound ports other than storage, so services can be unit-tested with mocks and a fixed clock.
+//! Every port of the core, in one place. A newcomer opens this file to see what Tessera needs
+//! from the outside world; each method's contract is in its doc comment, and `bootstrap` alone
+//! picks the adapters that implement them.
+//!
+//! | port | what it is for | adapters |
+//! |---|---|---|
+//! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
+//! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
+//! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
+//! | [`Clock`], [`IdGenerator`] | time and UUIDv7 ids, fixed in unit tests | `bootstrap` |
+//!
+//! The repository ports themselves live in the domain (`domain::ports`, re-exported here), since
+//! they speak only the domain's types.
+//!
+//! ## The unit of work
+//!
+//! One shape of transaction fits SQL and DynamoDB alike.
+//!
+//! A service calls [`Storage::begin`], reaches repositories through the unit of work, and ends
+//! with [`UnitOfWork::commit`]; dropping a unit of work uncommitted rolls it back. On SQL it wraps
+//! a database transaction. On DynamoDB it reads directly (consistent reads) and buffers writes with
+//! their conditions, sending them in one `TransactWriteItems` at commit; so a uniqueness or version
+//! conflict may surface at the write call *or* at `commit()`, and services handle both alike.
+//! A unit of work holds at most [`MAX_WRITES_PER_UNIT`] writes.
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
+pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::users::{Password, PasswordHash, UserId};
+use domain::{Continuation, StorageError};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::errors::AppError;
+use crate::pagination::ListKey;
+
+/// DynamoDB's limit on the actions of one transaction, which every backend honours so that a
+/// service written against SQLite cannot outgrow DynamoDB.
+pub const MAX_WRITES_PER_UNIT: usize = 100;
+
+#[async_trait]
+pub trait UnitOfWork: Send {
+    fn users(&mut self) -> &mut dyn UserRepository;
+
+    fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository;
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository;
+
+    fn members(&mut self) -> &mut dyn MemberRepository;
+
+    fn posts(&mut self) -> &mut dyn PostRepository;
+
+    /// Makes every write of this unit durable, all or nothing. Conditions checked late (DynamoDB)
+    /// fail here with the same `StorageError` the write call would have given.
+    async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// A unit of work for a use case that writes.
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError>;
+
+    /// A unit of work for a use case that only reads: no transaction is opened (each read is one
+    /// round trip), and writing through it is a bug.
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError>;
+
+    /// Answers `Ok` when the backend can serve requests (readiness).
+    async fn ping(&self) -> Result<(), StorageError>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+pub trait CursorCodec: Send + Sync {
+    fn seal(&self, list: &ListKey, continuation: &Continuation) -> String;
+
+    /// MUST fail with `InvalidCursor` for anything `seal` did not produce for this very list.
+    fn unseal(&self, list: &ListKey, cursor: &str) -> Result<Continuation, AppError>;
+}
 
 #[cfg_attr(test, mockall::automock)]
 pub trait Clock: Send + Sync {

@@ -12,7 +12,7 @@ use domain::{Conflict, Page, StorageError};
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
-use crate::storage::UnitOfWork;
+use crate::ports::UnitOfWork;
 use crate::validation::{validate, Field};
 use crate::versions::expected_version;
 use crate::workspace::{require, WorkspaceDeps};

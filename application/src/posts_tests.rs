@@ -6,7 +6,7 @@ use domain::users::{Role, UserId};
 use domain::{Conflict, Page, StorageError};
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockIdGenerator;
 use crate::testing::{fixed_clock, member, post_view, user, uuid, FakeStorage, FakeUow, NOW};
 use crate::validation::Field;

@@ -6,7 +6,7 @@ use domain::StorageError;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockIdGenerator;
 use crate::testing::{fixed_clock, member, project, project_view, user, uuid, FakeStorage, NOW};
 use crate::validation::Field;

@@ -5,18 +5,19 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
-use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
-use domain::posts::{CreatorPostsQuery, Post, PostId, PostRepository, PostView, ProjectPostsQuery, Slug};
-use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRepository, ProjectRole, ProjectView};
-use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username};
+use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::members::{Member, MemberListQuery, MemberView};
+use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery, Slug};
+use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRole, ProjectView};
+use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, Username};
 use domain::{Page, StorageError};
 use time::macros::datetime;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::ports::MockClock;
-use crate::storage::{Storage, UnitOfWork};
+use crate::ports::{Storage, UnitOfWork};
 
 mockall::mock! {
     pub Users {}

@@ -7,9 +7,10 @@ use domain::StorageError;
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
-use crate::pagination::{parse_limit, CursorCodec, ListKey, Listed, PageRequest};
+use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
+use crate::ports::CursorCodec;
+use crate::ports::Storage;
 use crate::ports::{Clock, PasswordHasher};
-use crate::storage::Storage;
 use crate::validation::{validate, Field, Patch};
 use crate::versions::expected_version;
 

@@ -5,7 +5,7 @@ use domain::{Conflict, Continuation, Page, StorageError};
 use mockall::predicate::eq;
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockPasswordHasher;
 use crate::testing::{fixed_clock, user, uuid, FakeStorage, NOW};
 use crate::validation::{Field, Patch};

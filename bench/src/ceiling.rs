@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use application::storage::Storage;
+use application::ports::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::Config;
 use domain::posts::{CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, ProjectPostsQuery, Slug};

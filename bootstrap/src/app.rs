@@ -9,7 +9,7 @@ use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::health::HealthService;
 use application::login_throttle::InMemoryLoginThrottle;
 use application::members::MemberService;
-use application::pagination::CursorCodec;
+use application::ports::CursorCodec;
 use application::posts::PostService;
 use application::projects::ProjectService;
 use application::users::{UserDeps, UserService};

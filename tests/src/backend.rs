@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::sync::{Arc, Once};
 
-use application::storage::Storage;
+use application::ports::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::{Config, StorageKind};
 use tempfile::TempDir;

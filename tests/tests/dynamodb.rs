@@ -142,7 +142,7 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     if !TestBackend::Dynamodb.suite_is_configured() {
         return;
     }
-    use application::storage::Storage;
+    use application::ports::Storage;
     use domain::members::MemberListQuery;
     use domain::posts::{PostStatus, Slug};
     use domain::PageLimit;
@@ -195,7 +195,7 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
     if !TestBackend::Dynamodb.suite_is_configured() {
         return;
     }
-    use application::storage::Storage;
+    use application::ports::Storage;
     use domain::posts::Slug;
     use domain::projects::ProjectId;
     use tessera_dynamodb::{DynamoSettings, DynamoStorage};

@@ -3,7 +3,8 @@
 //! partition (ordered by the project's creation, for "my projects").
 
 use async_trait::async_trait;
-use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
+use domain::members::{Member, MemberListQuery, MemberView};
+use domain::ports::MemberRepository;
 use domain::projects::{Project, ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Conflict, Page, StorageError};

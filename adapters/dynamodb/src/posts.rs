@@ -4,8 +4,9 @@
 //! `by_creator` global index lists a creator's posts across projects.
 
 use async_trait::async_trait;
+use domain::ports::PostRepository;
 use domain::posts::{
-    CreatorPostsQuery, Post, PostBody, PostId, PostRepository, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
+    CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;

@@ -4,9 +4,8 @@
 //! partition, ordered by the project's creation through the `by_order` local index.
 
 use async_trait::async_trait;
-use domain::projects::{
-    Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectRepository, ProjectView,
-};
+use domain::ports::ProjectRepository;
+use domain::projects::{Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectView};
 use domain::users::UserId;
 use domain::{Page, StorageError};
 use time::OffsetDateTime;

@@ -3,7 +3,8 @@
 //! check `expires_at`).
 
 use async_trait::async_trait;
-use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
+use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::ports::RefreshTokenRepository;
 use domain::users::UserId;
 use domain::StorageError;
 use time::OffsetDateTime;

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::storage::{Storage, UnitOfWork};
+use application::ports::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;

@@ -4,14 +4,13 @@
 
 use std::collections::HashMap;
 
-use application::storage::{UnitOfWork, MAX_WRITES_PER_UNIT};
+use application::ports::{UnitOfWork, MAX_WRITES_PER_UNIT};
 use application::ErrorChain;
 use async_trait::async_trait;
-use domain::auth::RefreshTokenRepository;
-use domain::members::MemberRepository;
-use domain::posts::PostRepository;
-use domain::projects::{Project, ProjectId, ProjectRepository};
-use domain::users::{User, UserId, UserRepository};
+
+use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::projects::{Project, ProjectId};
+use domain::users::{User, UserId};
 use domain::StorageError;
 
 use crate::item::n;

@@ -3,9 +3,8 @@
 //! Username claims share one partition sorted by username: the admin list reads it in order.
 
 use async_trait::async_trait;
-use domain::users::{
-    AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, UserRepository, Username,
-};
+use domain::ports::UserRepository;
+use domain::users::{AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, Username};
 use domain::{Conflict, Page, StorageError};
 
 use crate::cursor::Position;

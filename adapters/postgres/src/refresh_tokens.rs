@@ -1,7 +1,8 @@
 //! `RefreshTokenRepository` on PostgreSQL.
 
 use async_trait::async_trait;
-use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
+use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::ports::RefreshTokenRepository;
 use domain::users::UserId;
 use domain::StorageError;
 use sqlx::Row;

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::storage::{Storage, UnitOfWork};
+use application::ports::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};

@@ -133,10 +133,10 @@ macro_rules! sql_unit_of_work {
                     return Err($crate::domain::StorageError::backend("write through a read-only unit of work"));
                 };
                 self.writes += 1;
-                if self.writes > $crate::application::storage::MAX_WRITES_PER_UNIT {
+                if self.writes > $crate::application::ports::MAX_WRITES_PER_UNIT {
                     return Err($crate::domain::StorageError::backend(format!(
                         "a unit of work holds at most {} writes",
-                        $crate::application::storage::MAX_WRITES_PER_UNIT
+                        $crate::application::ports::MAX_WRITES_PER_UNIT
                     )));
                 }
                 Ok(tx)
@@ -144,24 +144,24 @@ macro_rules! sql_unit_of_work {
         }
 
         #[$crate::async_trait::async_trait]
-        impl $crate::application::storage::UnitOfWork for $unit {
-            fn users(&mut self) -> &mut dyn $crate::domain::users::UserRepository {
+        impl $crate::application::ports::UnitOfWork for $unit {
+            fn users(&mut self) -> &mut dyn $crate::domain::ports::UserRepository {
                 self
             }
 
-            fn refresh_tokens(&mut self) -> &mut dyn $crate::domain::auth::RefreshTokenRepository {
+            fn refresh_tokens(&mut self) -> &mut dyn $crate::domain::ports::RefreshTokenRepository {
                 self
             }
 
-            fn projects(&mut self) -> &mut dyn $crate::domain::projects::ProjectRepository {
+            fn projects(&mut self) -> &mut dyn $crate::domain::ports::ProjectRepository {
                 self
             }
 
-            fn members(&mut self) -> &mut dyn $crate::domain::members::MemberRepository {
+            fn members(&mut self) -> &mut dyn $crate::domain::ports::MemberRepository {
                 self
             }
 
-            fn posts(&mut self) -> &mut dyn $crate::domain::posts::PostRepository {
+            fn posts(&mut self) -> &mut dyn $crate::domain::ports::PostRepository {
                 self
             }
 

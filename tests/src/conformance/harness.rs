@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::process::ExitCode;
 
-use application::storage::Storage;
+use application::ports::Storage;
 use libtest_mimic::{Arguments, Failed, Trial};
 
 use super::{Case, CASES};

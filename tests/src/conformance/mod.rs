@@ -15,7 +15,7 @@ pub mod units;
 pub mod users;
 pub mod workspace;
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, Username};
 use time::macros::datetime;
 use time::OffsetDateTime;

@@ -1,6 +1,6 @@
 //! `PostRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::posts::{CreatorPostsQuery, PostStatus, PostTitle, ProjectPostsQuery, Slug};
 use domain::projects::{ProjectId, ProjectRole};
 use domain::{Conflict, PageLimit, StorageError};

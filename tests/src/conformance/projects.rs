@@ -1,6 +1,6 @@
 //! `ProjectRepository` and `MemberRepository` contracts.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::members::MemberListQuery;
 use domain::posts::{PostStatus, Slug};
 use domain::projects::{ProjectListQuery, ProjectName, ProjectRole};

@@ -1,6 +1,6 @@
 //! `RefreshTokenRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use domain::StorageError;
 use time::Duration;

@@ -1,6 +1,6 @@
 //! `UserRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::users::{AvatarUrl, Email, UserId, UserListQuery, Username, UsernamePrefix};
 use domain::{Conflict, Continuation, PageLimit, StorageError};
 use uuid::Uuid;
