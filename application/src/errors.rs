@@ -47,6 +47,10 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("storage unavailable")]
     Unavailable,
+    /// Work that this instance bounds (password hashing) is queued to its limit: refused at once
+    /// rather than queued further; the caller may retry shortly.
+    #[error("overloaded")]
+    Overloaded,
     /// A bug, a broken invariant or a storage failure; the message (a storage failure's whole
     /// chain of causes, see [`ErrorChain`]) goes to logs, never to clients.
     #[error("internal error: {0}")]

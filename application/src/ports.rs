@@ -89,6 +89,9 @@ pub trait IdGenerator: Send + Sync {
     fn new_id(&self) -> Uuid;
 }
 
+/// Password hashing, which costs tens of milliseconds of CPU per call and is therefore bounded:
+/// every method MAY wait for a turn, MUST fail at once with `Overloaded` when too many calls
+/// already wait, and MUST NOT hash for a call whose future was dropped while it waited.
 #[cfg_attr(test, mockall::automock)]
 #[async_trait]
 pub trait PasswordHasher: Send + Sync {

@@ -113,7 +113,7 @@ pub async fn run(config: &Config, args: &SeedArgs) -> Result<(), String> {
     let backend = Backend::open(config).await.map_err(|e| e.to_string())?;
     backend.migrate().await.map_err(|e| e.to_string())?;
     let storage = backend.storage();
-    let hasher = tessera_security::Argon2Hasher::new(tessera_security::HashingLimits { concurrency: 1 })
+    let hasher = tessera_security::Argon2Hasher::new(tessera_security::HashingLimits::new(Some(1), None))
         .map_err(|e| e.to_string())?;
     // Every seeded user has the same password: one hash, computed once, stored for all.
     let hash: PasswordHash = hasher

@@ -43,10 +43,7 @@ impl App {
         let key = server_key(config).await?;
         let storage = backend.storage();
         let clock = Arc::new(SystemClock);
-        let mut limits = HashingLimits::default();
-        if let Some(n) = config.hash_concurrency {
-            limits.concurrency = n;
-        }
+        let limits = HashingLimits::new(config.hash_concurrency, config.hash_queue);
         let hasher = Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
         let access_ttl = time::Duration::seconds(i64::from(config.access_token_ttl));
         let auth = AuthService::new(
@@ -88,6 +85,7 @@ impl App {
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             head_timeout: Duration::from_millis(config.header_timeout_ms),
+            body_timeout: Duration::from_millis(config.body_timeout_ms),
         };
         Ok(Self { backend, auth, users, services, settings })
     }

@@ -117,6 +117,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_HASH_CONCURRENCY", hide_env_values = true, global = true)]
     pub hash_concurrency: Option<usize>,
 
+    /// Password checks and hashes (logins, registrations, password changes) that may wait for a
+    /// hashing thread; more are answered 503 `overloaded` at once [default: 32 per hashing thread].
+    #[arg(long, env = "TESSERA_HASH_QUEUE", hide_env_values = true, global = true)]
+    pub hash_queue: Option<usize>,
+
     /// Read connections of the SQLite pool (writes use one connection).
     #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", hide_env_values = true, default_value_t = 4, global = true)]
     pub sqlite_read_connections: u32,
@@ -182,6 +187,11 @@ pub struct Config {
     /// client trickling its headers is disconnected.
     #[arg(long, env = "TESSERA_HEADER_TIMEOUT_MS", hide_env_values = true, default_value_t = 10_000, global = true)]
     pub header_timeout_ms: u64,
+
+    /// Longest a request body may take to arrive after its request head, in milliseconds; a
+    /// client trickling its body is answered 408 `body_timeout` and disconnected.
+    #[arg(long, env = "TESSERA_BODY_TIMEOUT_MS", hide_env_values = true, default_value_t = 10_000, global = true)]
+    pub body_timeout_ms: u64,
 
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", hide_env_values = true, default_value_t = 30, global = true)]

@@ -2,6 +2,12 @@
 //! own: never on the async workers, so a login flood queues for hashing instead of taking every
 //! core from the rest of the server.
 //!
+//! The queue is bounded and lives in the callers' futures: a hash waits for a thread's permit
+//! (one per thread) inside the request that asked for it, and at most `queue` hashes wait at once;
+//! the next is refused at once with [`AppError::Overloaded`]. A request dropped while it waits
+//! (its client went away, its timeout passed) leaves the queue and is never hashed; work is handed
+//! to a thread only with a permit, so a thread is free for it the moment it is sent.
+//!
 //! Each hashing thread owns one Argon2 memory block, allocated once and reused by every hash.
 //! Letting the library allocate 19 MiB per hash (on Tokio's blocking pool) made RSS grow with
 //! every login: glibc kept the freed blocks, 138 MB after 10 logins and 256 MB after 20 at once.
@@ -15,33 +21,49 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcHash, SaltS
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use domain::users::{Password, PasswordHash};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HashingLimits {
     /// Hashes computed at the same time: the number of hashing threads.
     pub concurrency: usize,
+    /// Hashes that may wait for a thread; one more is refused at once with `Overloaded`.
+    pub queue: usize,
+}
+
+/// The default queue, per hashing thread: with hashes of 10–30 ms, a wait of well under a second.
+const QUEUE_PER_THREAD: usize = 32;
+
+impl HashingLimits {
+    /// The limits asked for, with the defaults for what is not given: half the cores (at least
+    /// one; the other half keeps serving everything else), and [`QUEUE_PER_THREAD`] waiting hashes
+    /// per thread.
+    pub fn new(concurrency: Option<usize>, queue: Option<usize>) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let concurrency = concurrency.unwrap_or(cores / 2).max(1);
+        Self { concurrency, queue: queue.unwrap_or(concurrency * QUEUE_PER_THREAD) }
+    }
 }
 
 impl Default for HashingLimits {
     fn default() -> Self {
-        // Half the cores (at least one): the other half keeps serving everything else.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self { concurrency: (cores / 2).max(1) }
+        Self::new(None, None)
     }
 }
 
 /// Work for a hashing thread, given that thread's Argon2 memory.
 type Job = Box<dyn FnOnce(&mut [Block]) + Send + 'static>;
 
-/// Hashes waiting for a thread; past this, callers wait to enqueue (back-pressure, not memory).
-const QUEUE: usize = 1024;
 const OUTPUT_LEN: usize = 32;
 
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
     jobs: mpsc::Sender<Job>,
+    /// One permit per hashing thread: a job is sent only with one, and gives it back when done.
+    threads: Arc<Semaphore>,
+    /// Hashes being computed or waiting for a thread (`concurrency + queue` permits).
+    admitted: Arc<Semaphore>,
     /// A real hash of a random password, verified against when the login name is unknown.
     dummy: Arc<str>,
 }
@@ -106,10 +128,11 @@ fn verify_in(memory: &mut [Block], password: &[u8], phc: &str) -> Result<bool, A
 }
 
 /// Starts the hashing threads, each with its memory block; they end with the last hasher handle.
+/// The channel holds at most one job per thread: jobs are sent only with a thread's permit.
 fn start_threads(count: usize, params: &Params) -> Result<mpsc::Sender<Job>, AppError> {
-    let (jobs, queue) = mpsc::channel::<Job>(QUEUE);
+    let (jobs, queue) = mpsc::channel::<Job>(count);
     let queue = Arc::new(Mutex::new(queue));
-    for n in 0..count.max(1) {
+    for n in 0..count {
         let queue = queue.clone();
         let blocks = params.block_count();
         std::thread::Builder::new()
@@ -133,7 +156,9 @@ fn start_threads(count: usize, params: &Params) -> Result<mpsc::Sender<Job>, App
 impl Argon2Hasher {
     pub fn new(limits: HashingLimits) -> Result<Self, AppError> {
         let params = owasp_params()?;
-        let jobs = start_threads(limits.concurrency, &params)?;
+        let concurrency = limits.concurrency.max(1);
+        let jobs = start_threads(concurrency, &params)?;
+        // Nothing else runs yet: the threads are free for this one job.
         let mut random = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
         let (reply, result) = std::sync::mpsc::channel();
@@ -143,20 +168,41 @@ impl Argon2Hasher {
         }))
         .map_err(|_| AppError::Internal("hashing threads gone".into()))?;
         let dummy = result.recv().map_err(|_| AppError::Internal("a hashing thread died".into()))??;
-        Ok(Self { params, jobs, dummy: dummy.into() })
+        Ok(Self {
+            params,
+            jobs,
+            threads: Arc::new(Semaphore::new(concurrency)),
+            admitted: Arc::new(Semaphore::new(concurrency.saturating_add(limits.queue))),
+            dummy: dummy.into(),
+        })
     }
 
+    /// Runs `work` on a hashing thread, once one is free: `Overloaded` at once when the queue is
+    /// full. Dropping the returned future before a thread is free leaves the queue: the work is
+    /// never done.
     async fn run<T: Send + 'static>(
         &self,
         work: impl FnOnce(&mut [Block]) -> Result<T, AppError> + Send + 'static,
     ) -> Result<T, AppError> {
+        let _admitted = self.admitted.try_acquire().map_err(|_| AppError::Overloaded)?;
+        let thread = self.threads.clone().acquire_owned().await.map_err(|_| gone())?;
         let (reply, result) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
-            let _ = reply.send(work(memory));
+            // Handed over just as its requester was dropped: nobody wants the answer.
+            if !reply.is_closed() {
+                let _ = reply.send(work(memory));
+            }
+            drop(thread);
         });
-        self.jobs.send(job).await.map_err(|_| AppError::Internal("hashing threads gone".into()))?;
+        // Cannot be full: at most one job per thread permit is ever sent.
+        self.jobs.try_send(job).map_err(|_| gone())?;
+        // A hash already started runs to its end even if this future is dropped now.
         result.await.map_err(|_| AppError::Internal("a hashing thread died".into()))?
     }
+}
+
+fn gone() -> AppError {
+    AppError::Internal("hashing threads gone".into())
 }
 
 #[async_trait]
@@ -188,7 +234,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_are_argon2id_with_owasp_parameters_and_verify() {
-        let hasher = Argon2Hasher::new(HashingLimits { concurrency: 2 }).unwrap();
+        let hasher = Argon2Hasher::new(HashingLimits::new(Some(2), None)).unwrap();
         let password = Password::parse("password", "correct horse battery").unwrap();
 
         let hash = hasher.hash(&password).await.unwrap();
@@ -201,7 +247,7 @@ mod tests {
 
     #[tokio::test]
     async fn hashes_agree_with_the_reference_implementation_both_ways() {
-        let hasher = Argon2Hasher::new(HashingLimits { concurrency: 1 }).unwrap();
+        let hasher = Argon2Hasher::new(HashingLimits::new(Some(1), None)).unwrap();
         let ours = hasher.hash(&Password::parse("password", "correct horse battery").unwrap()).await.unwrap();
         let reference = Argon2::default();
         assert!(reference.verify_password(b"correct horse battery", &PhcHash::new(&ours.0).unwrap()).is_ok());
@@ -230,5 +276,86 @@ mod tests {
         let hasher = Argon2Hasher::new(HashingLimits::default()).unwrap();
         let result = hasher.verify("pw", &PasswordHash("not-a-phc-string".into())).await;
         assert!(matches!(result, Err(AppError::Internal(_))));
+    }
+
+    /// Occupies every hashing thread of `hasher` until the returned sender is dropped or sent to.
+    async fn occupy(hasher: &Argon2Hasher) -> (std::sync::mpsc::Sender<()>, tokio::task::JoinHandle<()>) {
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let (started, running) = oneshot::channel();
+        let busy = hasher.clone();
+        let task = tokio::spawn(async move {
+            let _ = busy
+                .run(move |_| {
+                    let _ = started.send(());
+                    let _ = gate.recv();
+                    Ok(())
+                })
+                .await;
+        });
+        running.await.unwrap();
+        (release, task)
+    }
+
+    /// Waits until `hasher` has `n` calls admitted (computing or waiting).
+    async fn admitted(hasher: &Argon2Hasher, n: usize, limits: HashingLimits) {
+        let total = limits.concurrency + limits.queue;
+        while total - hasher.admitted.available_permits() < n {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+    }
+
+    #[tokio::test]
+    async fn past_the_queue_a_hash_is_refused_at_once_and_those_queued_are_served() {
+        let limits = HashingLimits::new(Some(1), Some(2));
+        let hasher = Argon2Hasher::new(limits).unwrap();
+        let (release, busy) = occupy(&hasher).await;
+        let queued: Vec<_> = (0..2)
+            .map(|_| {
+                let hasher = hasher.clone();
+                tokio::spawn(async move { hasher.verify_dummy("queued").await })
+            })
+            .collect();
+        admitted(&hasher, 3, limits).await;
+
+        let refused = tokio::time::timeout(std::time::Duration::from_secs(1), hasher.verify_dummy("one more")).await;
+
+        assert_eq!(refused, Ok(Err(AppError::Overloaded)), "refused at once, without waiting");
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        for queued in queued {
+            assert_eq!(queued.await.unwrap(), Ok(()), "the queued hashes are computed");
+        }
+        assert_eq!(hasher.verify_dummy("room again").await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_hash_whose_caller_left_the_queue_is_never_computed() {
+        let limits = HashingLimits::new(Some(1), Some(4));
+        let hasher = Argon2Hasher::new(limits).unwrap();
+        let computed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (release, busy) = occupy(&hasher).await;
+        let abandoned = {
+            let (hasher, computed) = (hasher.clone(), computed.clone());
+            tokio::spawn(async move {
+                hasher
+                    .run(move |_| {
+                        computed.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        Ok(())
+                    })
+                    .await
+            })
+        };
+        admitted(&hasher, 2, limits).await;
+
+        // As when a client goes away or the request timeout passes: the request's future is dropped.
+        abandoned.abort();
+        let _ = abandoned.await;
+        release.send(()).unwrap();
+        busy.await.unwrap();
+        // The thread is free again; one more hash shows that it has done whatever was queued.
+        hasher.verify_dummy("after").await.unwrap();
+
+        assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 0, "the abandoned work never ran");
+        assert_eq!(hasher.admitted.available_permits(), limits.concurrency + limits.queue, "nothing holds a place");
     }
 }

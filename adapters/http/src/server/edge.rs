@@ -1,11 +1,12 @@
-//! The outermost layer every request passes: request id, body size limit, tracing span, metrics,
-//! and the conversion of every error (poem's own included) into a problem+json response.
+//! The outermost layer every request passes: request id, body size limit and read deadline,
+//! load shedding, request timeout, tracing span, metrics, and the conversion of every error
+//! (poem's own included) into a problem+json response.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use poem::error::ReadBodyError;
-use poem::http::{header, HeaderValue, StatusCode};
+use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use poem_openapi::OperationId;
 use tokio::sync::Semaphore;
@@ -19,6 +20,15 @@ use crate::server::settings::HttpSettings;
 /// Label for requests that matched no operation (unknown routes, docs, spec files).
 const UNMATCHED: &str = "unmatched";
 
+/// The operations that hash a password. The hasher bounds them with a queue of its own
+/// (`--hash-queue`, `503 overloaded` past it), so they take none of the general in-flight slots:
+/// a login flood waiting for hashing cannot take the slots every other request needs.
+const HASHING: [(Method, &str); 3] = [
+    (Method::POST, "/api/v1/auth/login"),
+    (Method::POST, "/api/v1/auth/register"),
+    (Method::PUT, "/api/v1/users/me/password"),
+];
+
 pub struct Edge<E> {
     inner: E,
     body_limit: usize,
@@ -26,6 +36,7 @@ pub struct Edge<E> {
     /// Requests in flight beyond its permits are answered 503 at once instead of queueing.
     in_flight: Arc<Semaphore>,
     request_timeout: Duration,
+    body_timeout: Duration,
 }
 
 impl<E> Edge<E> {
@@ -36,12 +47,15 @@ impl<E> Edge<E> {
             allowed,
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
             request_timeout: settings.request_timeout,
+            body_timeout: settings.body_timeout,
         }
     }
 
-    /// Health answers stay outside the limit: a busy instance is alive, and says so.
-    fn limited(path: &str) -> bool {
-        !path.starts_with("/health/")
+    /// Whether a request takes one of the in-flight slots. Health answers stay outside the limit
+    /// (a busy instance is alive, and says so), and so do the [`HASHING`] operations, which wait
+    /// in the hasher's own bounded queue.
+    fn limited(method: &Method, path: &str) -> bool {
+        !path.starts_with("/health/") && !HASHING.iter().any(|(m, p)| m == method && *p == path)
     }
 }
 
@@ -111,11 +125,20 @@ impl<E: Endpoint> Edge<E> {
             return (problem.into_response(), UNMATCHED);
         }
         // Read the whole body under the limit first: this covers chunked bodies, which carry no
-        // Content-Length to check up front.
-        match req.take_body().into_bytes_limit(self.body_limit).await {
-            Ok(bytes) => req.set_body(bytes),
-            Err(ReadBodyError::PayloadTooLarge) => return (payload_too_large().into_response(), UNMATCHED),
-            Err(err) => {
+        // Content-Length to check up front. A client trickling its body would hold its slot and
+        // its buffer until the request timeout: it gets the shorter body deadline instead.
+        let body = tokio::time::timeout(self.body_timeout, req.take_body().into_bytes_limit(self.body_limit)).await;
+        match body {
+            Ok(Ok(bytes)) => req.set_body(bytes),
+            Ok(Err(ReadBodyError::PayloadTooLarge)) => return (payload_too_large().into_response(), UNMATCHED),
+            Err(_) => {
+                let mut response = ProblemResponse::body_timeout().into_response();
+                // The rest of the body may still be on its way: the connection cannot carry
+                // another request.
+                response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+                return (response, UNMATCHED);
+            }
+            Ok(Err(err)) => {
                 let problem = ProblemResponse::new(
                     StatusCode::BAD_REQUEST,
                     "malformed_request",
@@ -157,7 +180,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
         let method = req.method().clone();
         let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
-        let limited = Self::limited(req.uri().path());
+        let limited = Self::limited(&method, req.uri().path());
         let work = async {
             let _permit = match limited.then(|| self.in_flight.clone().try_acquire_owned()) {
                 Some(Err(_)) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
@@ -186,5 +209,27 @@ impl<E: Endpoint> Endpoint for Edge<E> {
             tracing::info!(status = status.as_u16(), operation, latency_ms = elapsed.as_secs_f64() * 1e3, "served");
         });
         Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::openapi::openapi_json;
+
+    #[test]
+    fn the_operations_that_hash_and_health_take_no_in_flight_slot_and_the_rest_do() {
+        let limited = Edge::<()>::limited;
+        let allowed = AllowedMethods::from_openapi(&openapi_json());
+        for (method, path) in &HASHING {
+            assert!(!limited(method, path), "{method} {path}");
+            let methods = allowed.for_path(path).unwrap_or_default();
+            assert!(methods.split(", ").any(|m| m == method.as_str()), "{method} {path} is an operation: {methods}");
+        }
+        assert!(!limited(&Method::GET, "/health/ready"));
+        assert!(limited(&Method::GET, "/api/v1/users/me"));
+        assert!(limited(&Method::PATCH, "/api/v1/users/me"));
+        assert!(limited(&Method::POST, "/api/v1/auth/refresh"));
+        assert!(limited(&Method::GET, "/api/v1/auth/login"), "the path alone does not exempt a request");
     }
 }

@@ -2,8 +2,8 @@
 //! - slow clients: once the first byte of a request head arrives, the whole head (up to its blank
 //!   line) must arrive within the head timeout, or the connection is closed. A client trickling
 //!   header bytes (slowloris) cannot hold a connection open by sending just often enough to dodge
-//!   the idle timeout. Bodies are bounded by the request timeout, silent connections by the idle
-//!   timeout.
+//!   the idle timeout. Bodies are bounded by the edge's body deadline, silent connections by the
+//!   idle timeout.
 //! - oversized heads: a head over [`MAX_HEAD_BYTES`] or [`MAX_HEADER_LINES`] is answered `431`
 //!   with a problem document and the connection closed. hyper refuses such heads itself too, but
 //!   with an empty body; the guard sees the bytes first and keeps hyper's limits out of reach.

@@ -19,6 +19,9 @@ pub struct HttpSettings {
     /// Longest a request head may take to arrive, from its first byte; slower clients are
     /// disconnected.
     pub head_timeout: Duration,
+    /// Longest a request body may take to arrive once reading it starts; slower clients are
+    /// answered `408 body_timeout` and disconnected.
+    pub body_timeout: Duration,
 }
 
 impl Default for HttpSettings {
@@ -30,6 +33,7 @@ impl Default for HttpSettings {
             drain_delay: Duration::ZERO,
             idle_timeout: Duration::from_secs(60),
             head_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(10),
         }
     }
 }

@@ -16,10 +16,10 @@ use crate::api::users::schemas::UserBody;
 
 pub struct AuthApi;
 
-error_set!(RegisterErrors: 400, 409, 413, 415, 422, 500, 503);
-error_set!(LoginErrors: 400, 401, 413, 415, 429, 500, 503);
-error_set!(RefreshErrors: 400, 401, 413, 415, 500, 503);
-error_set!(LogoutErrors: 400, 413, 415, 500, 503);
+error_set!(RegisterErrors: 400, 408, 409, 413, 415, 422, 500, 503);
+error_set!(LoginErrors: 400, 401, 408, 413, 415, 429, 500, 503);
+error_set!(RefreshErrors: 400, 401, 408, 413, 415, 500, 503);
+error_set!(LogoutErrors: 400, 408, 413, 415, 500, 503);
 
 #[derive(ApiResponse)]
 pub enum Registered {

@@ -20,7 +20,7 @@ use crate::api::tags::ApiTags;
 pub struct MembersApi;
 
 error_set!(ListMembersErrors: 400, 401, 404, 500, 503);
-error_set!(PutMemberErrors: 400, 401, 403, 404, 413, 415, 422, 500, 503);
+error_set!(PutMemberErrors: 400, 401, 403, 404, 408, 413, 415, 422, 500, 503);
 error_set!(RemoveMemberErrors: 400, 401, 403, 404, 422, 500, 503);
 
 #[derive(ApiResponse)]

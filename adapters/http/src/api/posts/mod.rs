@@ -25,10 +25,10 @@ use crate::api::tags::ApiTags;
 
 pub struct PostsApi;
 
-error_set!(CreatePostErrors: 400, 401, 403, 404, 413, 415, 422, 500, 503);
+error_set!(CreatePostErrors: 400, 401, 403, 404, 408, 413, 415, 422, 500, 503);
 error_set!(ListPostsErrors: 400, 401, 404, 500, 503);
 error_set!(GetPostErrors: 400, 401, 404, 500, 503);
-error_set!(UpdatePostErrors: 400, 401, 403, 404, 412, 413, 415, 422, 500, 503);
+error_set!(UpdatePostErrors: 400, 401, 403, 404, 408, 412, 413, 415, 422, 500, 503);
 error_set!(DeletePostErrors: 400, 401, 403, 404, 412, 500, 503);
 
 #[derive(ApiResponse)]

@@ -17,7 +17,7 @@ pub trait ErrorSet: Send + Sync + 'static {
     const STATUSES: &'static [u16];
 }
 
-/// Declares an [`ErrorSet`]: `error_set!(RegisterErrors: 400, 409, 413, 415, 422, 500, 503);`
+/// Declares an [`ErrorSet`]: `error_set!(RegisterErrors: 400, 408, 409, 413, 415, 422, 500, 503);`
 macro_rules! error_set {
     ($name:ident: $($status:literal),+ $(,)?) => {
         pub struct $name;
@@ -70,13 +70,14 @@ fn describe(status: u16) -> &'static str {
         401 => "Missing or invalid credentials",
         403 => "The caller's role does not allow this (`forbidden`, `invalid_credentials`)",
         404 => "Not found, or not visible to the caller",
+        408 => "The request body did not arrive in time (`body_timeout`); the connection is closed",
         409 => "A uniqueness rule is broken",
         412 => "Stale `If-Match` (`version_mismatch`)",
         413 => "Body over the size limit (`payload_too_large`)",
         415 => "Body is not `application/json` (`unsupported_media_type`)",
         422 => "Well-formed input that breaks a rule (`validation_failed`); `errors` names each field",
         429 => "Rate limit hit (`too_many_requests`)",
-        503 => "Unavailable for now: `storage_unavailable`, `overloaded`, `request_timeout` (or `shutting_down` on readiness)",
+        503 => "Unavailable for now: `storage_unavailable`, `overloaded` (requests in flight, or password checks queued), `request_timeout` (or `shutting_down` on readiness)",
         500 => "Internal error (`internal`)",
         _ => "Error",
     }

@@ -116,6 +116,17 @@ impl ProblemResponse {
         .retry_after(1)
     }
 
+    /// The client announced a body and did not send it within the body deadline; the connection
+    /// is closed after this answer.
+    pub fn body_timeout() -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            "Request body too slow",
+            "The request body did not arrive within the time this instance allows.",
+        )
+    }
+
     /// The instance is shutting down (readiness only).
     pub fn shutting_down() -> Self {
         Self::new(

@@ -20,10 +20,10 @@ use crate::api::tags::ApiTags;
 
 pub struct ProjectsApi;
 
-error_set!(CreateProjectErrors: 400, 401, 413, 415, 422, 500, 503);
+error_set!(CreateProjectErrors: 400, 401, 408, 413, 415, 422, 500, 503);
 error_set!(ListProjectsErrors: 400, 401, 500, 503);
 error_set!(GetProjectErrors: 400, 401, 404, 500, 503);
-error_set!(UpdateProjectErrors: 400, 401, 403, 404, 412, 413, 415, 422, 500, 503);
+error_set!(UpdateProjectErrors: 400, 401, 403, 404, 408, 412, 413, 415, 422, 500, 503);
 error_set!(DeleteProjectErrors: 400, 401, 403, 404, 412, 500, 503);
 
 #[derive(ApiResponse)]

@@ -21,8 +21,8 @@ use crate::api::tags::ApiTags;
 pub struct UsersApi;
 
 error_set!(GetMeErrors: 401, 500, 503);
-error_set!(UpdateMeErrors: 400, 401, 409, 412, 413, 415, 422, 500, 503);
-error_set!(ChangePasswordErrors: 400, 401, 403, 413, 415, 422, 500, 503);
+error_set!(UpdateMeErrors: 400, 401, 408, 409, 412, 413, 415, 422, 500, 503);
+error_set!(ChangePasswordErrors: 400, 401, 403, 408, 413, 415, 422, 500, 503);
 error_set!(GetUserErrors: 400, 401, 404, 500, 503);
 error_set!(ListUsersErrors: 400, 401, 403, 500, 503);
 
