@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
-# A login flood and what it does to everyone else: one instance on a fresh SQLite database, one
-# client reading `GET /users/me` one request at a time, first alone, then while FLOOD clients
+# A login flood and what it does to everyone else: one instance on a fresh database, one client
+# reading `GET /users/me` one request at a time, first alone, then while FLOOD clients
 # (200) send logins of unknown names as fast as they are answered. Prints, for each phase, the
-# reads' requests/s, p50, p99, p99.9 and max (ms), then the flood's own figures and statuses, the
-# server's peak RSS and CPU seconds.
+# reads' requests/s, p50, p99, p99.9 and max (ms) and errors (reads not answered 2xx), then the
+# flood's own figures and statuses, the server's peak RSS and CPU seconds.
 #
-#   bench/login_flood.sh
+#   bench/login_flood.sh [sqlite|postgres]
 #
 # BENCH_DURATION (s, default 20) of flood; FLOOD (default 200) concurrent logins; TESSERA_BIN
 # measures that binary instead of building this tree's (e.g. a build of main, for a before/after);
-# server flags may follow (bench/login_flood.sh --hash-concurrency 2).
+# server flags may follow the backend (bench/login_flood.sh sqlite --hash-concurrency 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+backend=${1:-sqlite}
+shift || true
 
 duration=${BENCH_DURATION:-20}
 flood=${FLOOD:-200}
@@ -21,6 +24,7 @@ flood_pid=""
 cleanup() {
     [ -n "$flood_pid" ] && kill "$flood_pid" 2>/dev/null || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+    [ -d "$work/pg" ] && scripts/postgres.sh stop "$work/pg" || true
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +44,21 @@ if [ -z "$bin" ]; then
 fi
 
 export TESSERA_JWT_SECRET="bench-secret-bench-secret-bench-secret-0123"
-export TESSERA_STORAGE=sqlite TESSERA_DATABASE_URL="sqlite://$work/flood.db"
+export TESSERA_STORAGE="$backend"
+case "$backend" in
+    sqlite)
+        export TESSERA_DATABASE_URL="sqlite://$work/flood.db"
+        ;;
+    postgres)
+        admin=$(scripts/postgres.sh start "$work/pg")
+        psql -q "$admin" -c "CREATE DATABASE flood"
+        export TESSERA_DATABASE_URL="${admin%/*}/flood"
+        ;;
+    *)
+        echo "bench: unknown backend $backend (sqlite or postgres)" >&2
+        exit 2
+        ;;
+esac
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
 "$bin" --listen "127.0.0.1:$port" --log-format json "$@" serve >"$work/server.log" 2>&1 &
@@ -66,8 +84,9 @@ row() { # label, the RESULT line
 }
 
 echo
-echo "Tessera ($("$bin" --version 2>/dev/null || echo tessera)) on SQLite: GET /users/me from one connection, alone, then during $flood concurrent logins of unknown names; $duration s each, wrk on the same machine"
+echo "Tessera ($("$bin" --version 2>/dev/null || echo tessera)) on $backend: GET /users/me from one connection, alone, then during $flood concurrent logins of unknown names; $duration s each, wrk on the same machine"
 printf "%-22s %9s %8s %8s %9s %8s %7s\n" "/users/me" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
+wrk -t1 -c1 -d2s -s bench/wrk/flood.lua "$base" -- me "$token" >/dev/null # warm-up
 quiet=$(wrk -t1 -c1 -d"${duration}s" -s bench/wrk/flood.lua "$base" -- me "$token" | grep '^RESULT')
 row "alone" "$quiet"
 
@@ -79,8 +98,8 @@ wrk -t1 -c"$flood" -d"$((duration + 2))s" --timeout 60s -s bench/wrk/flood.lua "
     >"$work/flood.txt" &
 flood_pid=$!
 sleep 1
-during=$(wrk -t1 -c1 -d"${duration}s" -s bench/wrk/flood.lua "$base" -- me "$token" | grep '^RESULT')
-row "during the flood" "$during"
+wrk -t1 -c1 -d"${duration}s" -s bench/wrk/flood.lua "$base" -- me "$token" >"$work/during.txt"
+row "during the flood" "$(grep '^RESULT' "$work/during.txt")"
 wait "$flood_pid"
 flood_pid=""
 cpu_after=$(cpu_seconds)
@@ -89,5 +108,5 @@ peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
 echo
 printf "%-22s %9s %8s %8s %9s %8s %7s\n" "logins" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
 row "the flood" "$(grep '^RESULT' "$work/flood.txt")"
-echo "statuses: $(grep '^STATUSES' "$work/flood.txt" | cut -d' ' -f2-)"
+echo "statuses: $(grep '^STATUSES' "$work/flood.txt" | cut -d' ' -f2-) (reads during the flood: $(grep '^STATUSES' "$work/during.txt" | cut -d' ' -f2-))"
 echo "server: peak RSS $peak MB, $(echo "$cpu_after - $cpu_before" | bc) CPU s during the flood"

@@ -2,7 +2,8 @@
 --   wrk ... -s bench/wrk/flood.lua http://127.0.0.1:PORT -- login        a login flood
 --   wrk ... -s bench/wrk/flood.lua http://127.0.0.1:PORT -- me TOKEN     reads of /users/me
 -- Each login names a user nobody registered (as an attacker's would, and so that no login limit
--- per name ever answers it without a hash). Prints one RESULT line and the count of each status.
+-- per name ever answers it without a hash). Prints one RESULT line (errors: failed sockets, and
+-- for reads any answer but 2xx/3xx) and the count of each status.
 
 local threads = {}
 
@@ -11,7 +12,9 @@ function setup(thread)
    table.insert(threads, thread)
 end
 
-local op, token, counter, statuses
+local op, token, counter
+-- A global: done() reads each thread's counts with thread:get.
+statuses = {}
 
 function init(args)
    op = args[1]
@@ -37,13 +40,16 @@ end
 
 function done(summary, latency, requests)
    local errors = summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout
+   if op == "me" then
+      -- A read answered 503 failed; a refused login is an answer the flood expects.
+      errors = errors + summary.errors.status
+   end
    io.write(string.format("RESULT %.1f %.3f %.3f %.3f %.3f %d %d\n", summary.requests / (summary.duration / 1e6),
       latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency:percentile(99.9) / 1000,
       latency.max / 1000, errors, summary.requests))
    local total = {}
    for _, thread in ipairs(threads) do
-      local counts = thread:get("statuses")
-      for status, n in pairs(counts) do
+      for status, n in pairs(thread:get("statuses") or {}) do
          total[status] = (total[status] or 0) + n
       end
    end
