@@ -81,6 +81,9 @@ impl App {
         let settings = HttpSettings {
             body_limit: config.body_limit,
             max_in_flight: config.max_in_flight,
+            // The hasher bounds its own queue too; the edge sheds at the same bound earlier,
+            // before a refused request reads its body or touches storage.
+            hashing_lane: limits.admitted(),
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),

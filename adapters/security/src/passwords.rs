@@ -41,7 +41,12 @@ impl HashingLimits {
     pub fn new(concurrency: Option<usize>, queue: Option<usize>) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let concurrency = concurrency.unwrap_or(cores / 2).max(1);
-        Self { concurrency, queue: queue.unwrap_or(concurrency * QUEUE_PER_THREAD) }
+        Self { concurrency, queue: queue.unwrap_or(concurrency.saturating_mul(QUEUE_PER_THREAD)) }
+    }
+
+    /// Hashes admitted at once: computing, or waiting for a thread.
+    pub fn admitted(&self) -> usize {
+        self.concurrency.saturating_add(self.queue).min(Semaphore::MAX_PERMITS)
     }
 }
 
@@ -156,7 +161,7 @@ fn start_threads(count: usize, params: &Params) -> Result<mpsc::Sender<Job>, App
 impl Argon2Hasher {
     pub fn new(limits: HashingLimits) -> Result<Self, AppError> {
         let params = owasp_params()?;
-        let concurrency = limits.concurrency.max(1);
+        let concurrency = limits.concurrency.clamp(1, Semaphore::MAX_PERMITS);
         let jobs = start_threads(concurrency, &params)?;
         // Nothing else runs yet: the threads are free for this one job.
         let mut random = [0u8; 32];
@@ -172,7 +177,7 @@ impl Argon2Hasher {
             params,
             jobs,
             threads: Arc::new(Semaphore::new(concurrency)),
-            admitted: Arc::new(Semaphore::new(concurrency.saturating_add(limits.queue))),
+            admitted: Arc::new(Semaphore::new(limits.admitted())),
             dummy: dummy.into(),
         })
     }
@@ -298,8 +303,7 @@ mod tests {
 
     /// Waits until `hasher` has `n` calls admitted (computing or waiting).
     async fn admitted(hasher: &Argon2Hasher, n: usize, limits: HashingLimits) {
-        let total = limits.concurrency + limits.queue;
-        while total - hasher.admitted.available_permits() < n {
+        while limits.admitted() - hasher.admitted.available_permits() < n {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
     }
@@ -356,6 +360,6 @@ mod tests {
         hasher.verify_dummy("after").await.unwrap();
 
         assert_eq!(computed.load(std::sync::atomic::Ordering::SeqCst), 0, "the abandoned work never ran");
-        assert_eq!(hasher.admitted.available_permits(), limits.concurrency + limits.queue, "nothing holds a place");
+        assert_eq!(hasher.admitted.available_permits(), limits.admitted(), "nothing holds a place");
     }
 }

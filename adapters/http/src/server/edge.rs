@@ -20,14 +20,39 @@ use crate::server::settings::HttpSettings;
 /// Label for requests that matched no operation (unknown routes, docs, spec files).
 const UNMATCHED: &str = "unmatched";
 
-/// The operations that hash a password. The hasher bounds them with a queue of its own
-/// (`--hash-queue`, `503 overloaded` past it), so they take none of the general in-flight slots:
-/// a login flood waiting for hashing cannot take the slots every other request needs.
+/// The operations that hash a password. They wait for the hasher's threads in a lane of their
+/// own, sized to the hasher's threads and queue: past it they are refused at once, before their
+/// body is read or storage is touched (a refused login counts no attempt against its account).
+/// They take none of the general in-flight slots, so a login flood cannot take the slots every
+/// other request needs.
 const HASHING: [(Method, &str); 3] = [
     (Method::POST, "/api/v1/auth/login"),
     (Method::POST, "/api/v1/auth/register"),
     (Method::PUT, "/api/v1/users/me/password"),
 ];
+
+/// Which bound a request is counted against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    /// Health answers: a busy instance is alive, and says so.
+    Unbounded,
+    /// The [`HASHING`] operations.
+    Hashing,
+    /// Everything else: the in-flight slots.
+    General,
+}
+
+impl Lane {
+    fn of(method: &Method, path: &str) -> Self {
+        if path.starts_with("/health/") {
+            Lane::Unbounded
+        } else if HASHING.iter().any(|(m, p)| m == method && *p == path) {
+            Lane::Hashing
+        } else {
+            Lane::General
+        }
+    }
+}
 
 pub struct Edge<E> {
     inner: E,
@@ -35,6 +60,8 @@ pub struct Edge<E> {
     allowed: AllowedMethods,
     /// Requests in flight beyond its permits are answered 503 at once instead of queueing.
     in_flight: Arc<Semaphore>,
+    /// The same for the operations that hash a password.
+    hashing: Arc<Semaphore>,
     request_timeout: Duration,
     body_timeout: Duration,
 }
@@ -45,17 +72,11 @@ impl<E> Edge<E> {
             inner,
             body_limit: settings.body_limit,
             allowed,
-            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.clamp(1, Semaphore::MAX_PERMITS))),
+            hashing: Arc::new(Semaphore::new(settings.hashing_lane.clamp(1, Semaphore::MAX_PERMITS))),
             request_timeout: settings.request_timeout,
             body_timeout: settings.body_timeout,
         }
-    }
-
-    /// Whether a request takes one of the in-flight slots. Health answers stay outside the limit
-    /// (a busy instance is alive, and says so), and so do the [`HASHING`] operations, which wait
-    /// in the hasher's own bounded queue.
-    fn limited(method: &Method, path: &str) -> bool {
-        !path.starts_with("/health/") && !HASHING.iter().any(|(m, p)| m == method && *p == path)
     }
 }
 
@@ -180,12 +201,18 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
         let method = req.method().clone();
         let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
-        let limited = Self::limited(&method, req.uri().path());
+        let lane = Lane::of(&method, req.uri().path());
         let work = async {
-            let _permit = match limited.then(|| self.in_flight.clone().try_acquire_owned()) {
-                Some(Err(_)) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
-                Some(Ok(permit)) => Some(permit),
-                None => None,
+            let _permit = match lane {
+                Lane::Unbounded => None,
+                Lane::General => match self.in_flight.try_acquire() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
+                },
+                Lane::Hashing => match self.hashing.try_acquire() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return (ProblemResponse::hashing_overloaded().into_response(), UNMATCHED),
+                },
             };
             // Dropping the handler's future at the deadline drops an open unit of work, which rolls
             // back: nothing is half-written. (A commit already sent may still land, as with any
@@ -218,18 +245,17 @@ mod tests {
     use crate::api::openapi::openapi_json;
 
     #[test]
-    fn the_operations_that_hash_and_health_take_no_in_flight_slot_and_the_rest_do() {
-        let limited = Edge::<()>::limited;
+    fn the_operations_that_hash_have_a_lane_of_their_own_and_health_none() {
         let allowed = AllowedMethods::from_openapi(&openapi_json());
         for (method, path) in &HASHING {
-            assert!(!limited(method, path), "{method} {path}");
+            assert_eq!(Lane::of(method, path), Lane::Hashing, "{method} {path}");
             let methods = allowed.for_path(path).unwrap_or_default();
             assert!(methods.split(", ").any(|m| m == method.as_str()), "{method} {path} is an operation: {methods}");
         }
-        assert!(!limited(&Method::GET, "/health/ready"));
-        assert!(limited(&Method::GET, "/api/v1/users/me"));
-        assert!(limited(&Method::PATCH, "/api/v1/users/me"));
-        assert!(limited(&Method::POST, "/api/v1/auth/refresh"));
-        assert!(limited(&Method::GET, "/api/v1/auth/login"), "the path alone does not exempt a request");
+        assert_eq!(Lane::of(&Method::GET, "/health/ready"), Lane::Unbounded);
+        assert_eq!(Lane::of(&Method::GET, "/api/v1/users/me"), Lane::General);
+        assert_eq!(Lane::of(&Method::PATCH, "/api/v1/users/me"), Lane::General);
+        assert_eq!(Lane::of(&Method::POST, "/api/v1/auth/refresh"), Lane::General);
+        assert_eq!(Lane::of(&Method::GET, "/api/v1/auth/login"), Lane::General, "the path alone is not enough");
     }
 }

@@ -8,6 +8,10 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Requests handled at once; more are answered `503 overloaded` at once.
     pub max_in_flight: usize,
+    /// Operations that hash a password (login, registration, password change) handled at once,
+    /// apart from `max_in_flight`: the hasher's threads plus the hashes that may wait for them.
+    /// More are answered `503 overloaded` at once.
+    pub hashing_lane: usize,
     /// Longest a request may take before it is abandoned with `503 request_timeout`.
     pub request_timeout: Duration,
     /// After a shutdown is asked for: how long readiness says 503 while new requests are still
@@ -29,6 +33,7 @@ impl Default for HttpSettings {
         Self {
             body_limit: 1024 * 1024,
             max_in_flight: 1024,
+            hashing_lane: 33,
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::ZERO,
             idle_timeout: Duration::from_secs(60),

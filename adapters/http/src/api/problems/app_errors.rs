@@ -108,13 +108,7 @@ impl From<AppError> for ProblemResponse {
             )
             .retry_after(retry_after_secs),
             AppError::Unavailable => ProblemResponse::storage_unavailable(),
-            AppError::Overloaded => ProblemResponse::new(
-                S::SERVICE_UNAVAILABLE,
-                "overloaded",
-                "Overloaded",
-                "Too many password checks are waiting on this instance; retry shortly.",
-            )
-            .retry_after(1),
+            AppError::Overloaded => ProblemResponse::hashing_overloaded(),
             AppError::Internal(reason) => {
                 tracing::error!(%reason, "internal error");
                 ProblemResponse::internal()

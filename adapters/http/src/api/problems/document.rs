@@ -104,6 +104,18 @@ impl ProblemResponse {
         .retry_after(1)
     }
 
+    /// Too many password checks wait for the hasher on this instance: refused rather than queued
+    /// further.
+    pub fn hashing_overloaded() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "Overloaded",
+            "Too many password checks are waiting on this instance; retry shortly.",
+        )
+        .retry_after(1)
+    }
+
     /// The request took longer than the configured request timeout; it was abandoned, and any
     /// unit of work it had open was rolled back.
     pub fn request_timeout() -> Self {
