@@ -10,6 +10,7 @@ mod errors;
 mod item;
 mod keys;
 mod members;
+mod post_pages;
 mod posts;
 mod projects;
 mod refresh_tokens;

@@ -3,7 +3,7 @@
 use application::ports::Storage;
 use domain::posts::{CreatorPostsQuery, PostStatus, PostTitle, ProjectPostsQuery, Slug};
 use domain::projects::{ProjectId, ProjectRole};
-use domain::{Conflict, PageLimit, StorageError};
+use domain::{Conflict, PageBudget, PageLimit, StorageError};
 use time::Duration;
 use uuid::Uuid;
 
@@ -126,8 +126,13 @@ pub async fn a_projects_posts_are_listed_by_newest_activity_with_a_status_filter
         let mut after = None;
         loop {
             let mut reader = storage.read().await.unwrap();
-            let query =
-                ProjectPostsQuery { project: project.id, status, after, limit: PageLimit::parse(limit).unwrap() };
+            let query = ProjectPostsQuery {
+                project: project.id,
+                status,
+                after,
+                limit: PageLimit::parse(limit).unwrap(),
+                budget: PageBudget::DEFAULT,
+            };
             let page = reader.posts().list_for_project(&query).await.unwrap();
             all.extend(page.items.into_iter().map(|v| v.post.id));
             after = page.next;
@@ -166,6 +171,7 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
             drafts_visible_to: vec![ProjectRole::Owner, ProjectRole::Editor],
             after,
             limit: PageLimit::parse(1).unwrap(),
+            budget: PageBudget::DEFAULT,
         };
         let page = reader.posts().list_for_creator(&query).await.unwrap();
         for view in &page.items {
@@ -180,8 +186,12 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
     assert_eq!(seen, [p3.id, p1.id]);
 }
 
+/// A budget no page reaches: the case below is about the backends' own limits, not the API's.
+const UNBOUNDED: PageBudget = PageBudget::bytes(usize::MAX);
+
 /// Posts of the largest size (100,000 characters of 4-byte UTF-8 each): a full page is full
-/// whatever the backend's limits per response (DynamoDB returns at most 1 MB per Query).
+/// whatever the backend's limits per response (DynamoDB returns at most 1 MB per Query and 16 MB
+/// per BatchGetItem). The API's own budget on pages is `pages.rs`'s.
 pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
     let project = stored_project(storage, &ada, "Heavy", 0).await;
@@ -194,8 +204,13 @@ pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
         uow.commit().await.unwrap();
     }
     let mut reader = storage.read().await.unwrap();
-    let query =
-        ProjectPostsQuery { project: project.id, status: None, after: None, limit: PageLimit::parse(10).unwrap() };
+    let query = ProjectPostsQuery {
+        project: project.id,
+        status: None,
+        after: None,
+        limit: PageLimit::parse(10).unwrap(),
+        budget: UNBOUNDED,
+    };
     let first = reader.posts().list_for_project(&query).await.unwrap();
     assert_eq!(first.items.len(), 10);
     assert!(first.items.iter().all(|v| v.post.body == body));
@@ -209,6 +224,7 @@ pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
         drafts_visible_to: vec![ProjectRole::Owner],
         after: None,
         limit: PageLimit::parse(10).unwrap(),
+        budget: UNBOUNDED,
     };
     assert_eq!(reader.posts().list_for_creator(&creators).await.unwrap().items.len(), 10);
 }
