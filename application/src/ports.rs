@@ -1,9 +1,12 @@
-//! Outbound ports other than storage, so services can be unit-tested with mocks and a fixed clock.
+//! Outbound ports other than the unit of work, so services can be unit-tested with mocks and a
+//! fixed clock.
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
+use domain::login_attempts::{AttemptKey, Reservation};
 use domain::users::{Password, PasswordHash, UserId};
-use time::OffsetDateTime;
+use domain::StorageError;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::errors::AppError;
@@ -62,4 +65,36 @@ pub trait TokenIssuer: Send + Sync {
 /// Chain ids come from the id generator too; this keeps the conversion in one place.
 pub fn new_chain_id(ids: &dyn IdGenerator) -> ChainId {
     ChainId(ids.new_id())
+}
+
+/// Failed password checks, counted in the storage backend so that the count holds across every
+/// instance sharing it and across restarts (API.md, "Brute-force protection"). Reached through
+/// [`Storage::login_attempts`](crate::storage::Storage::login_attempts) and deliberately not part
+/// of a unit of work: an attempt counted MUST stay counted whatever the request does afterwards
+/// (fails, is cancelled, loses its connection). A success is cleared by the login's own unit of
+/// work ([`RefreshTokenRepository::insert_chain`](domain::auth::RefreshTokenRepository::insert_chain)).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt for `key`, before its password is checked. MUST be atomic in the
+    /// storage (never read-then-write in a process): N concurrent calls for one key answer N
+    /// distinct counts. When the key has no window or its window ended at or before `now`, a new
+    /// window `[now, now + window)` starts holding this attempt (1); else the attempt is added to
+    /// the open window, whose end stays. The count answered MUST saturate at
+    /// [`Reservation::MAX_FAILURES`], and no flood may overflow what is stored.
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError>;
+
+    /// Forgets the attempts of `key` (a right password). Clearing a key with none is no error.
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError>;
+
+    /// Removes the records whose window ended at or before `before` and returns how many it
+    /// removed. MUST leave every window still open at `before` as it is: sweeping one would
+    /// reset a count under attack. A backend whose storage expires records by itself (DynamoDB's
+    /// TTL) MAY leave the ended ones to it and remove none; reads never depend on the removal.
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 }

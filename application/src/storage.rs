@@ -15,6 +15,8 @@ use domain::projects::ProjectRepository;
 use domain::users::UserRepository;
 use domain::StorageError;
 
+use crate::ports::LoginAttempts;
+
 /// DynamoDB's limit on the actions of one transaction, which every backend honours so that a
 /// service written against SQLite cannot outgrow DynamoDB.
 pub const MAX_WRITES_PER_UNIT: usize = 100;
@@ -47,4 +49,7 @@ pub trait Storage: Send + Sync {
 
     /// Answers `Ok` when the backend can serve requests (readiness).
     async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The failed-login counts, kept outside any unit of work (see [`LoginAttempts`]).
+    fn login_attempts(&self) -> &dyn LoginAttempts;
 }

@@ -10,6 +10,7 @@ mod deletion;
 mod errors;
 mod item;
 mod keys;
+mod login_attempts;
 mod members;
 mod posts;
 mod projects;

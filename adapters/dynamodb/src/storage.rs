@@ -4,6 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use application::ports::LoginAttempts;
 use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
@@ -120,7 +121,7 @@ impl DynamoStorage {
         self.closed.store(true, Ordering::SeqCst);
     }
 
-    fn open(&self) -> Result<&Table, StorageError> {
+    pub(crate) fn open(&self) -> Result<&Table, StorageError> {
         if self.closed.load(Ordering::SeqCst) {
             Err(StorageError::Unavailable("the storage is closed".into()))
         } else {
@@ -150,5 +151,9 @@ impl Storage for DynamoStorage {
                 other => other,
             },
         )
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
     }
 }

@@ -5,6 +5,7 @@
 mod auth;
 mod errors;
 mod keyset;
+mod login_attempts;
 mod members;
 mod metrics;
 mod posts;

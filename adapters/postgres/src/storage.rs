@@ -3,6 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use application::ports::LoginAttempts;
 use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
@@ -38,7 +39,7 @@ impl PostgresSettings {
 
 #[derive(Clone)]
 pub struct PostgresStorage {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStorage {
@@ -88,5 +89,9 @@ impl Storage for PostgresStorage {
     async fn ping(&self) -> Result<(), StorageError> {
         timed("ping", async { sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error) })
             .await
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
     }
 }

@@ -3,6 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use application::ports::LoginAttempts;
 use application::storage::{Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
@@ -30,7 +31,7 @@ impl SqliteSettings {
 
 #[derive(Clone)]
 pub struct SqliteStorage {
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     reader: SqlitePool,
 }
 
@@ -100,5 +101,9 @@ impl Storage for SqliteStorage {
     async fn ping(&self) -> Result<(), StorageError> {
         timed("ping", async { sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error) })
             .await
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
     }
 }

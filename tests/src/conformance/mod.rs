@@ -2,6 +2,7 @@
 //! its contract. Every backend's test binary calls the same functions (one body of assertions,
 //! N backends), so a behaviour one backend shows and another does not fails here.
 
+pub mod login_attempts;
 pub mod posts;
 pub mod projects;
 pub mod refresh_tokens;
