@@ -75,6 +75,14 @@ impl TestServer {
         Self::around(running, config)
     }
 
+    /// Starts another server on this one's configuration — the same SQLite file, PostgreSQL
+    /// database or DynamoDB table, and the same secret: a second instance of one deployment.
+    pub async fn another_instance(&self) -> Self {
+        let config = self.config.clone();
+        let running = bootstrap::spawn(&config.config).await.expect("the second instance starts");
+        Self::around(running, config)
+    }
+
     fn around(running: Running, config: IsolatedConfig) -> Self {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
         Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
