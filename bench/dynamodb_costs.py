@@ -22,7 +22,7 @@ def metrics():
     text = urllib.request.urlopen(base + "/metrics").read().decode()
     calls = Counter()
     for name, op, value in re.findall(
-            r'^(tessera_storage_calls_total)\{[^}]*backend="dynamodb"[^}]*operation="(\w+)"[^}]*\} ([\d.e+]+)$',
+            r'^(tessera_storage_calls_total)\{[^}]*backend="dynamodb"[^}]*call="(\w+)"[^}]*\} ([\d.e+]+)$',
             text, re.M):
         calls[op] += float(value)
     units = Counter()

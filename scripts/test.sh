@@ -24,6 +24,27 @@ else
     run_tests() { cargo test --locked --no-fail-fast "$@"; }
 fi
 
+# The tests and conformance cases the given sources hold: what a run of them must reach at least.
+count_in() {
+    cat "$@" | grep -cE '^\s*#\[(tokio::)?test[](]|^\s*pub async fn \w+\(\w+: &dyn Storage\)' || true
+}
+
+# run_counted N ARGS...: run_tests ARGS, then fails unless at least N tests ran, so that a suite
+# that quietly ran nothing, or lost a file, or a case, does not pass. Counts nextest's summary line
+# or, under cargo test, the `test result:` lines.
+run_counted() {
+    local expected=$1 ran
+    shift
+    run_tests "$@" 2>&1 | tee "$scratch/run.log"
+    ran=$(sed -nE 's/.*Summary \[.*\] ([0-9]+) tests? run.*/\1/p; s/^test result: [a-z]+\. ([0-9]+) passed.*/\1/p' \
+        "$scratch/run.log" | awk '{ n += $1 } END { print n + 0 }')
+    if [ "$ran" -lt "$expected" ]; then
+        echo "error: $ran tests ran, but their sources hold $expected" >&2
+        exit 1
+    fi
+    echo "== $ran tests ran (the sources hold $expected)"
+}
+
 echo "== unit tests and the spec drift check"
 run_tests --workspace --exclude tessera-tests
 run_tests -p tessera-tests --test openapi
@@ -42,18 +63,22 @@ for backend in $backends; do
             export AWS_ENDPOINT_URL_DYNAMODB AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=local AWS_REGION=us-east-1
             ;;
     esac
-    TESSERA_TEST_BACKEND=$backend run_tests -p tessera-tests --test conformance --test e2e --test statements
+    TESSERA_TEST_BACKEND=$backend run_counted \
+        "$(count_in tests/src/conformance/*.rs tests/tests/e2e/*.rs tests/tests/statements.rs)" \
+        -p tessera-tests --test conformance --test e2e --test statements
     echo "== the contract from the outside on $backend (spec validators, schemathesis)"
     scripts/contract.sh "$backend"
     case "$backend" in
         postgres)
             echo "== PostgreSQL faults and query plans"
-            run_tests -p tessera-tests --test postgres
+            # Naming the backend makes a missing cluster an error, not a suite that does nothing.
+            TESSERA_TEST_BACKEND=postgres run_counted "$(count_in tests/tests/postgres.rs)" -p tessera-tests --test postgres
             ;;
         dynamodb)
             echo "== DynamoDB faults"
             # One at a time: each starts a DynamoDB Local of its own and times its faults.
-            NEXTEST_TEST_THREADS=1 RUST_TEST_THREADS=1 run_tests -p tessera-tests --test dynamodb
+            NEXTEST_TEST_THREADS=1 RUST_TEST_THREADS=1 TESSERA_TEST_BACKEND=dynamodb \
+                run_counted "$(count_in tests/tests/dynamodb.rs)" -p tessera-tests --test dynamodb
             ;;
     esac
 done

@@ -8,10 +8,11 @@ use domain::users::{Email, Password, PersonName, Role, User, UserId, Username};
 use domain::StorageError;
 use time::Duration;
 
-use crate::errors::{AppError, Violations};
+use crate::errors::AppError;
 use crate::login_limit::LoginLimit;
 use crate::ports::{new_chain_id, Clock, IdGenerator, PasswordHasher, TokenIssuer};
-use crate::storage::{Storage, UnitOfWork};
+use crate::ports::{Storage, UnitOfWork};
+use crate::validation::validate;
 
 /// The caller behind a valid access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,19 +70,14 @@ struct ParsedRegistration {
 }
 
 fn parse_registration(r: &Registration) -> Result<ParsedRegistration, AppError> {
-    let mut v = Violations::new();
-    let email = v.check(Email::parse(&r.email));
-    let username = v.check(Username::parse(&r.username));
-    let password = v.check(Password::parse("password", &r.password));
-    let first_name = v.check(PersonName::parse("first_name", &r.first_name));
-    let last_name = v.check(PersonName::parse("last_name", &r.last_name));
-    v.into_result()?;
-    match (email, username, password, first_name, last_name) {
-        (Some(email), Some(username), Some(password), Some(first_name), Some(last_name)) => {
-            Ok(ParsedRegistration { email, username, password, first_name, last_name })
-        }
-        _ => Err(AppError::Internal("violations lost while parsing a registration".into())),
-    }
+    let (email, username, password, first_name, last_name) = validate((
+        Email::parse(&r.email),
+        Username::parse(&r.username),
+        Password::parse("password", &r.password),
+        PersonName::parse("first_name", &r.first_name),
+        PersonName::parse("last_name", &r.last_name),
+    ))?;
+    Ok(ParsedRegistration { email, username, password, first_name, last_name })
 }
 
 impl AuthService {
@@ -248,7 +244,7 @@ impl AuthService {
         err: StorageError,
         chain: &RefreshChain,
     ) -> Result<TokenPair, AppError> {
-        if err != StorageError::ConditionFailed {
+        if !matches!(err, StorageError::ConditionFailed) {
             return Err(err.into());
         }
         uow.refresh_tokens().revoke_chain(chain.id, self.deps.clock.now()).await?;

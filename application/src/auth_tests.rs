@@ -299,7 +299,7 @@ async fn over_the_limit_the_answer_is_429_without_a_hash_for_an_account_and_an_u
 #[tokio::test]
 async fn a_limiter_that_cannot_count_fails_the_login_unchecked() {
     let mut f = Fixture::new();
-    f.storage.attempts().expect_reserve().returning(|_, _, _| Err(StorageError::Unavailable("down".into())));
+    f.storage.attempts().expect_reserve().returning(|_, _, _| Err(StorageError::unavailable("down")));
     f.hasher.expect_verify().never();
     f.storage.unit(|uow| {
         uow.users.expect_find_by_username().returning(|_| Ok(Some(user(1, "ada", Role::User))));
@@ -434,7 +434,7 @@ async fn losing_the_spend_race_at_commit_is_reuse_too() {
 async fn refresh_passes_storage_outages_through() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
-        uow.tokens.expect_find_token().returning(|_| Err(StorageError::Unavailable("down".into())));
+        uow.tokens.expect_find_token().returning(|_| Err(StorageError::unavailable("down")));
     });
     let (service, _) = f.service();
 

@@ -1,6 +1,8 @@
 //! The errors services raise. They name what went wrong in the business's words; the HTTP adapter
 //! alone turns them into status codes and problem documents.
 
+use std::fmt;
+
 use domain::{Conflict, FieldViolation, StorageError};
 
 /// Things that can be looked up and not found (or not be visible to the caller).
@@ -45,7 +47,8 @@ pub enum AppError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("storage unavailable")]
     Unavailable,
-    /// A bug or broken invariant; the message goes to logs, never to clients.
+    /// A bug, a broken invariant or a storage failure; the message (a storage failure's whole
+    /// chain of causes, see [`ErrorChain`]) goes to logs, never to clients.
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -62,40 +65,71 @@ impl From<StorageError> for AppError {
             StorageError::Conflict(c) => AppError::Conflict(c),
             StorageError::ConditionFailed => AppError::VersionMismatch,
             StorageError::BadContinuation => AppError::InvalidCursor,
-            StorageError::Unavailable(reason) => {
-                tracing::warn!(%reason, "storage unavailable");
+            StorageError::Unavailable { .. } => {
+                tracing::warn!(reason = %ErrorChain(&err), "storage unavailable");
                 AppError::Unavailable
             }
-            StorageError::Backend(reason) => AppError::Internal(reason),
+            // The cause is rendered here, where the storage's vocabulary ends: an `AppError` is a
+            // plain value that services return and tests compare, and only a log line reads it.
+            StorageError::Backend { .. } => AppError::Internal(ErrorChain(&err).to_string()),
         }
     }
 }
 
-/// Collects the violations of several fields so a request reports all of them at once.
-#[derive(Debug, Default)]
-pub struct Violations(Vec<FieldViolation>);
+/// Shows an error with every cause under it on one line, `outer: cause: root cause`, for the logs
+/// (an error's own `Display` says only what happened at its level).
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
 
-impl Violations {
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Keeps the value, or records its violation and gives `None`.
-    pub fn check<T>(&mut self, parsed: Result<T, FieldViolation>) -> Option<T> {
-        match parsed {
-            Ok(value) => Some(value),
-            Err(violation) => {
-                self.0.push(violation);
-                None
+impl fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut above = self.0.to_string();
+        f.write_str(&above)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            // Some errors repeat their cause in their own message (sqlx's "error returned from
+            // database: …"); saying it twice helps nobody.
+            if !text.is_empty() && !above.ends_with(&text) {
+                write!(f, ": {text}")?;
             }
+            above = text;
+            next = cause.source();
         }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("connection reset")]
+    struct Reset;
+
+    /// Says its cause in its own message too, as sqlx's database errors do.
+    #[derive(Debug, thiserror::Error)]
+    #[error("error returned from database: {0}")]
+    struct Repeats(#[source] Reset);
+
+    #[test]
+    fn a_storage_failure_becomes_internal_with_its_whole_cause_chain() {
+        let err = StorageError::backend_from("sqlite", Repeats(Reset));
+        let app = AppError::from(err);
+        assert_eq!(
+            app,
+            AppError::Internal("storage failure: sqlite: error returned from database: connection reset".into())
+        );
     }
 
-    pub fn into_result(self) -> Result<(), AppError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(AppError::Validation(self.0))
-        }
+    #[test]
+    fn a_failure_without_a_cause_is_its_own_message() {
+        let err = StorageError::backend("corrupt role in storage: admin");
+        assert_eq!(ErrorChain(&err).to_string(), "storage failure: corrupt role in storage: admin");
+    }
+
+    #[test]
+    fn an_unavailable_storage_is_unavailable_whatever_its_cause() {
+        assert_eq!(AppError::from(StorageError::unavailable_from("postgres 57P01", Reset)), AppError::Unavailable);
     }
 }

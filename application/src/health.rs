@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::errors::AppError;
-use crate::storage::Storage;
+use crate::ports::Storage;
 
 #[derive(Clone)]
 pub struct HealthService {

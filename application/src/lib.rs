@@ -1,5 +1,5 @@
 //! Tessera's use cases. One service per feature takes commands and returns domain values; it owns
-//! the transaction boundary through the [`storage::Storage`] port and reaches every other piece of
+//! the transaction boundary through the [`ports::Storage`] port and reaches every other piece of
 //! the outside world through a port of this crate. Nothing here knows HTTP, SQL or DynamoDB.
 
 pub mod auth;
@@ -11,12 +11,12 @@ pub mod pagination;
 pub mod ports;
 pub mod posts;
 pub mod projects;
-pub mod storage;
 pub mod users;
+pub mod validation;
 pub mod versions;
 pub mod workspace;
 
 #[cfg(test)]
 mod testing;
 
-pub use errors::{AppError, Resource};
+pub use errors::{AppError, ErrorChain, Resource};

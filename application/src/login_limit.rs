@@ -6,7 +6,7 @@ use domain::login_attempts::AttemptKey;
 use time::{Duration, OffsetDateTime};
 
 use crate::errors::AppError;
-use crate::storage::Storage;
+use crate::ports::Storage;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LoginLimit {

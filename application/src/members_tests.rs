@@ -5,7 +5,7 @@ use domain::users::{Role, UserId};
 use domain::{Conflict, StorageError};
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockIdGenerator;
 use crate::testing::{fixed_clock, member, user, uuid, FakeStorage, FakeUow, NOW};
 

@@ -1,10 +1,11 @@
-//! Public cursors. Repositories hand out adapter-private continuations; this port seals them into
+//! Public cursors. Repositories hand out adapter-private continuations; the `CursorCodec` port seals them into
 //! opaque, signed strings bound to the list they belong to, and opens them again, so a foreign or
 //! altered cursor is rejected before any storage call, on every backend alike.
 
 use domain::{Continuation, FieldViolation, Page, PageLimit};
 
 use crate::errors::AppError;
+use crate::ports::CursorCodec;
 
 /// What a cursor is bound to: the list operation, its parent id and its filters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +24,6 @@ impl ListKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-#[cfg_attr(test, mockall::automock)]
-pub trait CursorCodec: Send + Sync {
-    fn seal(&self, list: &ListKey, continuation: &Continuation) -> String;
-
-    /// MUST fail with `InvalidCursor` for anything `seal` did not produce for this very list.
-    fn unseal(&self, list: &ListKey, cursor: &str) -> Result<Continuation, AppError>;
 }
 
 /// A page as services return it: items and the sealed cursor of the next page.

@@ -1,15 +1,118 @@
-//! Outbound ports other than the unit of work, so services can be unit-tested with mocks and a
-//! fixed clock.
+//! Every port of the core, in one place. A newcomer opens this file to see what Tessera needs
+//! from the outside world; each method's contract is in its doc comment, and `bootstrap` alone
+//! picks the adapters that implement them.
+//!
+//! | port | what it is for | adapters |
+//! |---|---|---|
+//! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
+//! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
+//! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
+//! | [`Clock`], [`IdGenerator`] | time and UUIDv7 ids, fixed in unit tests | `bootstrap` |
+//!
+//! The repository ports themselves live in the domain (`domain::ports`, re-exported here), since
+//! they speak only the domain's types.
+//!
+//! ## The unit of work
+//!
+//! One shape of transaction fits SQL and DynamoDB alike.
+//!
+//! A service calls [`Storage::begin`], reaches repositories through the unit of work, and ends
+//! with [`UnitOfWork::commit`]; dropping a unit of work uncommitted rolls it back. On SQL it wraps
+//! a database transaction. On DynamoDB it reads directly (consistent reads) and buffers writes with
+//! their conditions, sending them in one `TransactWriteItems` at commit; so a uniqueness or version
+//! conflict may surface at the write call *or* at `commit()`, and services handle both alike.
+//! A unit of work holds at most [`MAX_WRITES_PER_UNIT`] writes.
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
 use domain::login_attempts::{AttemptKey, Reservation};
+pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::users::{Password, PasswordHash, UserId};
-use domain::StorageError;
+use domain::{Continuation, StorageError};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::errors::AppError;
+use crate::pagination::ListKey;
+
+/// DynamoDB's limit on the actions of one transaction, which every backend honours so that a
+/// service written against SQLite cannot outgrow DynamoDB.
+pub const MAX_WRITES_PER_UNIT: usize = 100;
+
+#[async_trait]
+pub trait UnitOfWork: Send {
+    fn users(&mut self) -> &mut dyn UserRepository;
+
+    fn refresh_tokens(&mut self) -> &mut dyn RefreshTokenRepository;
+
+    fn projects(&mut self) -> &mut dyn ProjectRepository;
+
+    fn members(&mut self) -> &mut dyn MemberRepository;
+
+    fn posts(&mut self) -> &mut dyn PostRepository;
+
+    /// Makes every write of this unit durable, all or nothing. Conditions checked late (DynamoDB)
+    /// fail here with the same `StorageError` the write call would have given.
+    async fn commit(self: Box<Self>) -> Result<(), StorageError>;
+}
+
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// A unit of work for a use case that writes.
+    async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError>;
+
+    /// A unit of work for a use case that only reads: no transaction is opened (each read is one
+    /// round trip), and writing through it is a bug.
+    async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError>;
+
+    /// Answers `Ok` when the backend can serve requests (readiness).
+    async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The failed-login counts, kept outside any unit of work (see [`LoginAttempts`]).
+    fn login_attempts(&self) -> &dyn LoginAttempts;
+}
+
+/// Failed password checks, counted in the storage backend so that the count holds across every
+/// instance sharing it and across restarts (API.md, "Brute-force protection"). Reached through
+/// [`Storage::login_attempts`] and deliberately not part of a unit of work: an attempt counted
+/// MUST stay counted whatever the request does afterwards (fails, is cancelled, loses its
+/// connection). A success is cleared by the login's own unit of work
+/// ([`RefreshTokenRepository::insert_chain`]).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt for `key`, before its password is checked. MUST be atomic in the
+    /// storage (never read-then-write in a process): N concurrent calls for one key answer N
+    /// distinct counts. When the key has no window or its window ended at or before `now`, a new
+    /// window `[now, now + window)` starts holding this attempt (1); else the attempt is added to
+    /// the open window, whose end stays. The count answered MUST saturate at
+    /// [`Reservation::MAX_FAILURES`], and no flood may overflow what is stored.
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError>;
+
+    /// Forgets the attempts of `key` (a right password). Clearing a key with none is no error.
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError>;
+
+    /// Removes the records whose window ended at or before `before` and returns how many it
+    /// removed. MUST leave every window still open at `before` as it is: sweeping one would
+    /// reset a count under attack. A backend whose storage expires records by itself (DynamoDB's
+    /// TTL) MAY leave the ended ones to it and remove none; reads never depend on the removal.
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
+}
+
+#[cfg_attr(test, mockall::automock)]
+pub trait CursorCodec: Send + Sync {
+    fn seal(&self, list: &ListKey, continuation: &Continuation) -> String;
+
+    /// MUST fail with `InvalidCursor` for anything `seal` did not produce for this very list.
+    fn unseal(&self, list: &ListKey, cursor: &str) -> Result<Continuation, AppError>;
+}
 
 #[cfg_attr(test, mockall::automock)]
 pub trait Clock: Send + Sync {
@@ -65,36 +168,4 @@ pub trait TokenIssuer: Send + Sync {
 /// Chain ids come from the id generator too; this keeps the conversion in one place.
 pub fn new_chain_id(ids: &dyn IdGenerator) -> ChainId {
     ChainId(ids.new_id())
-}
-
-/// Failed password checks, counted in the storage backend so that the count holds across every
-/// instance sharing it and across restarts (API.md, "Brute-force protection"). Reached through
-/// [`Storage::login_attempts`](crate::storage::Storage::login_attempts) and deliberately not part
-/// of a unit of work: an attempt counted MUST stay counted whatever the request does afterwards
-/// (fails, is cancelled, loses its connection). A success is cleared by the login's own unit of
-/// work ([`RefreshTokenRepository::insert_chain`](domain::auth::RefreshTokenRepository::insert_chain)).
-#[cfg_attr(test, mockall::automock)]
-#[async_trait]
-pub trait LoginAttempts: Send + Sync {
-    /// Counts one attempt for `key`, before its password is checked. MUST be atomic in the
-    /// storage (never read-then-write in a process): N concurrent calls for one key answer N
-    /// distinct counts. When the key has no window or its window ended at or before `now`, a new
-    /// window `[now, now + window)` starts holding this attempt (1); else the attempt is added to
-    /// the open window, whose end stays. The count answered MUST saturate at
-    /// [`Reservation::MAX_FAILURES`], and no flood may overflow what is stored.
-    async fn reserve(
-        &self,
-        key: &AttemptKey,
-        now: OffsetDateTime,
-        window: Duration,
-    ) -> Result<Reservation, StorageError>;
-
-    /// Forgets the attempts of `key` (a right password). Clearing a key with none is no error.
-    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError>;
-
-    /// Removes the records whose window ended at or before `before` and returns how many it
-    /// removed. MUST leave every window still open at `before` as it is: sweeping one would
-    /// reset a count under attack. A backend whose storage expires records by itself (DynamoDB's
-    /// TTL) MAY leave the ended ones to it and remove none; reads never depend on the removal.
-    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 }

@@ -10,9 +10,10 @@ use domain::users::UserId;
 use domain::{Conflict, Page, StorageError};
 
 use crate::auth::Principal;
-use crate::errors::{AppError, Resource, Violations};
+use crate::errors::{AppError, Resource};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
-use crate::storage::UnitOfWork;
+use crate::ports::UnitOfWork;
+use crate::validation::{validate, Field};
 use crate::versions::expected_version;
 use crate::workspace::{require, WorkspaceDeps};
 
@@ -20,18 +21,42 @@ use crate::workspace::{require, WorkspaceDeps};
 /// means another post took a slug, so the next attempt sees one more).
 const SLUG_ATTEMPTS: usize = 64;
 
+/// A new post as it arrives: raw strings, parsed by the service.
 #[derive(Debug, Clone, Default)]
 pub struct NewPost {
     pub title: String,
     pub body: String,
+    /// A draft when left out; `null` is refused.
+    pub status: Field<PostStatus>,
+}
+
+/// A change to a post as it arrives: each field left out, `null`, or a raw value.
+#[derive(Debug, Clone, Default)]
+pub struct PostPatch {
+    pub title: Field<String>,
+    pub body: Field<String>,
+    pub status: Field<PostStatus>,
+}
+
+/// A change to a post, every field valid; `None` keeps the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PostChanges {
+    pub title: Option<PostTitle>,
+    pub body: Option<PostBody>,
     pub status: Option<PostStatus>,
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PostChanges {
-    pub title: Option<String>,
-    pub body: Option<String>,
-    pub status: Option<PostStatus>,
+impl PostChanges {
+    /// Parses every field of `patch` at once: one `Validation` error names each bad field. Done
+    /// before the change's precondition is looked at, so a bad body is 422 whatever its `If-Match`.
+    pub fn parse(patch: PostPatch) -> Result<Self, AppError> {
+        let (title, body, status) = validate((
+            patch.title.non_null("title", PostTitle::parse),
+            patch.body.non_null("body", PostBody::parse),
+            patch.status.non_null("status", Ok),
+        ))?;
+        Ok(Self { title, body, status })
+    }
 }
 
 #[derive(Clone)]
@@ -52,14 +77,9 @@ impl PostService {
     /// Writes a post in a project (editors and the owner). Its slug is the title's, made unique
     /// in the project with `-2`, `-3`, … even when posts with one title are created at once.
     pub async fn create(&self, principal: Principal, project: ProjectId, new: NewPost) -> Result<PostView, AppError> {
-        let mut v = Violations::new();
-        let title = v.check(PostTitle::parse(new.title));
-        let body = v.check(PostBody::parse(new.body));
-        v.into_result()?;
-        let (Some(title), Some(body)) = (title, body) else {
-            return Err(AppError::Internal("violations lost while parsing a post".into()));
-        };
-        let status = new.status.unwrap_or(PostStatus::Draft);
+        let (title, body, status) =
+            validate((PostTitle::parse(new.title), PostBody::parse(new.body), new.status.non_null("status", Ok)))?;
+        let status = status.unwrap_or(PostStatus::Draft);
         let base = Slug::base_for(&title);
         let id = PostId(self.deps.ids.new_id());
         for _ in 0..SLUG_ATTEMPTS {
@@ -157,20 +177,15 @@ impl PostService {
         changes: PostChanges,
         if_match: Option<i64>,
     ) -> Result<PostView, AppError> {
-        let mut v = Violations::new();
-        let title = changes.title.map(|t| v.check(PostTitle::parse(t)));
-        let body = changes.body.map(|b| v.check(PostBody::parse(b)));
-        v.into_result()?;
-
         let mut uow = self.deps.storage.begin().await?;
         let (mut view, role) = Self::visible_post(uow.as_mut(), principal, id).await?;
         Self::may_modify(principal, &view.post, role)?;
         let expected = expected_version(if_match, view.post.version)?;
         let mut next = view.post.clone();
-        if let Some(Some(title)) = title {
+        if let Some(title) = changes.title {
             next.title = title;
         }
-        if let Some(Some(body)) = body {
+        if let Some(body) = changes.body {
             next.body = body;
         }
         if let Some(status) = changes.status {

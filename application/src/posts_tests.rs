@@ -6,9 +6,10 @@ use domain::users::{Role, UserId};
 use domain::{Conflict, Page, StorageError};
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockIdGenerator;
 use crate::testing::{fixed_clock, member, post_view, user, uuid, FakeStorage, FakeUow, NOW};
+use crate::validation::Field;
 
 fn service() -> (PostService, Arc<FakeStorage>) {
     let storage = Arc::new(FakeStorage::default());
@@ -33,8 +34,12 @@ fn my_role(uow: &mut FakeUow, role: Option<ProjectRole>) {
     uow.members.expect_get().returning(move |p, u| Ok(role.map(|r| member(p.0.as_u128(), u.0.as_u128(), r))));
 }
 
-fn new_post(status: Option<PostStatus>) -> NewPost {
+fn new_post(status: Field<PostStatus>) -> NewPost {
     NewPost { title: "Hello".into(), body: "text".into(), status }
+}
+
+fn changes(patch: PostPatch) -> PostChanges {
+    PostChanges::parse(patch).expect("a valid change")
 }
 
 #[tokio::test]
@@ -57,7 +62,7 @@ async fn a_new_post_takes_the_first_free_slug_and_retries_when_beaten_to_it() {
         });
     }
 
-    let view = service.create(me(), ProjectId(uuid(5)), new_post(Some(PostStatus::Published))).await.unwrap();
+    let view = service.create(me(), ProjectId(uuid(5)), new_post(Field::Value(PostStatus::Published))).await.unwrap();
 
     assert_eq!(view.post.slug.as_str(), "hello-2");
     assert_eq!(view.post.updated_at, None);
@@ -74,8 +79,45 @@ async fn viewers_and_strangers_cannot_post() {
             my_role(uow, role);
             uow.posts.expect_insert().never();
         });
-        assert_eq!(service.create(me(), ProjectId(uuid(5)), new_post(None)).await, Err(expected));
+        assert_eq!(service.create(me(), ProjectId(uuid(5)), new_post(Field::Absent)).await, Err(expected));
     }
+}
+
+#[tokio::test]
+async fn a_new_post_names_a_null_status_with_a_bad_title_and_touches_nothing() {
+    let (service, storage) = service();
+    let new = NewPost { title: "".into(), body: "text".into(), status: Field::Null };
+
+    let Err(AppError::Validation(v)) = service.create(me(), ProjectId(uuid(5)), new).await else {
+        panic!("expected 422")
+    };
+
+    let fields: Vec<_> = v.iter().map(|v| (v.field, v.message.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("title", "must be 1 to 200 characters after trimming"),
+            ("status", "must not be null; leave it out to keep the value"),
+        ]
+    );
+    assert!(storage.calls().is_empty());
+}
+
+#[test]
+fn a_post_change_names_a_null_status_and_a_long_title_in_one_answer() {
+    let patch = PostPatch { status: Field::Null, title: Field::Value("x".repeat(300)), ..PostPatch::default() };
+
+    let Err(AppError::Validation(v)) = PostChanges::parse(patch) else { panic!("expected 422") };
+
+    let fields: Vec<_> = v.iter().map(|v| (v.field, v.message.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("title", "must be 1 to 200 characters after trimming"),
+            ("status", "must not be null; leave it out to keep the value"),
+        ],
+        "every bad field, in the request's field order"
+    );
 }
 
 #[tokio::test]
@@ -126,7 +168,7 @@ async fn only_the_creator_or_the_owner_changes_a_post() {
             my_role(uow, Some(role));
             uow.posts.expect_update().times(usize::from(allowed)).returning(|_, _| Ok(()));
         });
-        let changes = PostChanges { body: Some("new".into()), ..PostChanges::default() };
+        let changes = changes(PostPatch { body: Field::Value("new".into()), ..PostPatch::default() });
         let result = service.update(me(), PostId(uuid(9)), changes, None).await;
         assert_eq!(result.is_ok(), allowed, "creator {creator} as {role:?}: {result:?}");
         if !allowed {
@@ -160,7 +202,7 @@ async fn publishing_sets_published_at_once() {
             .times(1)
             .returning(|_, _| Ok(()));
     });
-    let publish = || PostChanges { status: Some(PostStatus::Published), ..PostChanges::default() };
+    let publish = || changes(PostPatch { status: Field::Value(PostStatus::Published), ..PostPatch::default() });
 
     service.update(me(), PostId(uuid(9)), publish(), Some(2)).await.unwrap();
     service.update(me(), PostId(uuid(9)), publish(), None).await.unwrap();

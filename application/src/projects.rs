@@ -6,21 +6,44 @@ use domain::projects::{
 };
 
 use crate::auth::Principal;
-use crate::errors::{AppError, Resource, Violations};
+use crate::errors::{AppError, Resource};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
+use crate::validation::{validate, Field};
 use crate::versions::expected_version;
 use crate::workspace::{permit, require, WorkspaceDeps};
 
+/// A new project as it arrives: raw strings, parsed by the service.
 #[derive(Debug, Clone, Default)]
 pub struct NewProject {
     pub name: String,
-    pub description: Option<String>,
+    /// Empty when left out; `null` is refused.
+    pub description: Field<String>,
 }
 
+/// A change to a project as it arrives: each field left out, `null`, or a raw string.
 #[derive(Debug, Clone, Default)]
+pub struct ProjectPatch {
+    pub name: Field<String>,
+    pub description: Field<String>,
+}
+
+/// A change to a project, every field valid; `None` keeps the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProjectChanges {
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub name: Option<ProjectName>,
+    pub description: Option<Description>,
+}
+
+impl ProjectChanges {
+    /// Parses every field of `patch` at once: one `Validation` error names each bad field. Done
+    /// before the change's precondition is looked at, so a bad body is 422 whatever its `If-Match`.
+    pub fn parse(patch: ProjectPatch) -> Result<Self, AppError> {
+        let (name, description) = validate((
+            patch.name.non_null("name", ProjectName::parse),
+            patch.description.non_null("description", Description::parse),
+        ))?;
+        Ok(Self { name, description })
+    }
 }
 
 #[derive(Clone)]
@@ -35,13 +58,9 @@ impl ProjectService {
 
     /// Creates a project owned by the caller, who becomes its first member.
     pub async fn create(&self, principal: Principal, new: NewProject) -> Result<ProjectView, AppError> {
-        let mut v = Violations::new();
-        let name = v.check(ProjectName::parse(&new.name));
-        let description = v.check(new.description.as_deref().map_or(Ok(Description::default()), Description::parse));
-        v.into_result()?;
-        let (Some(name), Some(description)) = (name, description) else {
-            return Err(AppError::Internal("violations lost while parsing a project".into()));
-        };
+        let (name, description) =
+            validate((ProjectName::parse(new.name), new.description.non_null("description", Description::parse)))?;
+        let description = description.unwrap_or_default();
         let now = self.deps.clock.now();
         let project = Project {
             id: ProjectId(self.deps.ids.new_id()),
@@ -92,21 +111,16 @@ impl ProjectService {
         changes: ProjectChanges,
         if_match: Option<i64>,
     ) -> Result<ProjectView, AppError> {
-        let mut v = Violations::new();
-        let name = changes.name.map(|n| v.check(ProjectName::parse(&n)));
-        let description = changes.description.map(|d| v.check(Description::parse(&d)));
-        v.into_result()?;
-
         let mut uow = self.deps.storage.begin().await?;
         let mut view =
             uow.projects().view(id, principal.user_id).await?.ok_or(AppError::NotFound(Resource::Project))?;
         permit(Some(view.my_role), ProjectAction::Edit)?;
         let expected = expected_version(if_match, view.project.version)?;
         let mut next = view.project.clone();
-        if let Some(Some(name)) = name {
+        if let Some(name) = changes.name {
             next.name = name;
         }
-        if let Some(Some(description)) = description {
+        if let Some(description) = changes.description {
             next.description = description;
         }
         if next == view.project {

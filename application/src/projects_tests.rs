@@ -6,9 +6,10 @@ use domain::StorageError;
 use mockall::predicate::eq;
 
 use super::*;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockIdGenerator;
 use crate::testing::{fixed_clock, member, project, project_view, user, uuid, FakeStorage, NOW};
+use crate::validation::Field;
 
 fn service() -> (ProjectService, Arc<FakeStorage>) {
     let storage = Arc::new(FakeStorage::default());
@@ -25,6 +26,11 @@ fn service() -> (ProjectService, Arc<FakeStorage>) {
 
 fn me() -> Principal {
     Principal { user_id: UserId(uuid(1)) }
+}
+
+fn rename(name: &str) -> ProjectChanges {
+    ProjectChanges::parse(ProjectPatch { name: Field::Value(name.into()), ..ProjectPatch::default() })
+        .expect("a valid change")
 }
 
 #[tokio::test]
@@ -46,7 +52,7 @@ async fn creating_a_project_stores_it_with_its_owner_membership_in_one_unit() {
             .returning(|_| Ok(()));
     });
 
-    let view = service.create(me(), NewProject { name: " Apollo ".into(), description: None }).await.unwrap();
+    let view = service.create(me(), NewProject { name: " Apollo ".into(), description: Field::Absent }).await.unwrap();
 
     assert_eq!(view.project.name.as_str(), "Apollo");
     assert_eq!((view.my_role, view.member_count, view.post_count), (ProjectRole::Owner, 1, 0));
@@ -57,12 +63,46 @@ async fn creating_a_project_stores_it_with_its_owner_membership_in_one_unit() {
 async fn a_bad_project_reports_every_field_and_touches_nothing() {
     let (service, storage) = service();
     let Err(AppError::Validation(v)) =
-        service.create(me(), NewProject { name: "".into(), description: Some("d".repeat(2001)) }).await
+        service.create(me(), NewProject { name: "".into(), description: Field::Value("d".repeat(2001)) }).await
     else {
         panic!("expected 422")
     };
     assert_eq!(v.iter().map(|v| v.field).collect::<Vec<_>>(), ["name", "description"]);
     assert!(storage.calls().is_empty());
+}
+
+#[tokio::test]
+async fn a_null_description_is_reported_with_a_bad_name_and_touches_nothing() {
+    let (service, storage) = service();
+    let Err(AppError::Validation(v)) =
+        service.create(me(), NewProject { name: " ".into(), description: Field::Null }).await
+    else {
+        panic!("expected 422")
+    };
+    let fields: Vec<_> = v.iter().map(|v| (v.field, v.message.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("name", "must be 1 to 100 characters after trimming"),
+            ("description", "must not be null; leave it out to keep the value"),
+        ]
+    );
+    assert!(storage.calls().is_empty());
+}
+
+#[test]
+fn a_project_change_reports_a_null_with_every_other_invalid_field() {
+    let patch = ProjectPatch { name: Field::Null, description: Field::Value("\u{0}".into()) };
+
+    let Err(AppError::Validation(v)) = ProjectChanges::parse(patch) else { panic!("expected 422") };
+    let fields: Vec<_> = v.iter().map(|v| (v.field, v.message.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("name", "must not be null; leave it out to keep the value"),
+            ("description", "must not contain control characters other than line breaks and tabs"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -76,8 +116,7 @@ async fn viewers_cannot_edit_and_strangers_cannot_see() {
             uow.projects.expect_view().return_once(move |_, _| Ok(view));
             uow.projects.expect_update().never();
         });
-        let changes = ProjectChanges { name: Some("New".into()), description: None };
-        assert_eq!(service.update(me(), ProjectId(uuid(5)), changes, None).await, Err(expected));
+        assert_eq!(service.update(me(), ProjectId(uuid(5)), rename("New"), None).await, Err(expected));
     }
 }
 
@@ -92,9 +131,8 @@ async fn an_editor_edits_with_compare_and_set() {
             .times(1)
             .returning(|_, _| Ok(()));
     });
-    let changes = ProjectChanges { name: Some("New".into()), description: None };
 
-    let view = service.update(me(), ProjectId(uuid(5)), changes, Some(3)).await.unwrap();
+    let view = service.update(me(), ProjectId(uuid(5)), rename("New"), Some(3)).await.unwrap();
 
     assert_eq!((view.project.version, view.post_count), (4, 5));
     assert_eq!(storage.calls(), ["begin", "commit"]);
@@ -111,10 +149,9 @@ async fn a_stale_if_match_or_a_lost_race_is_a_version_mismatch() {
         uow.projects.expect_view().returning(|_, _| Ok(Some(project_view(5, ProjectRole::Owner))));
         uow.projects.expect_update().returning(|_, _| Err(StorageError::ConditionFailed));
     });
-    let changes = || ProjectChanges { name: Some("New".into()), description: None };
 
-    assert_eq!(service.update(me(), ProjectId(uuid(5)), changes(), Some(2)).await, Err(AppError::VersionMismatch));
-    assert_eq!(service.update(me(), ProjectId(uuid(5)), changes(), None).await, Err(AppError::VersionMismatch));
+    assert_eq!(service.update(me(), ProjectId(uuid(5)), rename("New"), Some(2)).await, Err(AppError::VersionMismatch));
+    assert_eq!(service.update(me(), ProjectId(uuid(5)), rename("New"), None).await, Err(AppError::VersionMismatch));
 }
 
 #[tokio::test]

@@ -5,19 +5,20 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use domain::auth::{ChainId, RefreshChain, RefreshToken, RefreshTokenRepository, TokenHash};
+use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use domain::login_attempts::{AttemptKey, Reservation};
-use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
-use domain::posts::{CreatorPostsQuery, Post, PostId, PostRepository, PostView, ProjectPostsQuery, Slug};
-use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRepository, ProjectRole, ProjectView};
-use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, UserRepository, Username};
+use domain::members::{Member, MemberListQuery, MemberView};
+use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery, Slug};
+use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRole, ProjectView};
+use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, Username};
 use domain::{Page, StorageError};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::ports::{LoginAttempts, MockClock, MockLoginAttempts};
-use crate::storage::{Storage, UnitOfWork};
+use crate::ports::{Storage, UnitOfWork};
 
 mockall::mock! {
     pub Users {}
@@ -220,7 +221,7 @@ impl Storage for FakeStorage {
 
     async fn ping(&self) -> Result<(), StorageError> {
         if self.down.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(StorageError::Unavailable("the fake backend is down".into()));
+            return Err(StorageError::unavailable("the fake backend is down"));
         }
         Ok(())
     }

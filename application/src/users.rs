@@ -7,29 +7,46 @@ use domain::users::{AvatarUrl, Password, PersonName, Role, User, UserId, UserLis
 use domain::StorageError;
 
 use crate::auth::Principal;
-use crate::errors::{AppError, Resource, Violations};
+use crate::errors::{AppError, Resource};
 use crate::login_limit::LoginLimit;
-use crate::pagination::{parse_limit, CursorCodec, ListKey, Listed, PageRequest};
+use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
+use crate::ports::CursorCodec;
+use crate::ports::Storage;
 use crate::ports::{Clock, PasswordHasher};
-use crate::storage::Storage;
+use crate::validation::{validate, Field, Patch};
 use crate::versions::expected_version;
 
-/// A change to a field that may also be cleared: absent, set to null, or set to a value.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub enum Patch<T> {
-    #[default]
-    Keep,
-    Clear,
-    Set(T),
+/// A change to the caller's profile as it arrives: each field left out, `null`, or a raw string.
+#[derive(Debug, Clone, Default)]
+pub struct ProfilePatch {
+    pub first_name: Field<String>,
+    pub last_name: Field<String>,
+    pub username: Field<String>,
+    /// `null` removes the avatar.
+    pub avatar_url: Field<String>,
 }
 
-/// `PATCH /users/me` as it arrives: raw strings, parsed by the service.
-#[derive(Debug, Clone, Default)]
+/// A change to the caller's profile, every field valid; `None` and `Keep` keep the field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileChanges {
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub username: Option<String>,
-    pub avatar_url: Patch<String>,
+    pub first_name: Option<PersonName>,
+    pub last_name: Option<PersonName>,
+    pub username: Option<Username>,
+    pub avatar_url: Patch<AvatarUrl>,
+}
+
+impl ProfileChanges {
+    /// Parses every field of `patch` at once: one `Validation` error names each bad field. Done
+    /// before the change's precondition is looked at, so a bad body is 422 whatever its `If-Match`.
+    pub fn parse(patch: ProfilePatch) -> Result<Self, AppError> {
+        let (first_name, last_name, username, avatar_url) = validate((
+            patch.first_name.non_null("first_name", |n| PersonName::parse("first_name", n)),
+            patch.last_name.non_null("last_name", |n| PersonName::parse("last_name", n)),
+            patch.username.non_null("username", |n| Username::parse(&n)),
+            patch.avatar_url.nullable(|url| AvatarUrl::parse(&url)),
+        ))?;
+        Ok(Self { first_name, last_name, username, avatar_url })
+    }
 }
 
 /// How often a password change re-reads the user after losing a race with another write.
@@ -68,31 +85,20 @@ impl UserService {
         changes: ProfileChanges,
         if_match: Option<i64>,
     ) -> Result<User, AppError> {
-        let mut v = Violations::new();
-        let first_name = changes.first_name.map(|n| v.check(PersonName::parse("first_name", &n)));
-        let last_name = changes.last_name.map(|n| v.check(PersonName::parse("last_name", &n)));
-        let username = changes.username.map(|n| v.check(Username::parse(&n)));
-        let avatar_url = match changes.avatar_url {
-            Patch::Keep => Patch::Keep,
-            Patch::Clear => Patch::Clear,
-            Patch::Set(url) => v.check(AvatarUrl::parse(&url)).map_or(Patch::Keep, Patch::Set),
-        };
-        v.into_result()?;
-
         let mut uow = self.deps.storage.begin().await?;
         let current = uow.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;
         let expected = expected_version(if_match, current.version)?;
         let mut next = current.clone();
-        if let Some(Some(name)) = first_name {
+        if let Some(name) = changes.first_name {
             next.first_name = name;
         }
-        if let Some(Some(name)) = last_name {
+        if let Some(name) = changes.last_name {
             next.last_name = name;
         }
-        if let Some(Some(name)) = username {
+        if let Some(name) = changes.username {
             next.username = name;
         }
-        match avatar_url {
+        match changes.avatar_url {
             Patch::Keep => {}
             Patch::Clear => next.avatar_url = None,
             Patch::Set(url) => next.avatar_url = Some(url),
@@ -167,12 +173,9 @@ impl UserService {
         cursor: Option<&str>,
         limit: Option<i64>,
     ) -> Result<Listed<User>, AppError> {
-        let mut v = Violations::new();
-        let prefix = username_prefix.and_then(|p| v.check(UsernamePrefix::parse(p)));
-        let limit = v.check(parse_limit(limit));
-        v.into_result()?;
+        let (prefix, limit) = validate((username_prefix.map(UsernamePrefix::parse).transpose(), parse_limit(limit)))?;
         let list = ListKey::new("list_users", &[prefix.as_ref().map_or("", UsernamePrefix::as_str)]);
-        let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit.unwrap_or_default())?;
+        let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
 
         let mut reader = self.deps.storage.read().await?;
         let caller = reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?;

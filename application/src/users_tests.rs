@@ -7,9 +7,10 @@ use mockall::predicate::eq;
 
 use super::*;
 use crate::login_limit::LoginLimit;
-use crate::pagination::MockCursorCodec;
+use crate::ports::MockCursorCodec;
 use crate::ports::MockPasswordHasher;
 use crate::testing::{fixed_clock, user, uuid, FakeStorage, NOW};
+use crate::validation::{Field, Patch};
 
 struct Fixture {
     storage: FakeStorage,
@@ -47,6 +48,10 @@ impl Fixture {
 
 fn me() -> Principal {
     Principal { user_id: UserId(uuid(1)) }
+}
+
+fn changes(patch: ProfilePatch) -> ProfileChanges {
+    ProfileChanges::parse(patch).expect("a valid change")
 }
 
 #[tokio::test]
@@ -91,12 +96,12 @@ async fn update_me_writes_with_compare_and_set_and_bumps_the_version() {
             .returning(|_, _| Ok(()));
     });
     let (service, storage) = f.service();
-    let changes = ProfileChanges {
-        first_name: Some(" Augusta ".into()),
-        username: Some("Countess".into()),
-        avatar_url: Patch::Set("https://example.com/a.png".into()),
-        ..ProfileChanges::default()
-    };
+    let changes = changes(ProfilePatch {
+        first_name: Field::Value(" Augusta ".into()),
+        username: Field::Value("Countess".into()),
+        avatar_url: Field::Value("https://example.com/a.png".into()),
+        ..ProfilePatch::default()
+    });
 
     let updated = service.update_me(me(), changes, Some(7)).await.unwrap();
 
@@ -112,7 +117,7 @@ async fn update_me_with_a_stale_if_match_changes_nothing() {
         uow.users.expect_update().never();
     });
     let (service, storage) = f.service();
-    let changes = ProfileChanges { first_name: Some("Augusta".into()), ..ProfileChanges::default() };
+    let changes = changes(ProfilePatch { first_name: Field::Value("Augusta".into()), ..ProfilePatch::default() });
 
     assert_eq!(service.update_me(me(), changes, Some(6)).await, Err(AppError::VersionMismatch));
     assert_eq!(storage.calls(), ["begin"]);
@@ -126,7 +131,7 @@ async fn update_me_losing_the_compare_and_set_is_a_version_mismatch() {
         uow.users.expect_update().returning(|_, _| Err(StorageError::ConditionFailed));
     });
     let (service, _) = f.service();
-    let changes = ProfileChanges { last_name: Some("Byron".into()), ..ProfileChanges::default() };
+    let changes = changes(ProfilePatch { last_name: Field::Value("Byron".into()), ..ProfilePatch::default() });
 
     assert_eq!(service.update_me(me(), changes, None).await, Err(AppError::VersionMismatch));
 }
@@ -140,7 +145,7 @@ async fn update_me_to_a_taken_username_is_a_conflict() {
         uow.commit_result = Err(StorageError::Conflict(Conflict::UsernameTaken));
     });
     let (service, _) = f.service();
-    let changes = ProfileChanges { username: Some("bob".into()), ..ProfileChanges::default() };
+    let changes = changes(ProfilePatch { username: Field::Value("bob".into()), ..ProfilePatch::default() });
 
     assert_eq!(service.update_me(me(), changes, None).await, Err(AppError::Conflict(Conflict::UsernameTaken)));
 }
@@ -153,27 +158,50 @@ async fn update_me_without_changes_writes_nothing() {
         uow.users.expect_update().never();
     });
     let (service, storage) = f.service();
-    let changes =
-        ProfileChanges { username: Some("ADA".into()), avatar_url: Patch::Clear, ..ProfileChanges::default() };
+    let changes = changes(ProfilePatch {
+        username: Field::Value("ADA".into()),
+        avatar_url: Field::Null,
+        ..ProfilePatch::default()
+    });
+    assert_eq!(changes.avatar_url, Patch::Clear, "null clears the avatar");
 
     assert_eq!(service.update_me(me(), changes, Some(7)).await.map(|u| u.version), Ok(7));
     assert_eq!(storage.calls(), ["begin"]);
 }
 
-#[tokio::test]
-async fn update_me_reports_every_invalid_field_before_touching_storage() {
-    let (service, storage) = Fixture::new().service();
-    let changes = ProfileChanges {
-        first_name: Some("".into()),
-        last_name: Some("\u{7}".into()),
-        username: Some("no spaces".into()),
-        avatar_url: Patch::Set("ftp://x".into()),
+#[test]
+fn a_profile_change_reports_every_invalid_field_at_once() {
+    let patch = ProfilePatch {
+        first_name: Field::Value("".into()),
+        last_name: Field::Value("\u{7}".into()),
+        username: Field::Value("no spaces".into()),
+        avatar_url: Field::Value("ftp://x".into()),
     };
 
-    let Err(AppError::Validation(v)) = service.update_me(me(), changes, None).await else { panic!("expected 422") };
+    let Err(AppError::Validation(v)) = ProfileChanges::parse(patch) else { panic!("expected 422") };
     let fields: Vec<_> = v.iter().map(|v| v.field).collect();
     assert_eq!(fields, ["first_name", "last_name", "username", "avatar_url"]);
-    assert!(storage.calls().is_empty());
+}
+
+#[test]
+fn a_null_name_is_reported_with_the_other_invalid_fields() {
+    let patch = ProfilePatch {
+        first_name: Field::Null,
+        username: Field::Value("no spaces".into()),
+        avatar_url: Field::Null,
+        ..ProfilePatch::default()
+    };
+
+    let Err(AppError::Validation(v)) = ProfileChanges::parse(patch) else { panic!("expected 422") };
+    let fields: Vec<_> = v.iter().map(|v| (v.field, v.message.as_str())).collect();
+    assert_eq!(
+        fields,
+        [
+            ("first_name", "must not be null; leave it out to keep the value"),
+            ("username", "may contain only letters a-z, digits and underscores"),
+        ],
+        "a null avatar clears it and is no violation"
+    );
 }
 
 #[tokio::test]

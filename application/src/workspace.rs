@@ -7,9 +7,9 @@ use domain::projects::{authorize, Denied, ProjectAction, ProjectId, ProjectRole}
 use domain::users::UserId;
 
 use crate::errors::{AppError, Resource};
-use crate::pagination::CursorCodec;
+use crate::ports::CursorCodec;
 use crate::ports::{Clock, IdGenerator};
-use crate::storage::{Storage, UnitOfWork};
+use crate::ports::{Storage, UnitOfWork};
 
 /// Everything the project, member and post use cases reach the outside world through.
 #[derive(Clone)]

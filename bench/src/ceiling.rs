@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use application::storage::Storage;
+use application::ports::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::Config;
 use domain::posts::{CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, ProjectPostsQuery, Slug};
@@ -69,7 +69,7 @@ const LIMIT: u32 = 20;
 
 /// The port calls of one request of `op`, as the service makes them.
 async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<(), StorageError> {
-    let limit = PageLimit::parse(i64::from(LIMIT)).map_err(|e| StorageError::Backend(e.to_string()))?;
+    let limit = PageLimit::parse(i64::from(LIMIT)).map_err(|e| StorageError::backend(e.to_string()))?;
     match op {
         "me" => {
             storage.read().await?.users().get(actor.id).await?;
@@ -98,7 +98,7 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
         }
         "create_post" => {
             let title = PostTitle::parse(format!("Ceiling post {} {n}", actor.id.0.simple()))
-                .map_err(|e| StorageError::Backend(e.to_string()))?;
+                .map_err(|e| StorageError::backend(e.to_string()))?;
             let base = Slug::base_for(&title);
             let mut uow = storage.begin().await?;
             uow.members().get(actor.project, actor.id).await?;
@@ -111,7 +111,7 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
                 slug: Slug::first_free(&base, &taken),
                 title,
                 body: PostBody::parse("A post written by the ceiling benchmark.")
-                    .map_err(|e| StorageError::Backend(e.to_string()))?,
+                    .map_err(|e| StorageError::backend(e.to_string()))?,
                 status: PostStatus::Published,
                 creator_id: actor.id,
                 created_at: now,
@@ -128,13 +128,13 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
             let Some(view) = uow.posts().view(*id).await? else { return Ok(()) };
             uow.members().get(view.post.project_id, actor.id).await?;
             let mut next = view.post.clone();
-            next.title = PostTitle::parse(format!("Edited {n}")).map_err(|e| StorageError::Backend(e.to_string()))?;
+            next.title = PostTitle::parse(format!("Edited {n}")).map_err(|e| StorageError::backend(e.to_string()))?;
             next.updated_at = Some(OffsetDateTime::now_utc());
             next.version += 1;
             uow.posts().update(&next, view.post.version).await?;
             uow.commit().await?;
         }
-        other => return Err(StorageError::Backend(format!("unknown operation {other}"))),
+        other => return Err(StorageError::backend(format!("unknown operation {other}"))),
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use application::ports::PasswordHasher;
-use application::storage::Storage;
+use application::ports::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::Config;
 use domain::members::Member;

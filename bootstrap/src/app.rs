@@ -6,9 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
+use application::health::HealthService;
 use application::login_limit::LoginLimit;
 use application::members::MemberService;
-use application::pagination::CursorCodec;
+use application::ports::CursorCodec;
 use application::posts::PostService;
 use application::projects::ProjectService;
 use application::users::{UserDeps, UserService};
@@ -75,7 +76,7 @@ impl App {
             projects: ProjectService::new(workspace.clone()),
             members: MemberService::new(workspace.clone()),
             posts: PostService::new(workspace),
-            storage,
+            health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),
         };
         let settings = HttpSettings {

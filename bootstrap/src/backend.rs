@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::storage::Storage;
+use application::ports::Storage;
 use tessera_dynamodb::{DynamoSettings, DynamoStorage};
 use tessera_postgres::{PostgresSettings, PostgresStorage};
 use tessera_sqlite::{SqliteSettings, SqliteStorage};

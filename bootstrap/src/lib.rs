@@ -29,8 +29,8 @@ pub fn check_routes() {
 pub enum BootError {
     #[error("configuration: {0}")]
     Config(String),
-    #[error("storage: {0}")]
-    Storage(domain::StorageError),
+    #[error("storage")]
+    Storage(#[source] domain::StorageError),
     #[error("i/o: {0}")]
     Io(String),
     #[error("{0}")]

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use application::auth::Registration;
+use application::ErrorChain;
 use bootstrap::config::AdminCommand;
 use bootstrap::{App, BootError, Cli, Command, Config};
 use clap::Parser;
@@ -32,7 +33,7 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!(error = %err, "tessera failed");
+            tracing::error!(error = %ErrorChain(&err), "tessera failed");
             ExitCode::FAILURE
         }
     }

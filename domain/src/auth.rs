@@ -3,11 +3,9 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::errors::StorageError;
 use crate::users::UserId;
 
 /// The id of one login (one chain of refresh tokens).
@@ -45,28 +43,4 @@ pub struct RefreshToken {
     pub expires_at: OffsetDateTime,
     /// Set when the token was exchanged for the next one; presenting it again is reuse.
     pub spent_at: Option<OffsetDateTime>,
-}
-
-/// Storage of refresh-token chains and tokens.
-#[async_trait]
-pub trait RefreshTokenRepository: Send {
-    /// Stores a new chain: a successful login. MUST also clear the failed login attempts counted
-    /// under [`AttemptKey::Account`] of `chain.user_id`, in the same unit of work (they clear when
-    /// it commits, and only then): a success clears the account's count at no extra call.
-    ///
-    /// [`AttemptKey::Account`]: crate::login_attempts::AttemptKey::Account
-    async fn insert_chain(&mut self, chain: &RefreshChain) -> Result<(), StorageError>;
-
-    async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError>;
-
-    /// Marks the chain revoked at `at`. Revoking a revoked chain is not an error (idempotent).
-    async fn revoke_chain(&mut self, id: ChainId, at: OffsetDateTime) -> Result<(), StorageError>;
-
-    async fn insert_token(&mut self, token: &RefreshToken) -> Result<(), StorageError>;
-
-    async fn find_token(&mut self, hash: &TokenHash) -> Result<Option<RefreshToken>, StorageError>;
-
-    /// Marks the token spent at `at` only if it is not spent yet. MUST fail with
-    /// `ConditionFailed` when it already was (two concurrent refreshes: exactly one wins).
-    async fn spend_token(&mut self, hash: &TokenHash, at: OffsetDateTime) -> Result<(), StorageError>;
 }

@@ -34,9 +34,14 @@ pub enum Conflict {
     SlugTaken,
 }
 
+/// The failure underneath a [`StorageError`] — the driver's or the SDK's own error, kept whole so
+/// that logs show its chain of causes. Nothing matches on it: what a caller may act on is the
+/// variant.
+pub type Cause = Box<dyn std::error::Error + Send + Sync + 'static>;
+
 /// What a repository or unit of work can fail with. Adapters translate driver errors into these
-/// variants themselves; services never see a driver type.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// variants themselves; services never see a driver type (a [`Cause`] is opaque to them).
+#[derive(Debug, thiserror::Error)]
 pub enum StorageError {
     /// A uniqueness rule was broken by this write.
     #[error("conflict: {0:?}")]
@@ -50,9 +55,41 @@ pub enum StorageError {
     #[error("continuation not understood")]
     BadContinuation,
     /// The backend cannot be reached or is overloaded; retrying later may succeed.
-    #[error("storage unavailable: {0}")]
-    Unavailable(String),
-    /// Anything else: a bug or a broken invariant. The message is for logs only.
-    #[error("storage failure: {0}")]
-    Backend(String),
+    #[error("storage unavailable: {context}")]
+    Unavailable {
+        /// What was being done, for the logs.
+        context: String,
+        #[source]
+        source: Option<Cause>,
+    },
+    /// Anything else: a bug, a broken invariant or a driver failure. For logs only.
+    #[error("storage failure: {context}")]
+    Backend {
+        /// What was being done or what was found broken, for the logs.
+        context: String,
+        #[source]
+        source: Option<Cause>,
+    },
+}
+
+impl StorageError {
+    /// A broken invariant found by the adapter itself (a corrupt record, a misused unit of work).
+    pub fn backend(context: impl Into<String>) -> Self {
+        StorageError::Backend { context: context.into(), source: None }
+    }
+
+    /// A failure of the backend, `source` being the driver's own error.
+    pub fn backend_from(context: impl Into<String>, source: impl Into<Cause>) -> Self {
+        StorageError::Backend { context: context.into(), source: Some(source.into()) }
+    }
+
+    /// The backend cannot serve now, as the adapter itself found.
+    pub fn unavailable(context: impl Into<String>) -> Self {
+        StorageError::Unavailable { context: context.into(), source: None }
+    }
+
+    /// The backend cannot serve now, `source` being the driver's own error.
+    pub fn unavailable_from(context: impl Into<String>, source: impl Into<Cause>) -> Self {
+        StorageError::Unavailable { context: context.into(), source: Some(source.into()) }
+    }
 }

@@ -1,5 +1,5 @@
 //! Tessera's pure core: entities, value objects that can only hold valid values, the errors the
-//! core speaks in, and the repository ports every storage adapter implements.
+//! core speaks in, and the repository ports every storage adapter implements (all in `ports`).
 //!
 //! No I/O crate may appear in this crate's dependency tree: it compiles without an async runtime,
 //! a database driver or a web framework, and nothing here knows which backend runs.
@@ -9,6 +9,7 @@ pub mod errors;
 pub mod login_attempts;
 pub mod members;
 pub mod pagination;
+pub mod ports;
 pub mod posts;
 pub mod projects;
 mod text;

@@ -2,12 +2,11 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::errors::{FieldViolation, StorageError};
-use crate::pagination::{Continuation, Page, PageLimit};
+use crate::errors::FieldViolation;
+use crate::pagination::{Continuation, PageLimit};
 use crate::projects::{ProjectId, ProjectRole};
 use crate::text;
 use crate::users::{Profile, UserId};
@@ -220,30 +219,6 @@ pub struct CreatorPostsQuery {
     pub drafts_visible_to: Vec<ProjectRole>,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
-}
-
-#[async_trait]
-pub trait PostRepository: Send {
-    /// Stores a new post. MUST fail with `Conflict(SlugTaken)` when the project has a post with
-    /// this slug, and with `ConditionFailed` when the project is gone.
-    async fn insert(&mut self, post: &Post) -> Result<(), StorageError>;
-
-    async fn get(&mut self, id: PostId) -> Result<Option<Post>, StorageError>;
-
-    async fn view(&mut self, id: PostId) -> Result<Option<PostView>, StorageError>;
-
-    /// The slugs of `project` that are `base` or start with `base-`.
-    async fn slugs_like(&mut self, project: ProjectId, base: &Slug) -> Result<Vec<Slug>, StorageError>;
-
-    /// Compare-and-set on the version; `ConditionFailed` when it differs or the post is gone.
-    async fn update(&mut self, post: &Post, expected_version: i64) -> Result<(), StorageError>;
-
-    /// Compare-and-set delete; `ConditionFailed` when the version differs or the post is gone.
-    async fn delete(&mut self, post: &Post, expected_version: i64) -> Result<(), StorageError>;
-
-    async fn list_for_project(&mut self, query: &ProjectPostsQuery) -> Result<Page<PostView>, StorageError>;
-
-    async fn list_for_creator(&mut self, query: &CreatorPostsQuery) -> Result<Page<PostView>, StorageError>;
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::errors::{FieldViolation, StorageError};
-use crate::pagination::{Continuation, Page, PageLimit};
+use crate::errors::FieldViolation;
+use crate::pagination::{Continuation, PageLimit};
 use crate::text;
 use crate::users::{Profile, UserId};
 
@@ -162,28 +161,6 @@ pub struct ProjectListQuery {
     pub member: UserId,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
-}
-
-/// Storage of projects. Counts in views are exact at the time of the read, under any concurrency.
-#[async_trait]
-pub trait ProjectRepository: Send {
-    async fn insert(&mut self, project: &Project) -> Result<(), StorageError>;
-
-    async fn get(&mut self, id: ProjectId) -> Result<Option<Project>, StorageError>;
-
-    /// The project as `viewer` sees it; `None` when it does not exist or `viewer` is no member.
-    async fn view(&mut self, id: ProjectId, viewer: UserId) -> Result<Option<ProjectView>, StorageError>;
-
-    /// Compare-and-set on the version. MUST fail with `ConditionFailed` when the stored version
-    /// differs or the project is gone.
-    async fn update(&mut self, project: &Project, expected_version: i64) -> Result<(), StorageError>;
-
-    /// Deletes the project with its members and posts, all or nothing, if the stored version is
-    /// `expected_version`; else `ConditionFailed`.
-    async fn delete(&mut self, id: ProjectId, expected_version: i64) -> Result<(), StorageError>;
-
-    /// Newest first (creation time, then id). MUST return `BadContinuation` for foreign bytes.
-    async fn list(&mut self, query: &ProjectListQuery) -> Result<Page<ProjectView>, StorageError>;
 }
 
 #[cfg(test)]

@@ -2,12 +2,11 @@
 
 use std::fmt;
 
-use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::errors::{FieldViolation, StorageError};
-use crate::pagination::{Continuation, Page, PageLimit};
+use crate::errors::FieldViolation;
+use crate::pagination::{Continuation, PageLimit};
 
 /// A user's id (UUIDv7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -240,33 +239,6 @@ pub struct UserListQuery {
     pub prefix: Option<UsernamePrefix>,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
-}
-
-/// Storage of users.
-///
-/// Reads through a unit of work see that unit's own writes where the backend allows it; services
-/// must not rely on that (DynamoDB buffers writes until commit).
-#[async_trait]
-pub trait UserRepository: Send {
-    /// Stores a new user. MUST fail with `Conflict(EmailTaken)` or `Conflict(UsernameTaken)` when
-    /// another user holds the email or username (at the write or at commit).
-    async fn insert(&mut self, user: &User) -> Result<(), StorageError>;
-
-    async fn get(&mut self, id: UserId) -> Result<Option<User>, StorageError>;
-
-    async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError>;
-
-    async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError>;
-
-    /// Replaces the stored user with `user` only if the stored version is `expected_version`
-    /// (compare-and-set). MUST fail with `ConditionFailed` when the version differs or the user
-    /// is gone, and with `Conflict(UsernameTaken)` when the new username is held by another user.
-    async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError>;
-
-    /// Users ordered by username, starting after `query.after`, optionally only those whose
-    /// username starts with `query.prefix`. MUST return `BadContinuation` for bytes it did not
-    /// produce.
-    async fn list(&mut self, query: &UserListQuery) -> Result<Page<User>, StorageError>;
 }
 
 #[cfg(test)]

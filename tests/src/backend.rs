@@ -1,7 +1,9 @@
 //! Which backend a test run targets, and a fresh, isolated database on it for each test.
 
-use std::sync::Arc;
+use std::io::Write;
+use std::sync::{Arc, Once};
 
+use application::ports::Storage;
 use bootstrap::backend::Backend;
 use bootstrap::{Config, StorageKind};
 use tempfile::TempDir;
@@ -26,6 +28,40 @@ impl TestBackend {
             Ok("dynamodb") => TestBackend::Dynamodb,
             Ok(other) => panic!("TESSERA_TEST_BACKEND={other:?} is not a backend this build knows"),
         }
+    }
+
+    /// Whether the service this backend's own suite (`tests/tests/postgres.rs`, `dynamodb.rs`)
+    /// talks to is configured. A bare `cargo test` has none: then one line on stderr says why
+    /// and each test returns at once, so that the workspace's tests pass with no set-up. A run
+    /// that targets this backend (`TESSERA_TEST_BACKEND`) without its service is an error.
+    pub fn suite_is_configured(self) -> bool {
+        let (variable, needs) = match self {
+            TestBackend::Sqlite => return true,
+            TestBackend::Postgres => {
+                ("TESSERA_TEST_POSTGRES_URL", "the PostgreSQL fault suite needs scripts/test.sh's cluster")
+            }
+            TestBackend::Dynamodb => (
+                "AWS_ENDPOINT_URL_DYNAMODB",
+                "the DynamoDB fault suite needs scripts/test.sh's DynamoDB Local (and AWS_REGION, static credentials)",
+            ),
+        };
+        if std::env::var_os(variable).is_some() {
+            return true;
+        }
+        assert!(
+            TestBackend::from_env() != self,
+            "TESSERA_TEST_BACKEND names this backend but {variable} is not set: {needs}"
+        );
+        static SAID: [Once; 3] = [const { Once::new() }; 3];
+        // Written to the stream itself: libtest captures `eprintln!` of a passing test, and this
+        // line is for whoever runs a bare `cargo test`.
+        SAID[self as usize].call_once(|| {
+            let _ = writeln!(
+                std::io::stderr(),
+                "{variable} is not set: {needs}; not configured, so its tests return at once"
+            );
+        });
+        false
     }
 }
 
@@ -90,12 +126,19 @@ pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
 /// A migrated, empty storage backend for the conformance suite.
 pub struct TestStorage {
     pub backend: Backend,
+    storage: Arc<dyn Storage>,
     _config: IsolatedConfig,
+}
+
+impl AsRef<dyn Storage> for TestStorage {
+    fn as_ref(&self) -> &(dyn Storage + 'static) {
+        self.storage.as_ref()
+    }
 }
 
 pub async fn storage() -> TestStorage {
     let config = isolated_config().await;
     let backend = Backend::open(&config.config).await.expect("the test backend opens");
     backend.migrate().await.expect("migrations apply");
-    TestStorage { backend, _config: config }
+    TestStorage { storage: backend.storage(), backend, _config: config }
 }

@@ -15,6 +15,9 @@ use tessera_tests::throwaway::Throwaway;
 
 #[tokio::test]
 async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_restart() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let pg = Throwaway::start("postgres.sh", &[]).await;
     let url = pg.address.clone();
     let server = TestServer::start_on(TestBackend::Postgres, move |c| {
@@ -73,6 +76,9 @@ FROM generate_series(1, 25) AS i CROSS JOIN projects p WHERE p.name LIKE 'Projec
 
 #[tokio::test]
 async fn no_list_scans_a_large_table_sequentially() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let server = TestServer::start_on(TestBackend::Postgres, |_| {}).await;
     let url = server.database_url().unwrap();
     let root = server.admin("root").await;
@@ -134,6 +140,9 @@ async fn no_list_scans_a_large_table_sequentially() {
 
 #[tokio::test]
 async fn instances_starting_at_once_migrate_once_and_all_start() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let config = tessera_tests::backend::isolated_config_on(TestBackend::Postgres).await;
     let starts = (0..4).map(|_| async {
         let backend = bootstrap::backend::Backend::open(&config.config).await?;
@@ -211,6 +220,9 @@ async fn impatient_server() -> TestServer {
 
 #[tokio::test]
 async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resumes() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let server = impatient_server().await;
     let url = server.database_url().unwrap();
     let ada = server.user("ada").await;
@@ -271,6 +283,9 @@ async fn killed_connections_and_a_locked_table_give_503s_only_and_service_resume
 
 #[tokio::test]
 async fn refresh_chains_through_killed_connections_are_live_or_revoked_whole() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let server = impatient_server().await;
     let url = server.database_url().unwrap();
     let fault = async {
@@ -297,6 +312,9 @@ async fn refresh_chains_through_killed_connections_are_live_or_revoked_whole() {
 
 #[tokio::test]
 async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let server = TestServer::start_on(TestBackend::Postgres, |c| {
         c.pg_max_connections = 1;
         c.pool_acquire_timeout_ms = 500;
@@ -330,6 +348,9 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
 /// server whose certificate another CA signed is refused (readiness 503, never plain text).
 #[tokio::test]
 async fn tls_to_postgresql_is_used_and_verified() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
     let pg = Throwaway::start("postgres.sh", &["tls"]).await;
     let ca = pg.state().join("ca.crt");
     let url = format!("{}?sslmode=verify-full&sslrootcert={}", pg.address, ca.display());

@@ -50,15 +50,18 @@ impl<S: Subscriber> Layer<S> for StatementLog {
                 }
             }
             "tessera::dynamodb" => {
-                let mut operation = Operation(None);
-                event.record(&mut operation);
-                STATEMENTS.lock().unwrap().push(operation.0.unwrap_or_default());
+                let mut call = Named("call", None);
+                event.record(&mut call);
+                STATEMENTS.lock().unwrap().push(call.1.unwrap_or_default());
             }
-            // sqlx does not log transaction control: the SQL adapters' own begin/commit calls.
+            // sqlx does not log transaction control: the SQL adapters' own begin/commit calls
+            // (DynamoDB's commit is the write call the SDK logs above).
             "tessera::storage" => {
-                let mut operation = Operation(None);
+                let (mut backend, mut operation) = (Named("backend", None), Named("operation", None));
+                event.record(&mut backend);
                 event.record(&mut operation);
-                if let Some(control @ ("begin" | "commit")) = operation.0.as_deref() {
+                let sql = backend.1.as_deref() != Some("dynamodb");
+                if let (true, Some(control @ ("begin" | "commit"))) = (sql, operation.1.as_deref()) {
                     STATEMENTS.lock().unwrap().push(control.to_uppercase());
                 }
             }
@@ -67,25 +70,29 @@ impl<S: Subscriber> Layer<S> for StatementLog {
     }
 }
 
-/// The `operation` field of a DynamoDB call event.
-struct Operation(Option<String>);
+/// One string field of an event: the `call` of a DynamoDB attempt, the `operation` of a storage call.
+struct Named(&'static str, Option<String>);
 
-impl Visit for Operation {
+impl Visit for Named {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "operation" {
-            self.0 = Some(value.to_owned());
+        if field.name() == self.0 {
+            self.1 = Some(value.to_owned());
         }
     }
 
     fn record_debug(&mut self, _field: &Field, _value: &dyn std::fmt::Debug) {}
 }
 
-fn install() {
+/// Installs the statement log and takes it for the calling test until the guard drops: the log
+/// is one per process, and `cargo test` runs both tests in one (nextest gives each its own).
+async fn install() -> tokio::sync::MutexGuard<'static, ()> {
     static INSTALLED: OnceLock<()> = OnceLock::new();
+    static ONE_TEST_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     INSTALLED.get_or_init(|| {
         tracing::subscriber::set_global_default(tracing_subscriber::registry().with(StatementLog))
             .expect("no other subscriber in this test binary");
     });
+    ONE_TEST_AT_A_TIME.lock().await
 }
 
 /// The statements one GET issues. Connection set-up (`PRAGMA …`, run once per new pooled
@@ -105,7 +112,7 @@ async fn statements_of(server: &TestServer, path: &str, token: &str) -> Vec<Stri
 
 #[tokio::test]
 async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
-    install();
+    let _log = install().await;
     let server = TestServer::start().await;
     let root = server.admin("root").await;
     let ada = server.user("ada").await;
@@ -158,7 +165,7 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
 /// call — one PutItem/UpdateItem/DeleteItem, or one TransactWriteItems when there are several.
 #[tokio::test]
 async fn every_write_request_is_one_transaction() {
-    install();
+    let _log = install().await;
     let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
     let server = TestServer::start().await;
     let ada = server.user("ada").await;
@@ -212,7 +219,7 @@ fn assert_calls(calls: &[String], expected: &[&str], what: &str) {
 /// transaction (a trigger on SQL, one more action of the TransactWriteItems on DynamoDB), for free.
 #[tokio::test]
 async fn a_login_costs_one_call_more_than_without_a_limiter() {
-    install();
+    let _log = install().await;
     let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
     let server = TestServer::start().await;
     server.register("ada").await.expect(201);

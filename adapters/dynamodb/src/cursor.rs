@@ -72,14 +72,12 @@ mod tests {
         item.insert("sk".into(), s("POST#a"));
         let after = POSITION.after(&item);
         let key = POSITION.start_key(&after, |_, _| true);
-        assert_eq!(key, Ok(item));
-        assert_eq!(
-            POSITION.start_key(&after, |name, v| name != "pk" || v == "PROJECT#2"),
-            Err(StorageError::BadContinuation)
-        );
-        assert_eq!(POSITION.start_key(&Continuation(vec![0, 9, 1]), |_, _| true), Err(StorageError::BadContinuation));
+        assert_eq!(key.unwrap(), item);
+        let refused = |result: Result<Item, StorageError>| matches!(result, Err(StorageError::BadContinuation));
+        assert!(refused(POSITION.start_key(&after, |name, v| name != "pk" || v == "PROJECT#2")));
+        assert!(refused(POSITION.start_key(&Continuation(vec![0, 9, 1]), |_, _| true)));
         let mut longer = after.0.clone();
         longer.push(0);
-        assert_eq!(POSITION.start_key(&Continuation(longer), |_, _| true), Err(StorageError::BadContinuation));
+        assert!(refused(POSITION.start_key(&Continuation(longer), |_, _| true)));
     }
 }

@@ -19,6 +19,12 @@ use crate::keys::{project_partition, Key, DELETING, DELETIONS, MEMBER_PREFIX, PK
 use crate::table::{QuerySpec, Table};
 use crate::writes::{send, Failure, Write};
 
+/// The operation the calls of this file are timed under: removing a project's items is the rest
+/// of `projects.delete`, which SQL does in its one statement (its rows cascade).
+const DELETE: &str = "projects.delete";
+/// Reading the deletions a stopped process left is part of `migrate`.
+const MIGRATE: &str = "migrate";
+
 /// BatchWriteItem takes at most 25 requests.
 const BATCH_WRITE_MAX: usize = 25;
 const UNPROCESSED_ROUNDS: u32 = 8;
@@ -28,15 +34,18 @@ pub(crate) async fn resume(table: &Table) -> Result<(), StorageError> {
     let mut start = None;
     loop {
         let (records, next) = table
-            .query(QuerySpec {
-                index: None,
-                partition: (PK, DELETIONS.to_owned()),
-                prefix: None,
-                forward: true,
-                start,
-                limit: 100,
-                keys_only: false,
-            })
+            .query(
+                MIGRATE,
+                QuerySpec {
+                    index: None,
+                    partition: (PK, DELETIONS.to_owned()),
+                    prefix: None,
+                    forward: true,
+                    start,
+                    limit: 100,
+                    keys_only: false,
+                },
+            )
             .await?;
         for record in &records {
             let project = ProjectId(Fields::of(record, "deletion").uuid("project_id")?);
@@ -54,15 +63,18 @@ pub(crate) async fn resume(table: &Table) -> Result<(), StorageError> {
 pub(crate) async fn remove_items(table: &Table, project: ProjectId) -> Result<(), StorageError> {
     loop {
         let (items, next) = table
-            .query(QuerySpec {
-                index: None,
-                partition: (PK, project_partition(project)),
-                prefix: None,
-                forward: true,
-                start: None,
-                limit: 200,
-                keys_only: false,
-            })
+            .query(
+                DELETE,
+                QuerySpec {
+                    index: None,
+                    partition: (PK, project_partition(project)),
+                    prefix: None,
+                    forward: true,
+                    start: None,
+                    limit: 200,
+                    keys_only: false,
+                },
+            )
             .await?;
         let mut doomed = Vec::with_capacity(items.len() * 2);
         for item in &items {
@@ -77,6 +89,7 @@ pub(crate) async fn remove_items(table: &Table, project: ProjectId) -> Result<()
     let project_key = Key::project(project);
     send(
         table,
+        DELETE,
         &[
             Write::delete(project_key)
                 .when("attribute_exists(#deleting)", Failure::ConditionFailed)
@@ -112,19 +125,19 @@ async fn batch_delete(table: &Table, keys: Vec<Key>) -> Result<(), StorageError>
                     .set_key(Some(key.item()))
                     .build()
                     .map(|d| WriteRequest::builder().delete_request(d).build())
-                    .map_err(|e| StorageError::Backend(e.to_string()))
+                    .map_err(|e| StorageError::backend_from("a BatchWriteItem request", e))
             })
             .collect::<Result<Vec<_>, _>>()?;
         let mut round = 0;
         while !requests.is_empty() {
             if round == UNPROCESSED_ROUNDS {
-                return Err(StorageError::Unavailable("BatchWriteItem: requests left unprocessed".into()));
+                return Err(StorageError::unavailable("BatchWriteItem: requests left unprocessed"));
             }
             if round > 0 {
                 tokio::time::sleep(Duration::from_millis(25 << round)).await;
             }
             round += 1;
-            let output = storage_support::timed("dynamodb", "BatchWriteItem", async {
+            let output = storage_support::timed("dynamodb", DELETE, "BatchWriteItem", async {
                 table
                     .client
                     .batch_write_item()

@@ -1,6 +1,6 @@
 //! DynamoDB failures in the domain's vocabulary.
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use domain::StorageError;
 
 /// Error codes after which a later retry may succeed: the request was throttled, the service
@@ -22,20 +22,20 @@ pub(crate) fn is_transient(code: &str) -> bool {
         || matches!(code, "ThrottlingError" | "TransactionConflict" | "ProvisionedThroughputExceeded")
 }
 
-/// Maps an SDK failure that is not a failed condition. Timeouts and connection failures are
-/// `Unavailable`: the backend may be back soon (for a write, it may even have happened).
-pub(crate) fn sdk_error<E, R>(operation: &str, err: SdkError<E, R>) -> StorageError
+/// Maps an SDK failure that is not a failed condition, keeping it as the cause. Timeouts and
+/// connection failures are `Unavailable`: the backend may be back soon (for a write, it may even
+/// have happened).
+pub(crate) fn sdk_error<E, R>(call: &str, err: SdkError<E, R>) -> StorageError
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let detail = format!("{operation}: {}", DisplayErrorContext(&err));
     match &err {
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            StorageError::Unavailable(detail)
+            StorageError::unavailable_from(call, err)
         }
-        SdkError::ServiceError(_) if err.code().is_some_and(is_transient) => StorageError::Unavailable(detail),
-        _ => StorageError::Backend(detail),
+        SdkError::ServiceError(_) if err.code().is_some_and(is_transient) => StorageError::unavailable_from(call, err),
+        _ => StorageError::backend_from(call, err),
     }
 }
 

@@ -42,7 +42,7 @@ impl<'a> Fields<'a> {
     }
 
     fn corrupt(&self, name: &str, why: &str) -> StorageError {
-        StorageError::Backend(format!("stored {} item: attribute {name} {why}", self.kind))
+        StorageError::backend(format!("stored {} item: attribute {name} {why}", self.kind))
     }
 
     pub(crate) fn opt_str(&self, name: &str) -> Result<Option<&'a str>, StorageError> {

@@ -3,7 +3,6 @@
 //! UpdateItem or DeleteItem, or one TransactWriteItems. Failed conditions become the domain's
 //! conflicts by the position of the action that failed.
 
-mod auth;
 mod capacity;
 mod cursor;
 mod deletion;
@@ -14,6 +13,7 @@ mod login_attempts;
 mod members;
 mod posts;
 mod projects;
+mod refresh_tokens;
 mod setup;
 mod storage;
 mod table;

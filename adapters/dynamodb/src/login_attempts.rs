@@ -57,12 +57,12 @@ impl LoginAttempts for DynamoStorage {
                 return reservation(&item);
             }
         }
-        Err(StorageError::Unavailable(format!("login attempts: the window of {} kept changing", key.pk)))
+        Err(StorageError::unavailable(format!("login attempts: the window of {} kept changing", key.pk)))
     }
 
     async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError> {
         let table = self.open()?;
-        let output = storage_support::timed("dynamodb", "DeleteItem", async {
+        let output = storage_support::timed("dynamodb", "login_attempts.clear", "DeleteItem", async {
             table
                 .client
                 .delete_item()
@@ -116,7 +116,7 @@ async fn update(
     if condition.contains("#pk") {
         request = request.expression_attribute_names("#pk", PK);
     }
-    let sent = storage_support::timed("dynamodb", "UpdateItem", async {
+    let sent = storage_support::timed("dynamodb", "login_attempts.reserve", "UpdateItem", async {
         match request.send().await {
             Ok(output) => Ok(output),
             Err(e) if is_condition_failure(&e) => Err(StorageError::ConditionFailed),
@@ -127,7 +127,7 @@ async fn update(
     match sent {
         Ok(output) => {
             capacity::record("write", &output);
-            output.attributes.map(Some).ok_or_else(|| StorageError::Backend("UpdateItem returned no item".into()))
+            output.attributes.map(Some).ok_or_else(|| StorageError::backend("UpdateItem returned no item"))
         }
         Err(StorageError::ConditionFailed) => Ok(None),
         Err(e) => Err(e),

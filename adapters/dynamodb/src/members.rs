@@ -3,7 +3,8 @@
 //! partition (ordered by the project's creation, for "my projects").
 
 use async_trait::async_trait;
-use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
+use domain::members::{Member, MemberListQuery, MemberView};
+use domain::ports::MemberRepository;
 use domain::projects::{Project, ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Conflict, Page, StorageError};
@@ -76,7 +77,8 @@ impl MemberRepository for DynamoUnit {
     /// One BatchGetItem of the member and the project: a member of a project whose deletion has
     /// begun is no member.
     async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError> {
-        let mut found = self.table.batch_get(&[Key::project(project), Key::member(project, user)]).await?;
+        let mut found =
+            self.table.batch_get("members.get", &[Key::project(project), Key::member(project, user)]).await?;
         if self.remember_project(found.get(&Key::project(project)))?.is_none() {
             return Ok(None);
         }
@@ -84,7 +86,8 @@ impl MemberRepository for DynamoUnit {
     }
 
     async fn insert(&mut self, member: &Member) -> Result<(), StorageError> {
-        let project = self.stored_project(member.project_id).await?.ok_or(StorageError::ConditionFailed)?;
+        let project =
+            self.stored_project("members.insert", member.project_id).await?.ok_or(StorageError::ConditionFailed)?;
         let already = Failure::Conflict(Conflict::AlreadyMember);
         self.write([
             Write::put(Key::member(member.project_id, member.user_id), member_item(member))
@@ -118,23 +121,29 @@ impl MemberRepository for DynamoUnit {
         };
         let items = self
             .table
-            .query_up_to(QuerySpec {
-                index: Some(BY_ORDER),
-                partition: (PK, partition),
-                prefix: Some((ORDER, MEMBER_PREFIX.to_owned())),
-                forward: true,
-                start,
-                limit: query.limit.get() as i32 + 1,
-                keys_only: false,
-            })
+            .query_up_to(
+                "members.list",
+                QuerySpec {
+                    index: Some(BY_ORDER),
+                    partition: (PK, partition),
+                    prefix: Some((ORDER, MEMBER_PREFIX.to_owned())),
+                    forward: true,
+                    start,
+                    limit: query.limit.get() as i32 + 1,
+                    keys_only: false,
+                },
+            )
             .await?;
         let members = items.iter().map(member_from_item).collect::<Result<Vec<_>, _>>()?;
-        let found = self.table.batch_get(&members.iter().map(|m| Key::user(m.user_id)).collect::<Vec<_>>()).await?;
+        let found = self
+            .table
+            .batch_get("members.list", &members.iter().map(|m| Key::user(m.user_id)).collect::<Vec<_>>())
+            .await?;
         let mut rows = Vec::with_capacity(members.len());
         for (item, member) in items.into_iter().zip(members) {
             let user = found
                 .get(&Key::user(member.user_id))
-                .ok_or_else(|| StorageError::Backend(format!("member {} without a user", member.user_id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("member {} without a user", member.user_id.0)))?;
             rows.push((
                 item,
                 MemberView { user: profile_from_item(user)?, role: member.role, added_at: member.added_at },

@@ -4,8 +4,9 @@
 //! `by_creator` global index lists a creator's posts across projects.
 
 use async_trait::async_trait;
+use domain::ports::PostRepository;
 use domain::posts::{
-    CreatorPostsQuery, Post, PostBody, PostId, PostRepository, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
+    CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;
@@ -90,8 +91,9 @@ struct Pointer {
 }
 
 impl DynamoUnit {
-    async fn pointer(&mut self, id: PostId) -> Result<Option<Pointer>, StorageError> {
-        let Some(item) = self.table.get(&Key::post_pointer(id)).await? else { return Ok(None) };
+    /// Read for the port operation `operation` (the name its calls are timed under).
+    async fn pointer(&mut self, operation: &'static str, id: PostId) -> Result<Option<Pointer>, StorageError> {
+        let Some(item) = self.table.get(operation, &Key::post_pointer(id)).await? else { return Ok(None) };
         let f = Fields::of(&item, "post pointer");
         let project = ProjectId(f.uuid("project_id")?);
         let slug = f.parsed("slug", Slug::parse)?;
@@ -113,17 +115,17 @@ impl PostRepository for DynamoUnit {
     }
 
     async fn get(&mut self, id: PostId) -> Result<Option<Post>, StorageError> {
-        let Some(pointer) = self.pointer(id).await? else { return Ok(None) };
-        self.table.get(&pointer.post).await?.as_ref().map(post_from_item).transpose()
+        let Some(pointer) = self.pointer("posts.get", id).await? else { return Ok(None) };
+        self.table.get("posts.get", &pointer.post).await?.as_ref().map(post_from_item).transpose()
     }
 
     async fn view(&mut self, id: PostId) -> Result<Option<PostView>, StorageError> {
-        let Some(pointer) = self.pointer(id).await? else { return Ok(None) };
-        let found = self.table.batch_get(&[pointer.post.clone(), Key::user(pointer.creator)]).await?;
+        let Some(pointer) = self.pointer("posts.view", id).await? else { return Ok(None) };
+        let found = self.table.batch_get("posts.view", &[pointer.post.clone(), Key::user(pointer.creator)]).await?;
         let Some(post) = found.get(&pointer.post).map(post_from_item).transpose()? else { return Ok(None) };
         let creator = found
             .get(&Key::user(pointer.creator))
-            .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", id.0)))?;
+            .ok_or_else(|| StorageError::backend(format!("post {} without its creator", id.0)))?;
         Ok(Some(PostView { post, creator: profile_from_item(creator)? }))
     }
 
@@ -135,20 +137,23 @@ impl PostRepository for DynamoUnit {
         loop {
             let (items, next) = self
                 .table
-                .query(QuerySpec {
-                    index: None,
-                    partition: (PK, project_partition(project)),
-                    prefix: Some((SK, prefix.clone())),
-                    forward: true,
-                    start,
-                    limit: 1000,
-                    keys_only: true,
-                })
+                .query(
+                    "posts.slugs_like",
+                    QuerySpec {
+                        index: None,
+                        partition: (PK, project_partition(project)),
+                        prefix: Some((SK, prefix.clone())),
+                        forward: true,
+                        start,
+                        limit: 1000,
+                        keys_only: true,
+                    },
+                )
                 .await?;
             for item in &items {
                 let slug = Fields::of(item, "post").str(SK)?.trim_start_matches(POST_PREFIX);
                 if slug == base.as_str() || slug.starts_with(&family) {
-                    slugs.push(Slug::parse(slug).map_err(|e| StorageError::Backend(format!("stored slug: {e}")))?);
+                    slugs.push(Slug::parse(slug).map_err(|e| StorageError::backend(format!("stored slug: {e}")))?);
                 }
             }
             match next {
@@ -192,30 +197,33 @@ impl PostRepository for DynamoUnit {
         };
         let items = self
             .table
-            .query_up_to(QuerySpec {
-                index: Some(index),
-                partition: (PK, partition),
-                prefix: Some((attribute, prefix.clone())),
-                forward: false,
-                start,
-                limit: query.limit.get() as i32 + 1,
-                keys_only: false,
-            })
+            .query_up_to(
+                "posts.list_for_project",
+                QuerySpec {
+                    index: Some(index),
+                    partition: (PK, partition),
+                    prefix: Some((attribute, prefix.clone())),
+                    forward: false,
+                    start,
+                    limit: query.limit.get() as i32 + 1,
+                    keys_only: false,
+                },
+            )
             .await?;
         // The index holds keys and ids; the posts and their creators come in one BatchGetItem.
         let mut keys = Vec::with_capacity(items.len() * 2);
         for entry in &items {
-            keys.push(Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?);
+            keys.push(Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?);
             keys.push(Key::user(UserId(Fields::of(entry, "post entry").uuid("creator_id")?)));
         }
-        let found = self.table.batch_get(&keys).await?;
+        let found = self.table.batch_get("posts.list_for_project", &keys).await?;
         let mut rows = Vec::with_capacity(items.len());
         for (entry, key) in items.into_iter().zip(keys.into_iter().step_by(2)) {
             // Deleted between the Query and the read: not on this page.
             let Some(post) = found.get(&key).map(post_from_item).transpose()? else { continue };
             let creator = found
                 .get(&Key::user(post.creator_id))
-                .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
             rows.push((entry, PostView { creator: profile_from_item(creator)?, post }));
         }
         Ok(Page::from_overfetch(rows, query.limit, |(entry, _)| position.after(entry)).map(|(_, view)| view))
@@ -243,17 +251,20 @@ impl PostRepository for DynamoUnit {
         loop {
             let (items, next) = self
                 .table
-                .query(QuerySpec {
-                    index: Some(BY_CREATOR),
-                    partition: (CREATOR, partition.clone()),
-                    prefix: None,
-                    forward: false,
-                    start: start.take(),
-                    // After a round that hid posts, read ahead in larger steps: entries past the
-                    // page are read again by the next page, never skipped.
-                    limit: if rounds == 0 { (wanted - rows.len()) as i32 } else { 100 },
-                    keys_only: false,
-                })
+                .query(
+                    "posts.list_for_creator",
+                    QuerySpec {
+                        index: Some(BY_CREATOR),
+                        partition: (CREATOR, partition.clone()),
+                        prefix: None,
+                        forward: false,
+                        start: start.take(),
+                        // After a round that hid posts, read ahead in larger steps: entries past the
+                        // page are read again by the next page, never skipped.
+                        limit: if rounds == 0 { (wanted - rows.len()) as i32 } else { 100 },
+                        keys_only: false,
+                    },
+                )
                 .await?;
             rounds += 1;
             // Per entry: the post, its project and the viewer's membership; and the creator once.
@@ -263,13 +274,12 @@ impl PostRepository for DynamoUnit {
                 keys.push(Key::user(query.creator));
             }
             for entry in &items {
-                let post_key =
-                    Key::of(entry).ok_or_else(|| StorageError::Backend("an index entry without its key".into()))?;
+                let post_key = Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?;
                 let project = ProjectId(Fields::of(entry, "post entry").uuid("project_id")?);
                 keys.extend([post_key.clone(), Key::project(project), Key::member(project, query.viewer)]);
                 post_keys.push(post_key);
             }
-            let found = self.table.batch_get(&keys).await?;
+            let found = self.table.batch_get("posts.list_for_creator", &keys).await?;
             if creator.is_none() {
                 creator = found.get(&Key::user(query.creator)).map(profile_from_item).transpose()?;
             }
@@ -287,7 +297,7 @@ impl PostRepository for DynamoUnit {
                 if visible {
                     let creator = creator
                         .clone()
-                        .ok_or_else(|| StorageError::Backend(format!("post {} without its creator", post.id.0)))?;
+                        .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
                     rows.push((item, PostView { post, creator }));
                 }
             }

@@ -4,9 +4,8 @@
 //! partition, ordered by the project's creation through the `by_order` local index.
 
 use async_trait::async_trait;
-use domain::projects::{
-    Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectRepository, ProjectView,
-};
+use domain::ports::ProjectRepository;
+use domain::projects::{Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectView};
 use domain::users::UserId;
 use domain::{Page, StorageError};
 use time::OffsetDateTime;
@@ -55,11 +54,22 @@ pub(crate) fn project_from_item(item: &Item) -> Result<Option<(Project, i64, i64
 }
 
 impl DynamoUnit {
+    /// The live project, read for the port operation `operation` (the name its call is timed
+    /// under).
+    async fn project(&mut self, operation: &'static str, id: ProjectId) -> Result<Option<Project>, StorageError> {
+        let item = self.table.get(operation, &Key::project(id)).await?;
+        Ok(self.remember_project(item.as_ref())?.map(|(project, _, _)| project))
+    }
+
     /// The live project, from this unit's reads when it made one.
-    pub(crate) async fn stored_project(&mut self, id: ProjectId) -> Result<Option<Project>, StorageError> {
+    pub(crate) async fn stored_project(
+        &mut self,
+        operation: &'static str,
+        id: ProjectId,
+    ) -> Result<Option<Project>, StorageError> {
         match self.projects.get(&id) {
             Some(project) => Ok(Some(project.clone())),
-            None => ProjectRepository::get(self, id).await,
+            None => self.project(operation, id).await,
         }
     }
 
@@ -85,12 +95,11 @@ impl ProjectRepository for DynamoUnit {
     }
 
     async fn get(&mut self, id: ProjectId) -> Result<Option<Project>, StorageError> {
-        let item = self.table.get(&Key::project(id)).await?;
-        Ok(self.remember_project(item.as_ref())?.map(|(project, _, _)| project))
+        self.project("projects.get", id).await
     }
 
     async fn view(&mut self, id: ProjectId, viewer: UserId) -> Result<Option<ProjectView>, StorageError> {
-        let mut found = self.table.batch_get(&[Key::project(id), Key::member(id, viewer)]).await?;
+        let mut found = self.table.batch_get("projects.view", &[Key::project(id), Key::member(id, viewer)]).await?;
         let Some((project, member_count, post_count)) = self.remember_project(found.get(&Key::project(id)))? else {
             return Ok(None);
         };
@@ -98,9 +107,9 @@ impl ProjectRepository for DynamoUnit {
         let my_role = crate::members::member_from_item(&member)?.role;
         let owner = self
             .table
-            .get(&Key::user(project.owner_id))
+            .get("projects.view", &Key::user(project.owner_id))
             .await?
-            .ok_or_else(|| StorageError::Backend(format!("project {} without its owner", id.0)))?;
+            .ok_or_else(|| StorageError::backend(format!("project {} without its owner", id.0)))?;
         Ok(Some(ProjectView { owner: profile_from_item(&owner)?, project, my_role, member_count, post_count }))
     }
 
@@ -153,15 +162,18 @@ impl ProjectRepository for DynamoUnit {
         loop {
             let (memberships, next) = self
                 .table
-                .query(QuerySpec {
-                    index: Some(BY_ORDER),
-                    partition: (PK, partition.clone()),
-                    prefix: Some((ORDER, MEMBERSHIP_PREFIX.to_owned())),
-                    forward: false,
-                    start: start.take(),
-                    limit: (wanted - rows.len()) as i32,
-                    keys_only: false,
-                })
+                .query(
+                    "projects.list",
+                    QuerySpec {
+                        index: Some(BY_ORDER),
+                        partition: (PK, partition.clone()),
+                        prefix: Some((ORDER, MEMBERSHIP_PREFIX.to_owned())),
+                        forward: false,
+                        start: start.take(),
+                        limit: (wanted - rows.len()) as i32,
+                        keys_only: false,
+                    },
+                )
                 .await?;
             let parsed = memberships.iter().map(membership_from_item).collect::<Result<Vec<_>, _>>()?;
             let mut keys = Vec::with_capacity(parsed.len() * 2);
@@ -169,7 +181,7 @@ impl ProjectRepository for DynamoUnit {
                 keys.push(Key::project(m.project_id));
                 keys.push(Key::user(m.owner_id));
             }
-            let found = self.table.batch_get(&keys).await?;
+            let found = self.table.batch_get("projects.list", &keys).await?;
             for (item, m) in memberships.into_iter().zip(parsed) {
                 let Some((project, member_count, post_count)) =
                     found.get(&Key::project(m.project_id)).map(project_from_item).transpose()?.flatten()
@@ -178,7 +190,7 @@ impl ProjectRepository for DynamoUnit {
                 };
                 let owner = found
                     .get(&Key::user(m.owner_id))
-                    .ok_or_else(|| StorageError::Backend(format!("project {} without its owner", m.project_id.0)))?;
+                    .ok_or_else(|| StorageError::backend(format!("project {} without its owner", m.project_id.0)))?;
                 let view = ProjectView {
                     owner: profile_from_item(owner)?,
                     project,

@@ -17,7 +17,7 @@ use crate::table::Table;
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
 
 fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> Result<T, StorageError> {
-    result.map_err(|e| StorageError::Backend(e.to_string()))
+    result.map_err(|e| StorageError::backend_from("a table definition", e))
 }
 
 fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StorageError> {
@@ -110,7 +110,7 @@ async fn wait_until_active(table: &Table) -> Result<(), StorageError> {
         match table_status(table).await? {
             Some(TableStatus::Active) => return Ok(()),
             status if started.elapsed() > ACTIVE_WAIT => {
-                return Err(StorageError::Unavailable(format!("table {} is {status:?}, not ACTIVE", table.name)))
+                return Err(StorageError::unavailable(format!("table {} is {status:?}, not ACTIVE", table.name)))
             }
             _ => tokio::time::sleep(Duration::from_millis(500)).await,
         }

@@ -4,8 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::ports::LoginAttempts;
-use application::storage::{Storage, UnitOfWork};
+use application::ports::{LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -72,8 +71,8 @@ impl Intercept for CallLog {
         _components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let operation = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
-        tracing::debug!(target: "tessera::dynamodb", operation = operation.as_str(), "dynamodb call");
+        let call = cfg.load::<Metadata>().map(|m| m.name().to_owned()).unwrap_or_default();
+        tracing::debug!(target: "tessera::dynamodb", call = call.as_str(), "dynamodb call");
         Ok(())
     }
 }
@@ -93,7 +92,7 @@ impl DynamoStorage {
         let shared =
             aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts).load().await;
         if shared.region().is_none() {
-            return Err(StorageError::Backend("DynamoDB needs a region: set AWS_REGION".into()));
+            return Err(StorageError::backend("DynamoDB needs a region: set AWS_REGION"));
         }
         let mut config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(CallLog);
         // Set on the service's own configuration, it wins over AWS_ENDPOINT_URL_DYNAMODB.
@@ -123,7 +122,7 @@ impl DynamoStorage {
 
     pub(crate) fn open(&self) -> Result<&Table, StorageError> {
         if self.closed.load(Ordering::SeqCst) {
-            Err(StorageError::Unavailable("the storage is closed".into()))
+            Err(StorageError::unavailable("the storage is closed"))
         } else {
             Ok(&self.table)
         }
@@ -147,7 +146,7 @@ impl Storage for DynamoStorage {
         let probe = Key { pk: "HEALTH".into(), sk: "HEALTH".into() };
         table.client.get_item().table_name(&*table.name).set_key(Some(probe.item())).send().await.map(drop).map_err(
             |e| match sdk_error("GetItem", e) {
-                StorageError::Backend(detail) => StorageError::Unavailable(detail),
+                StorageError::Backend { context, source } => StorageError::Unavailable { context, source },
                 other => other,
             },
         )

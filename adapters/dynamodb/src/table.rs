@@ -1,5 +1,6 @@
 //! The one table, as the repositories use it: consistent reads, batched reads with their
-//! unprocessed keys retried, and queries. Every call is timed under its operation name.
+//! unprocessed keys retried, and queries. Every call is timed under the port operation it serves
+//! (`users.get`, …, the same names as on SQL) and its DynamoDB call (`GetItem`, …).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -43,8 +44,8 @@ pub(crate) struct QuerySpec<'a> {
 }
 
 impl Table {
-    pub(crate) async fn get(&self, key: &Key) -> Result<Option<Item>, StorageError> {
-        let output = storage_support::timed("dynamodb", "GetItem", async {
+    pub(crate) async fn get(&self, operation: &'static str, key: &Key) -> Result<Option<Item>, StorageError> {
+        let output = storage_support::timed("dynamodb", operation, "GetItem", async {
             self.client
                 .get_item()
                 .table_name(&*self.name)
@@ -62,7 +63,11 @@ impl Table {
 
     /// Reads every key (consistently, in as few calls as the 100-key limit allows) and returns
     /// the items found by key; absent items are simply missing from the map.
-    pub(crate) async fn batch_get(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, StorageError> {
+    pub(crate) async fn batch_get(
+        &self,
+        operation: &'static str,
+        keys: &[Key],
+    ) -> Result<HashMap<Key, Item>, StorageError> {
         let mut unique: Vec<&Key> = Vec::with_capacity(keys.len());
         for key in keys {
             if !unique.contains(&key) {
@@ -75,17 +80,18 @@ impl Table {
             for key in chunk {
                 request = request.keys(key.item());
             }
-            let mut pending = Some(request.build().map_err(|e| StorageError::Backend(e.to_string()))?);
+            let mut pending =
+                Some(request.build().map_err(|e| StorageError::backend_from("a BatchGetItem request", e))?);
             let mut round = 0;
             while let Some(request) = pending.take() {
                 if round == UNPROCESSED_ROUNDS {
-                    return Err(StorageError::Unavailable("BatchGetItem: keys left unprocessed (throttled)".into()));
+                    return Err(StorageError::unavailable("BatchGetItem: keys left unprocessed (throttled)"));
                 }
                 if round > 0 {
                     tokio::time::sleep(Duration::from_millis(20 << round)).await;
                 }
                 round += 1;
-                let output = storage_support::timed("dynamodb", "BatchGetItem", async {
+                let output = storage_support::timed("dynamodb", operation, "BatchGetItem", async {
                     self.client
                         .batch_get_item()
                         .request_items(&*self.name, request)
@@ -110,11 +116,15 @@ impl Table {
 
     /// Up to `spec.limit` items of a query, in order. One Query returns at most 1 MB (about two
     /// posts of the largest size), so it continues until it has them all or the range ends.
-    pub(crate) async fn query_up_to(&self, mut spec: QuerySpec<'_>) -> Result<Vec<Item>, StorageError> {
+    pub(crate) async fn query_up_to(
+        &self,
+        operation: &'static str,
+        mut spec: QuerySpec<'_>,
+    ) -> Result<Vec<Item>, StorageError> {
         let wanted = usize::try_from(spec.limit).unwrap_or(0);
         let mut items = Vec::with_capacity(wanted);
         loop {
-            let (mut page, next) = self.query(spec.clone()).await?;
+            let (mut page, next) = self.query(operation, spec.clone()).await?;
             items.append(&mut page);
             match next {
                 Some(next) if items.len() < wanted => {
@@ -127,7 +137,11 @@ impl Table {
     }
 
     /// One page of a query: the items in order and the key to continue from, if any.
-    pub(crate) async fn query(&self, spec: QuerySpec<'_>) -> Result<(Vec<Item>, Option<Item>), StorageError> {
+    pub(crate) async fn query(
+        &self,
+        operation: &'static str,
+        spec: QuerySpec<'_>,
+    ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
         let mut values = HashMap::from([(":p".to_owned(), s(spec.partition.1))]);
         let mut names = HashMap::from([("#p".to_owned(), spec.partition.0.to_owned())]);
         let mut condition = "#p = :p".to_owned();
@@ -138,7 +152,7 @@ impl Table {
         }
         // Reads of a global index cannot be consistent; everything else is.
         let consistent = spec.index.is_none_or(|index| index != crate::keys::BY_CREATOR);
-        let output = storage_support::timed("dynamodb", "Query", async {
+        let output = storage_support::timed("dynamodb", operation, "Query", async {
             self.client
                 .query()
                 .table_name(&*self.name)

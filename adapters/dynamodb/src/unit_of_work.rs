@@ -4,13 +4,13 @@
 
 use std::collections::HashMap;
 
-use application::storage::{UnitOfWork, MAX_WRITES_PER_UNIT};
+use application::ports::{UnitOfWork, MAX_WRITES_PER_UNIT};
+use application::ErrorChain;
 use async_trait::async_trait;
-use domain::auth::RefreshTokenRepository;
-use domain::members::MemberRepository;
-use domain::posts::PostRepository;
-use domain::projects::{Project, ProjectId, ProjectRepository};
-use domain::users::{User, UserId, UserRepository};
+
+use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::projects::{Project, ProjectId};
+use domain::users::{User, UserId};
 use domain::StorageError;
 
 use crate::item::n;
@@ -56,10 +56,10 @@ impl DynamoUnit {
     /// Accepts one repository write of one or more items.
     pub(crate) fn write(&mut self, writes: impl IntoIterator<Item = Write>) -> Result<(), StorageError> {
         if !self.writable {
-            return Err(StorageError::Backend("a write through a read-only unit of work".into()));
+            return Err(StorageError::backend("a write through a read-only unit of work"));
         }
         if self.calls == MAX_WRITES_PER_UNIT {
-            return Err(StorageError::Backend(format!("a unit of work holds at most {MAX_WRITES_PER_UNIT} writes")));
+            return Err(StorageError::backend(format!("a unit of work holds at most {MAX_WRITES_PER_UNIT} writes")));
         }
         self.calls += 1;
         self.writes.extend(writes);
@@ -73,7 +73,7 @@ impl DynamoUnit {
 
     pub(crate) fn count(&mut self, project: ProjectId, change: Counts) -> Result<(), StorageError> {
         if !self.writable {
-            return Err(StorageError::Backend("a write through a read-only unit of work".into()));
+            return Err(StorageError::backend("a write through a read-only unit of work"));
         }
         let counts = self.counts.entry(project).or_default();
         counts.members += change.members;
@@ -109,14 +109,14 @@ impl DynamoUnit {
             }
         }
         if self.writes.len() > MAX_WRITES_PER_UNIT {
-            return Err(StorageError::Backend(format!(
+            return Err(StorageError::backend(format!(
                 "{} item writes do not fit one transaction ({MAX_WRITES_PER_UNIT})",
                 self.writes.len()
             )));
         }
         for (i, write) in self.writes.iter().enumerate() {
             if self.writes[..i].iter().any(|w| w.key == write.key) {
-                return Err(StorageError::Backend(format!("one unit of work writes {:?} twice", write.key)));
+                return Err(StorageError::backend(format!("one unit of work writes {:?} twice", write.key)));
             }
         }
         Ok((self.table, self.writes, self.deletions))
@@ -147,12 +147,12 @@ impl UnitOfWork for DynamoUnit {
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let (table, writes, deletions) = self.finished_writes()?;
-        send(&table, &writes).await?;
+        send(&table, "commit", &writes).await?;
         // The deletions are decided (the projects read as gone from now on); removing their
         // items is cleanup that a later start resumes if this process stops half-way.
         for project in deletions.into_iter().filter(|_| table.finish_deletions) {
             if let Err(err) = crate::deletion::remove_items(&table, project).await {
-                tracing::warn!(project = %project.0, error = %err, "project deletion left for the next start");
+                tracing::warn!(project = %project.0, error = %ErrorChain(&err), "project deletion left for the next start");
             }
         }
         Ok(())

@@ -3,9 +3,8 @@
 //! Username claims share one partition sorted by username: the admin list reads it in order.
 
 use async_trait::async_trait;
-use domain::users::{
-    AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, UserRepository, Username,
-};
+use domain::ports::UserRepository;
+use domain::users::{AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, Username};
 use domain::{Conflict, Page, StorageError};
 
 use crate::cursor::Position;
@@ -68,7 +67,7 @@ pub(crate) fn profile_from_item(item: &Item) -> Result<Profile, StorageError> {
             .opt_str("avatar_url")?
             .map(AvatarUrl::parse)
             .transpose()
-            .map_err(|e| StorageError::Backend(format!("stored user item: avatar_url breaks a rule: {e}")))?,
+            .map_err(|e| StorageError::backend(format!("stored user item: avatar_url breaks a rule: {e}")))?,
         created_at: f.time("created_at")?,
     })
 }
@@ -83,18 +82,26 @@ fn release(key: Key, user: UserId) -> Write {
     Write::delete(key).when("user_id = :me", Failure::ConditionFailed).value(":me", s(user.0.to_string()))
 }
 
+/// The reads below are timed under the port operation that asked for them (`operation`).
 impl DynamoUnit {
-    async fn user_by_claim(&mut self, claim: Key) -> Result<Option<User>, StorageError> {
-        let Some(item) = self.table.get(&claim).await? else { return Ok(None) };
+    async fn user(&mut self, operation: &'static str, id: UserId) -> Result<Option<User>, StorageError> {
+        let Some(item) = self.table.get(operation, &Key::user(id)).await? else { return Ok(None) };
+        let user = user_from_item(&item)?;
+        self.users.insert(id, user.clone());
+        Ok(Some(user))
+    }
+
+    async fn user_by_claim(&mut self, operation: &'static str, claim: Key) -> Result<Option<User>, StorageError> {
+        let Some(item) = self.table.get(operation, &claim).await? else { return Ok(None) };
         let id = UserId(Fields::of(&item, "claim").uuid("user_id")?);
-        self.get(id).await
+        self.user(operation, id).await
     }
 
     /// The stored user, from this unit's reads when it made one.
-    async fn stored_user(&mut self, id: UserId) -> Result<Option<User>, StorageError> {
+    async fn stored_user(&mut self, operation: &'static str, id: UserId) -> Result<Option<User>, StorageError> {
         match self.users.get(&id) {
             Some(user) => Ok(Some(user.clone())),
-            None => UserRepository::get(self, id).await,
+            None => self.user(operation, id).await,
         }
     }
 }
@@ -110,22 +117,19 @@ impl UserRepository for DynamoUnit {
     }
 
     async fn get(&mut self, id: UserId) -> Result<Option<User>, StorageError> {
-        let Some(item) = self.table.get(&Key::user(id)).await? else { return Ok(None) };
-        let user = user_from_item(&item)?;
-        self.users.insert(id, user.clone());
-        Ok(Some(user))
+        self.user("users.get", id).await
     }
 
     async fn find_by_email(&mut self, email: &Email) -> Result<Option<User>, StorageError> {
-        self.user_by_claim(Key::email_claim(email.as_str())).await
+        self.user_by_claim("users.find_by_email", Key::email_claim(email.as_str())).await
     }
 
     async fn find_by_username(&mut self, username: &Username) -> Result<Option<User>, StorageError> {
-        self.user_by_claim(Key::username_claim(username.as_str())).await
+        self.user_by_claim("users.find_by_username", Key::username_claim(username.as_str())).await
     }
 
     async fn update(&mut self, user: &User, expected_version: i64) -> Result<(), StorageError> {
-        let stored = self.stored_user(user.id).await?.ok_or(StorageError::ConditionFailed)?;
+        let stored = self.stored_user("users.update", user.id).await?.ok_or(StorageError::ConditionFailed)?;
         let mut writes = vec![Write::put(Key::user(user.id), user_item(user))
             .when("#version = :expected", Failure::ConditionFailed)
             .name("#version", "version")
@@ -152,25 +156,29 @@ impl UserRepository for DynamoUnit {
         };
         let claims = self
             .table
-            .query_up_to(QuerySpec {
-                index: None,
-                partition: (PK, USERNAMES.to_owned()),
-                prefix: prefix.map(|p| (SK, p)),
-                forward: true,
-                start,
-                limit: query.limit.get() as i32 + 1,
-                keys_only: false,
-            })
+            .query_up_to(
+                "users.list",
+                QuerySpec {
+                    index: None,
+                    partition: (PK, USERNAMES.to_owned()),
+                    prefix: prefix.map(|p| (SK, p)),
+                    forward: true,
+                    start,
+                    limit: query.limit.get() as i32 + 1,
+                    keys_only: false,
+                },
+            )
             .await?;
         let ids =
             claims.iter().map(|c| Fields::of(c, "claim").uuid("user_id").map(UserId)).collect::<Result<Vec<_>, _>>()?;
-        let mut found = self.table.batch_get(&ids.iter().map(|id| Key::user(*id)).collect::<Vec<_>>()).await?;
+        let mut found =
+            self.table.batch_get("users.list", &ids.iter().map(|id| Key::user(*id)).collect::<Vec<_>>()).await?;
         let mut rows = Vec::with_capacity(claims.len());
         for (claim, id) in claims.into_iter().zip(ids) {
             // A claim whose user is missing cannot exist (both are written together).
             let item = found
                 .remove(&Key::user(id))
-                .ok_or_else(|| StorageError::Backend(format!("username claim without its user {}", id.0)))?;
+                .ok_or_else(|| StorageError::backend(format!("username claim without its user {}", id.0)))?;
             rows.push((claim, user_from_item(&item)?));
         }
         Ok(Page::from_overfetch(rows, query.limit, |(claim, _)| USER_POSITION.after(claim)).map(|(_, user)| user))

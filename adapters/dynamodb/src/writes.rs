@@ -113,7 +113,7 @@ impl Write {
     }
 
     fn transact_item(&self, table: &str) -> Result<TransactWriteItem, StorageError> {
-        let built = |e: aws_sdk_dynamodb::error::BuildError| StorageError::Backend(e.to_string());
+        let built = |e| StorageError::backend_from("a transaction item", e);
         let item = TransactWriteItem::builder();
         let item = match &self.op {
             Op::Put(attributes) => item.put(
@@ -152,27 +152,27 @@ impl Write {
     }
 }
 
-/// Sends `writes` all or nothing.
-pub(crate) async fn send(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
+/// Sends `writes` all or nothing, timed under `operation` (a unit of work's `commit`).
+pub(crate) async fn send(table: &Table, operation: &'static str, writes: &[Write]) -> Result<(), StorageError> {
     match writes {
         [] => Ok(()),
-        [write] => send_one(table, write).await,
-        _ => send_transaction(table, writes).await,
+        [write] => send_one(table, operation, write).await,
+        _ => send_transaction(table, operation, writes).await,
     }
 }
 
-async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
+async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Result<(), StorageError> {
     let (client, name) = (&table.client, &*table.name);
-    let operation = match write.op {
+    let call = match write.op {
         Op::Put(_) => "PutItem",
         Op::Update(_) => "UpdateItem",
         Op::Delete => "DeleteItem",
     };
-    storage_support::timed("dynamodb", operation, async {
+    storage_support::timed("dynamodb", operation, call, async {
         match &write.op {
             Op::Put(item) => settle(
                 write,
-                operation,
+                call,
                 client
                     .put_item()
                     .table_name(name)
@@ -186,7 +186,7 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
             ),
             Op::Update(expression) => settle(
                 write,
-                operation,
+                call,
                 client
                     .update_item()
                     .table_name(name)
@@ -201,7 +201,7 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
             ),
             Op::Delete => settle(
                 write,
-                operation,
+                call,
                 client
                     .delete_item()
                     .table_name(name)
@@ -219,11 +219,11 @@ async fn send_one(table: &Table, write: &Write) -> Result<(), StorageError> {
 }
 
 /// A single write's outcome: a failed condition means what the write says it means.
-fn settle<O, E, R>(write: &Write, operation: &str, result: Result<O, SdkError<E, R>>) -> Result<(), StorageError>
+fn settle<O, E, R>(write: &Write, call: &str, result: Result<O, SdkError<E, R>>) -> Result<(), StorageError>
 where
     O: Consumed,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
     match result {
         Ok(output) => {
@@ -231,11 +231,11 @@ where
             Ok(())
         }
         Err(e) if is_condition_failure(&e) => Err(write.failure()),
-        Err(e) => Err(sdk_error(operation, e)),
+        Err(e) => Err(sdk_error(call, e)),
     }
 }
 
-async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), StorageError> {
+async fn send_transaction(table: &Table, operation: &'static str, writes: &[Write]) -> Result<(), StorageError> {
     let items = writes.iter().map(|w| w.transact_item(&table.name)).collect::<Result<Vec<_>, _>>()?;
     let token = uuid::Uuid::now_v7().to_string();
     let sent = table
@@ -245,7 +245,7 @@ async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), Storage
         .client_request_token(token)
         .return_consumed_capacity(capacity::TOTAL)
         .send();
-    storage_support::timed("dynamodb", "TransactWriteItems", async {
+    storage_support::timed("dynamodb", operation, "TransactWriteItems", async {
         let err = match sent.await {
             Ok(output) => {
                 capacity::record("write", &output);
@@ -265,11 +265,11 @@ async fn send_transaction(table: &Table, writes: &[Write]) -> Result<(), Storage
         if let Some(at) = reasons.iter().position(|code| code == "ConditionalCheckFailed") {
             return Err(writes.get(at).map_or(StorageError::ConditionFailed, Write::failure));
         }
-        let detail = format!("TransactWriteItems cancelled: {reasons:?} ({:?})", err.code());
+        let context = format!("TransactWriteItems cancelled: {reasons:?}");
         if reasons.iter().any(|code| is_transient(code)) {
-            Err(StorageError::Unavailable(detail))
+            Err(StorageError::unavailable_from(context, err))
         } else {
-            Err(StorageError::Backend(detail))
+            Err(StorageError::backend_from(context, err))
         }
     })
     .await

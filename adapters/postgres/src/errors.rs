@@ -34,23 +34,23 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
                 || code == "40001"
                 || code == "40P01"
             {
-                return StorageError::Unavailable(format!("postgres {code}: {}", db.message()));
+                return StorageError::unavailable_from(format!("postgres {code}"), err);
             }
-            StorageError::Backend(format!("postgres {code}: {}", db.message()))
+            StorageError::backend_from(format!("postgres {code}"), err)
         }
         sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
         | sqlx::Error::Io(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => StorageError::Unavailable(err.to_string()),
-        _ => StorageError::Backend(err.to_string()),
+        | sqlx::Error::Protocol(_) => StorageError::unavailable_from("postgres", err),
+        _ => StorageError::backend_from("postgres", err),
     }
 }
 
 /// A stored value the domain refuses: the database holds something no code path writes.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
-    StorageError::Backend(format!("corrupt {what} in postgres: {detail}"))
+    StorageError::backend(format!("corrupt {what} in postgres: {detail}"))
 }
 
 /// A conditional write that matched no row lost its race.

@@ -2,7 +2,6 @@
 //! a unit of work over a PostgreSQL transaction, and constraint violations mapped to the domain's
 //! errors by constraint name. Reads that need no transaction go straight to the pool.
 
-mod auth;
 mod errors;
 mod keyset;
 mod login_attempts;
@@ -10,6 +9,7 @@ mod members;
 mod metrics;
 mod posts;
 mod projects;
+mod refresh_tokens;
 mod storage;
 mod unit_of_work;
 mod users;

@@ -1,9 +1,8 @@
 //! `ProjectRepository` on PostgreSQL. A view (owner profile, caller's role, counts) is one statement.
 
 use async_trait::async_trait;
-use domain::projects::{
-    Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectRepository, ProjectView,
-};
+use domain::ports::ProjectRepository;
+use domain::projects::{Description, Project, ProjectId, ProjectListQuery, ProjectName, ProjectView};
 use domain::users::UserId;
 use domain::{Page, StorageError};
 use sqlx::postgres::PgRow;

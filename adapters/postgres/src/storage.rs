@@ -3,14 +3,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::LoginAttempts;
-use application::storage::{Storage, UnitOfWork};
+use application::ports::{LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use storage_support::timed;
 
 use crate::errors::storage_error;
-use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -47,7 +46,7 @@ impl PostgresStorage {
     /// database is reachable) even when PostgreSQL is down.
     pub fn connect(settings: &PostgresSettings) -> Result<Self, StorageError> {
         let options = PgConnectOptions::from_str(&settings.url)
-            .map_err(|e| StorageError::Backend(format!("bad postgres url: {e}")))?
+            .map_err(|e| StorageError::backend_from("bad postgres url", e))?
             .application_name("tessera")
             .options([("statement_timeout", format!("{}", settings.statement_timeout.as_millis()))]);
         let pool = PgPoolOptions::new()
@@ -65,7 +64,7 @@ impl PostgresStorage {
     pub async fn migrate(&self) -> Result<(), StorageError> {
         MIGRATOR.run(&self.pool).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => storage_error(inner),
-            other => StorageError::Backend(format!("migration failed: {other}")),
+            other => StorageError::backend_from("migration failed", other),
         })
     }
 
@@ -77,18 +76,21 @@ impl PostgresStorage {
 #[async_trait]
 impl Storage for PostgresStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("begin", async { self.pool.begin().await.map_err(storage_error) }).await?;
+        let tx = timed("postgres", "begin", "begin", async { self.pool.begin().await.map_err(storage_error) }).await?;
         Ok(Box::new(PgUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn = timed("acquire", async { self.pool.acquire().await.map_err(storage_error) }).await?;
+        let conn =
+            timed("postgres", "acquire", "acquire", async { self.pool.acquire().await.map_err(storage_error) }).await?;
         Ok(Box::new(PgUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        timed("ping", async { sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error) })
-            .await
+        timed("postgres", "ping", "query", async {
+            sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error)
+        })
+        .await
     }
 
     fn login_attempts(&self) -> &dyn LoginAttempts {

@@ -2,6 +2,11 @@
 //! a transaction, or a plain pooled connection for use cases that only read. Repositories are
 //! implemented on it, one file per feature.
 
-use crate::errors::storage_error;
-
-storage_support::sql_unit_of_work!(PgUnit, sqlx::Postgres, sqlx::PgConnection, "postgres");
+storage_support::sql_unit_of_work! {
+    unit: PgUnit,
+    transaction: sqlx::Transaction<'static, sqlx::Postgres>,
+    pooled: sqlx::pool::PoolConnection<sqlx::Postgres>,
+    connection: sqlx::PgConnection,
+    backend: "postgres",
+    storage_error: crate::errors::storage_error,
+}

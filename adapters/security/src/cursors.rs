@@ -2,7 +2,8 @@
 //! The list key (operation, parent id, filters) is signed but not carried, so a cursor presented
 //! to another list fails the signature check exactly like an altered one.
 
-use application::pagination::{CursorCodec, ListKey};
+use application::pagination::ListKey;
+use application::ports::CursorCodec;
 use application::AppError;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

@@ -34,20 +34,20 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             // Extended codes keep the primary code in the low byte (e.g. 517 = BUSY_SNAPSHOT).
             let primary = code.as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| (c & 0xff).to_string());
             if matches!(primary.as_deref(), Some(SQLITE_BUSY | SQLITE_LOCKED)) {
-                return StorageError::Unavailable(format!("sqlite busy: {db}"));
+                return StorageError::unavailable_from("sqlite busy", err);
             }
-            StorageError::Backend(format!("sqlite: {db}"))
+            StorageError::backend_from("sqlite", err)
         }
         sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
-            StorageError::Unavailable(err.to_string())
+            StorageError::unavailable_from("sqlite", err)
         }
-        _ => StorageError::Backend(err.to_string()),
+        _ => StorageError::backend_from("sqlite", err),
     }
 }
 
 /// A stored value the domain refuses: the database holds something no code path writes.
 pub(crate) fn corrupt(what: &str, detail: impl std::fmt::Display) -> StorageError {
-    StorageError::Backend(format!("corrupt {what} in sqlite: {detail}"))
+    StorageError::backend(format!("corrupt {what} in sqlite: {detail}"))
 }
 
 /// A conditional write that matched no row lost its race.

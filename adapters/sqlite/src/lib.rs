@@ -4,7 +4,6 @@
 //! pool is cheaper and more predictable than `SQLITE_BUSY` retries, and a transaction that reads
 //! before it writes can never fail to upgrade its lock. Reads use a pool of their own.
 
-mod auth;
 mod errors;
 mod keyset;
 mod login_attempts;
@@ -12,6 +11,7 @@ mod members;
 mod metrics;
 mod posts;
 mod projects;
+mod refresh_tokens;
 mod rows;
 mod storage;
 mod unit_of_work;

@@ -1,7 +1,8 @@
 //! `MemberRepository` on SQLite.
 
 use async_trait::async_trait;
-use domain::members::{Member, MemberListQuery, MemberRepository, MemberView};
+use domain::members::{Member, MemberListQuery, MemberView};
+use domain::ports::MemberRepository;
 use domain::projects::{ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Page, StorageError};

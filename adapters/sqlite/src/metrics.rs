@@ -1,4 +1,5 @@
-//! Storage call counts and latency for `/metrics`, labelled with this backend.
+//! Storage call counts and latency for `/metrics`, labelled with this backend: a repository
+//! operation is one statement (`call="query"`).
 
 use std::future::Future;
 
@@ -6,7 +7,7 @@ use domain::StorageError;
 
 pub(crate) async fn timed<T>(
     operation: &'static str,
-    call: impl Future<Output = Result<T, StorageError>>,
+    work: impl Future<Output = Result<T, StorageError>>,
 ) -> Result<T, StorageError> {
-    storage_support::timed("sqlite", operation, call).await
+    storage_support::timed("sqlite", operation, "query", work).await
 }

@@ -1,8 +1,9 @@
 //! `PostRepository` on SQLite. Every list page is one statement with the creators joined in.
 
 use async_trait::async_trait;
+use domain::ports::PostRepository;
 use domain::posts::{
-    CreatorPostsQuery, Post, PostBody, PostId, PostRepository, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
+    CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, PostView, ProjectPostsQuery, Slug,
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;

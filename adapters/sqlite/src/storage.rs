@@ -3,14 +3,13 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::LoginAttempts;
-use application::storage::{Storage, UnitOfWork};
+use application::ports::{LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use storage_support::timed;
 
 use crate::errors::storage_error;
-use crate::metrics::timed;
 use crate::unit_of_work::SqliteUnit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -39,7 +38,7 @@ impl SqliteStorage {
     /// Opens (creating if needed) the database file and its directory. Does not migrate.
     pub async fn connect(settings: &SqliteSettings) -> Result<Self, StorageError> {
         let options = SqliteConnectOptions::from_str(&settings.url)
-            .map_err(|e| StorageError::Backend(format!("bad sqlite url: {e}")))?
+            .map_err(|e| StorageError::backend_from("bad sqlite url", e))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
@@ -52,7 +51,7 @@ impl SqliteStorage {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 tokio::fs::create_dir_all(dir)
                     .await
-                    .map_err(|e| StorageError::Unavailable(format!("cannot create {}: {e}", dir.display())))?;
+                    .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
         let writer = SqlitePoolOptions::new()
@@ -77,7 +76,7 @@ impl SqliteStorage {
 
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::Backend(format!("migration failed: {e}")))
+        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::backend_from("migration failed", e))
     }
 
     pub async fn close(&self) {
@@ -89,18 +88,21 @@ impl SqliteStorage {
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
+        let tx = timed("sqlite", "begin", "begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn = timed("acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
+        let conn =
+            timed("sqlite", "acquire", "acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
         Ok(Box::new(SqliteUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
-        timed("ping", async { sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error) })
-            .await
+        timed("sqlite", "ping", "query", async {
+            sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error)
+        })
+        .await
     }
 
     fn login_attempts(&self) -> &dyn LoginAttempts {

@@ -1,9 +1,8 @@
 //! `UserRepository` on SQLite.
 
 use async_trait::async_trait;
-use domain::users::{
-    AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, UserRepository, Username,
-};
+use domain::ports::UserRepository;
+use domain::users::{AvatarUrl, Email, PasswordHash, PersonName, Profile, Role, User, UserId, UserListQuery, Username};
 use domain::{Continuation, Page, StorageError};
 use sqlx::query::Query;
 use sqlx::sqlite::{SqliteArguments, SqliteRow};

@@ -2,7 +2,7 @@
 //! clearing (by hand, and by a login's new chain when it commits), and a sweep that never touches
 //! an open window.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::auth::{ChainId, RefreshChain};
 use domain::login_attempts::{AttemptKey, LoginName, Reservation};
 use domain::users::UserId;

@@ -1,6 +1,6 @@
 //! `PostRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::posts::{CreatorPostsQuery, PostStatus, PostTitle, ProjectPostsQuery, Slug};
 use domain::projects::{ProjectId, ProjectRole};
 use domain::{Conflict, PageLimit, StorageError};
@@ -8,7 +8,7 @@ use time::Duration;
 use uuid::Uuid;
 
 use super::workspace::{add_member, new_post, stored_post, stored_project, stored_user};
-use super::T0;
+use super::{assert_matches, T0};
 
 pub async fn a_post_is_stored_with_its_creator_and_slugs_are_unique_per_project(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
@@ -30,7 +30,7 @@ pub async fn a_post_is_stored_with_its_creator_and_slugs_are_unique_per_project(
         uow.commit().await
     }
     .await;
-    assert_eq!(result, Err(StorageError::Conflict(Conflict::SlugTaken)));
+    assert_matches!(result, Err(StorageError::Conflict(Conflict::SlugTaken)));
 
     let mut ghost_project = project.clone();
     ghost_project.id = ProjectId(Uuid::now_v7());
@@ -41,7 +41,7 @@ pub async fn a_post_is_stored_with_its_creator_and_slugs_are_unique_per_project(
         uow.commit().await
     }
     .await;
-    assert_eq!(result, Err(StorageError::ConditionFailed), "a post needs its project");
+    assert_matches!(result, Err(StorageError::ConditionFailed), "a post needs its project");
 }
 
 pub async fn slugs_like_finds_the_base_and_its_numbered_forms_only(storage: &dyn Storage) {
@@ -83,8 +83,8 @@ pub async fn post_updates_and_deletes_are_compare_and_set(storage: &dyn Storage)
             uow.commit().await
         }
     };
-    assert_eq!(update(1).await, Ok(()));
-    assert_eq!(update(1).await, Err(StorageError::ConditionFailed));
+    assert_matches!(update(1).await, Ok(()));
+    assert_matches!(update(1).await, Err(StorageError::ConditionFailed));
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.posts().get(post.id).await.unwrap(), Some(next.clone()));
     drop(reader);
@@ -97,8 +97,8 @@ pub async fn post_updates_and_deletes_are_compare_and_set(storage: &dyn Storage)
             uow.commit().await
         }
     };
-    assert_eq!(delete(1).await, Err(StorageError::ConditionFailed));
-    assert_eq!(delete(2).await, Ok(()));
+    assert_matches!(delete(1).await, Err(StorageError::ConditionFailed));
+    assert_matches!(delete(2).await, Ok(()));
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.posts().get(post.id).await.unwrap(), None);
     let view = reader.projects().view(project.id, ada.id).await.unwrap().unwrap();

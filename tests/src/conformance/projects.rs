@@ -1,6 +1,6 @@
 //! `ProjectRepository` and `MemberRepository` contracts.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::members::MemberListQuery;
 use domain::posts::{PostStatus, Slug};
 use domain::projects::{ProjectListQuery, ProjectName, ProjectRole};
@@ -8,7 +8,7 @@ use domain::{Conflict, Continuation, PageLimit, StorageError};
 use time::Duration;
 
 use super::workspace::{add_member, new_post, stored_post, stored_project, stored_user};
-use super::T0;
+use super::{assert_matches, T0};
 
 pub async fn a_project_is_seen_by_its_members_only_with_exact_counts(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
@@ -85,20 +85,20 @@ pub async fn project_updates_and_deletes_are_compare_and_set(storage: &dyn Stora
             uow.commit().await
         }
     };
-    assert_eq!(attempt(1).await, Ok(()));
-    assert_eq!(attempt(1).await, Err(StorageError::ConditionFailed));
+    assert_matches!(attempt(1).await, Ok(()));
+    assert_matches!(attempt(1).await, Err(StorageError::ConditionFailed));
 
     let delete = |expected: i64| async move {
         let mut uow = storage.begin().await?;
         uow.projects().delete(project.id, expected).await?;
         uow.commit().await
     };
-    assert_eq!(delete(1).await, Err(StorageError::ConditionFailed));
+    assert_matches!(delete(1).await, Err(StorageError::ConditionFailed));
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.projects().get(project.id).await.unwrap(), Some(renamed));
     drop(reader);
-    assert_eq!(delete(2).await, Ok(()));
-    assert_eq!(delete(2).await, Err(StorageError::ConditionFailed), "deleting a deleted project");
+    assert_matches!(delete(2).await, Ok(()));
+    assert_matches!(delete(2).await, Err(StorageError::ConditionFailed), "deleting a deleted project");
 }
 
 pub async fn deleting_a_project_removes_its_members_and_posts(storage: &dyn Storage) {
@@ -226,7 +226,7 @@ pub async fn a_members_projects_are_listed_newest_first_in_pages(storage: &dyn S
         .projects()
         .list(&ProjectListQuery { member: ada.id, after: Some(foreign), limit: PageLimit::DEFAULT })
         .await;
-    assert_eq!(result.err(), Some(StorageError::BadContinuation));
+    assert_matches!(result.err(), Some(StorageError::BadContinuation));
 }
 
 pub async fn memberships_are_unique_and_changes_need_a_member(storage: &dyn Storage) {
@@ -256,14 +256,14 @@ pub async fn memberships_are_unique_and_changes_need_a_member(storage: &dyn Stor
             uow.commit().await
         }
     };
-    assert_eq!(write("insert again").await, Err(StorageError::Conflict(Conflict::AlreadyMember)));
-    assert_eq!(write("promote").await, Ok(()));
+    assert_matches!(write("insert again").await, Err(StorageError::Conflict(Conflict::AlreadyMember)));
+    assert_matches!(write("promote").await, Ok(()));
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.members().get(project.id, bob.id).await.unwrap().map(|m| m.role), Some(ProjectRole::Editor));
     drop(reader);
-    assert_eq!(write("remove").await, Ok(()));
-    assert_eq!(write("remove").await, Err(StorageError::ConditionFailed));
-    assert_eq!(write("promote").await, Err(StorageError::ConditionFailed));
+    assert_matches!(write("remove").await, Ok(()));
+    assert_matches!(write("remove").await, Err(StorageError::ConditionFailed));
+    assert_matches!(write("promote").await, Err(StorageError::ConditionFailed));
 }
 
 pub async fn a_member_of_a_deleted_project_cannot_be_added(storage: &dyn Storage) {
@@ -286,7 +286,7 @@ pub async fn a_member_of_a_deleted_project_cannot_be_added(storage: &dyn Storage
         uow.commit().await
     }
     .await;
-    assert_eq!(result, Err(StorageError::ConditionFailed));
+    assert_matches!(result, Err(StorageError::ConditionFailed));
 }
 
 pub async fn members_are_listed_in_the_order_they_were_added(storage: &dyn Storage) {

@@ -1,12 +1,12 @@
 //! `RefreshTokenRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use domain::StorageError;
 use time::Duration;
 use uuid::Uuid;
 
-use super::{new_user, T0};
+use super::{assert_matches, new_user, T0};
 
 async fn user_with_chain(storage: &dyn Storage) -> (RefreshChain, RefreshToken) {
     let user = new_user("ada");
@@ -51,8 +51,8 @@ pub async fn a_token_is_spent_exactly_once(storage: &dyn Storage) {
         uow.commit().await
     };
 
-    assert_eq!(spend().await, Ok(()));
-    assert_eq!(spend().await, Err(StorageError::ConditionFailed));
+    assert_matches!(spend().await, Ok(()));
+    assert_matches!(spend().await, Err(StorageError::ConditionFailed));
 
     let mut reader = storage.read().await.unwrap();
     let stored = reader.refresh_tokens().find_token(&token.hash).await.unwrap().unwrap();

@@ -1,6 +1,6 @@
 //! Unit-of-work contract: all or nothing, nothing without commit, and at most 100 writes.
 
-use application::storage::{Storage, MAX_WRITES_PER_UNIT};
+use application::ports::{Storage, MAX_WRITES_PER_UNIT};
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use domain::StorageError;
 use time::Duration;

@@ -1,11 +1,11 @@
 //! `UserRepository` contract.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::users::{AvatarUrl, Email, UserId, UserListQuery, Username, UsernamePrefix};
 use domain::{Conflict, Continuation, PageLimit, StorageError};
 use uuid::Uuid;
 
-use super::{new_user, T0};
+use super::{assert_matches, new_user, T0};
 
 pub async fn a_stored_user_is_found_by_id_email_and_username(storage: &dyn Storage) {
     let mut user = new_user("ada");
@@ -38,11 +38,11 @@ pub async fn a_taken_email_or_username_is_a_conflict_and_writes_nothing(storage:
 
     let mut same_email = new_user("other");
     same_email.email = Email::parse("ada@example.com").unwrap();
-    assert_eq!(insert(storage, &same_email).await, Err(StorageError::Conflict(Conflict::EmailTaken)));
+    assert_matches!(insert(storage, &same_email).await, Err(StorageError::Conflict(Conflict::EmailTaken)));
 
     let mut same_username = new_user("ada");
     same_username.email = Email::parse("else@example.com").unwrap();
-    assert_eq!(insert(storage, &same_username).await, Err(StorageError::Conflict(Conflict::UsernameTaken)));
+    assert_matches!(insert(storage, &same_username).await, Err(StorageError::Conflict(Conflict::UsernameTaken)));
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(same_email.id).await.unwrap(), None);
@@ -72,7 +72,7 @@ pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
         uow.commit().await
     }
     .await;
-    assert_eq!(result, Err(StorageError::ConditionFailed));
+    assert_matches!(result, Err(StorageError::ConditionFailed));
 
     let mut ghost = new_user("ghost");
     ghost.version = 2;
@@ -82,7 +82,7 @@ pub async fn update_is_a_compare_and_set_on_the_version(storage: &dyn Storage) {
         uow.commit().await
     }
     .await;
-    assert_eq!(result, Err(StorageError::ConditionFailed), "updating a missing user fails the condition");
+    assert_matches!(result, Err(StorageError::ConditionFailed), "updating a missing user fails the condition");
 
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(user.id).await.unwrap(), Some(changed));
@@ -108,7 +108,7 @@ pub async fn renaming_to_a_taken_username_is_a_conflict(storage: &dyn Storage) {
     }
     .await;
 
-    assert_eq!(result, Err(StorageError::Conflict(Conflict::UsernameTaken)));
+    assert_matches!(result, Err(StorageError::Conflict(Conflict::UsernameTaken)));
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.users().get(ada.id).await.unwrap(), Some(ada));
 }

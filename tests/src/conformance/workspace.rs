@@ -1,6 +1,6 @@
 //! Fixtures for the project, member and post contracts.
 
-use application::storage::Storage;
+use application::ports::Storage;
 use domain::members::Member;
 use domain::posts::{Post, PostBody, PostId, PostStatus, PostTitle, Slug};
 use domain::projects::{Description, Project, ProjectId, ProjectName, ProjectRole};

@@ -94,6 +94,27 @@ async fn published_at_is_set_once_and_the_slug_stays() {
 }
 
 #[tokio::test]
+async fn one_422_names_a_null_field_and_every_other_bad_field() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Apollo").await;
+    let post = server.create_post(&ada, project["id"].as_str().unwrap(), "Draft one", "draft").await;
+    let path = format!("/api/v1/posts/{}", post["id"].as_str().unwrap());
+    let body = json!({"status": null, "title": "x".repeat(300)});
+
+    for if_match in [None, Some("W/\"1\"")] {
+        let bad = server.send_if(Method::PATCH, &path, &ada.access, Some(body.clone()), if_match).await;
+
+        bad.expect_problem(422, "validation_failed");
+        let errors = bad.body["errors"].as_array().cloned().unwrap_or_default();
+        let fields: Vec<_> = errors.iter().map(|e| e["field"].as_str().unwrap_or_default()).collect();
+        assert_eq!(fields, ["title", "status"], "every bad field, in the schema's order: {}", bad.text);
+        assert_eq!(errors[1]["message"], "must not be null; leave it out to keep the value", "{}", bad.text);
+    }
+    assert_eq!(server.get(&path, Some(&ada.access)).await.body["version"], 1, "nothing changed");
+}
+
+#[tokio::test]
 async fn viewers_see_published_posts_only() {
     let server = TestServer::start().await;
     let ada = server.user("ada").await;

@@ -29,6 +29,23 @@ async fn metrics_count_requests_by_operation_and_status() {
     ] {
         assert!(metrics.text.contains(needle), "missing {needle}");
     }
+    // Storage calls are counted under the port operation they served, named alike on every
+    // backend, and the backend's own call (a DynamoDB API call, a SQL query or transaction control).
+    let storage_calls: Vec<&str> =
+        metrics.text.lines().filter(|line| line.starts_with("tessera_storage_calls_total{")).collect();
+    assert!(storage_calls.iter().any(|line| label(line, "operation") == Some("commit")), "{storage_calls:#?}");
+    for line in storage_calls {
+        let operation = label(line, "operation").unwrap_or_default();
+        let port_name = operation.bytes().all(|b| b.is_ascii_lowercase() || b == b'.' || b == b'_');
+        assert!(!operation.is_empty() && port_name, "operation: {line}");
+        assert!(label(line, "call").is_some_and(|call| !call.is_empty()), "call: {line}");
+    }
+}
+
+/// The value of one label in a Prometheus sample line.
+fn label<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let start = line.find(&format!("{name}=\""))? + name.len() + 2;
+    line[start..].split('"').next()
 }
 
 #[tokio::test]

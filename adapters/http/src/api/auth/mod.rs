@@ -1,0 +1,102 @@
+//! `/api/v1/auth`: registration, login, refresh and logout. No bearer token needed.
+
+pub mod schemas;
+
+use application::auth::{AuthService, Registration};
+use poem::web::Data;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+
+use self::schemas::{LoginRequest, RefreshRequest, RegisterRequest, TokenPairBody};
+use crate::api::etag::etag;
+use crate::api::json::Serialized;
+use crate::api::problems::{error_set, ApiError};
+use crate::api::tags::ApiTags;
+use crate::api::users::schemas::UserBody;
+
+pub struct AuthApi;
+
+error_set!(RegisterErrors: 400, 409, 413, 415, 422, 500, 503);
+error_set!(LoginErrors: 400, 401, 413, 415, 429, 500, 503);
+error_set!(RefreshErrors: 400, 401, 413, 415, 500, 503);
+error_set!(LogoutErrors: 400, 413, 415, 500, 503);
+
+#[derive(ApiResponse)]
+pub enum Registered {
+    /// The new user.
+    #[oai(status = 201)]
+    Created(Serialized<UserBody>, #[oai(header = "Location")] String, #[oai(header = "ETag")] String),
+}
+
+#[derive(ApiResponse)]
+pub enum Tokens {
+    #[oai(status = 200)]
+    Ok(Serialized<TokenPairBody>),
+}
+
+#[derive(ApiResponse)]
+pub enum LoggedOut {
+    /// That login's refresh tokens are revoked (also when the token was unknown).
+    #[oai(status = 204)]
+    NoContent,
+}
+
+#[OpenApi(prefix_path = "/api/v1", tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Create an account
+    #[oai(path = "/auth/register", method = "post", operation_id = "register")]
+    async fn register(
+        &self,
+        auth: Data<&AuthService>,
+        body: Json<RegisterRequest>,
+    ) -> Result<Registered, ApiError<RegisterErrors>> {
+        let body = body.0;
+        let user = auth
+            .register(Registration {
+                email: body.email.0,
+                username: body.username.0,
+                password: body.password.0,
+                first_name: body.first_name.0,
+                last_name: body.last_name.0,
+            })
+            .await?;
+        let location = format!("/api/v1/users/{}", user.id);
+        Ok(Registered::Created(Serialized(UserBody::from(&user)), location, etag(user.version)))
+    }
+
+    /// Log in
+    ///
+    /// Failed attempts are limited per account (email and username alike) and per unknown login
+    /// name, across every instance; past the limit the answer is 429, the right password included.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
+        let pair = auth.login(&body.0.login.0, &body.0.password.0).await?;
+        Ok(Tokens::Ok(Serialized(pair.into())))
+    }
+
+    /// Exchange a refresh token for a new pair
+    ///
+    /// The presented token is spent. Presenting a spent token again revokes every token of that login.
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refresh")]
+    async fn refresh(
+        &self,
+        auth: Data<&AuthService>,
+        body: Json<RefreshRequest>,
+    ) -> Result<Tokens, ApiError<RefreshErrors>> {
+        let pair = auth.refresh(&body.0.refresh_token.0).await?;
+        Ok(Tokens::Ok(Serialized(pair.into())))
+    }
+
+    /// Log out
+    ///
+    /// Ends the login the refresh token belongs to. Idempotent.
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        auth: Data<&AuthService>,
+        body: Json<RefreshRequest>,
+    ) -> Result<LoggedOut, ApiError<LogoutErrors>> {
+        auth.logout(&body.0.refresh_token.0).await?;
+        Ok(LoggedOut::NoContent)
+    }
+}

@@ -1,0 +1,117 @@
+//! The table from service errors to problems: each [`AppError`] gets its status, `code`, title
+//! and detail here, and nowhere else.
+
+use application::{AppError, Resource};
+use domain::Conflict;
+use poem::http::StatusCode;
+
+use super::document::{FieldError, ProblemResponse};
+
+fn not_found(resource: Resource) -> ProblemResponse {
+    let (code, title) = match resource {
+        Resource::User => ("user_not_found", "User not found"),
+        Resource::Project => ("project_not_found", "Project not found"),
+        Resource::Member => ("member_not_found", "Member not found"),
+        Resource::Post => ("post_not_found", "Post not found"),
+    };
+    ProblemResponse::new(StatusCode::NOT_FOUND, code, title, "It does not exist, or you may not see it.")
+}
+
+impl From<AppError> for ProblemResponse {
+    fn from(err: AppError) -> Self {
+        use StatusCode as S;
+        match err {
+            AppError::Validation(violations) => {
+                let mut p = ProblemResponse::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "validation_failed",
+                    "Validation failed",
+                    "One or more fields break a rule; see `errors`.",
+                );
+                p.problem.errors = Some(
+                    violations
+                        .into_iter()
+                        .map(|v| FieldError { field: v.field.to_owned(), message: v.message })
+                        .collect(),
+                );
+                p
+            }
+            AppError::InvalidCredentials => ProblemResponse::new(
+                S::UNAUTHORIZED,
+                "invalid_credentials",
+                "Invalid credentials",
+                "The login or password is wrong.",
+            ),
+            AppError::WrongCurrentPassword => ProblemResponse::new(
+                S::FORBIDDEN,
+                "invalid_credentials",
+                "Invalid credentials",
+                "The current password is wrong.",
+            ),
+            AppError::InvalidRefreshToken => ProblemResponse::new(
+                S::UNAUTHORIZED,
+                "invalid_refresh_token",
+                "Invalid refresh token",
+                "The refresh token is unknown, expired or revoked.",
+            ),
+            AppError::RefreshTokenReused => ProblemResponse::new(
+                S::UNAUTHORIZED,
+                "refresh_token_reused",
+                "Refresh token reused",
+                "This refresh token was already spent; every token of this login is now revoked.",
+            ),
+            AppError::Unauthenticated => ProblemResponse::new(
+                S::UNAUTHORIZED,
+                "unauthenticated",
+                "Unauthenticated",
+                "A valid bearer access token is required.",
+            ),
+            AppError::Forbidden => {
+                ProblemResponse::new(S::FORBIDDEN, "forbidden", "Forbidden", "Your role does not allow this action.")
+            }
+            AppError::NotFound(resource) => not_found(resource),
+            AppError::Conflict(Conflict::EmailTaken) => {
+                ProblemResponse::new(S::CONFLICT, "email_taken", "Email taken", "Another account uses this email.")
+            }
+            AppError::Conflict(Conflict::UsernameTaken) => ProblemResponse::new(
+                S::CONFLICT,
+                "username_taken",
+                "Username taken",
+                "Another account uses this username.",
+            ),
+            AppError::VersionMismatch => ProblemResponse::new(
+                S::PRECONDITION_FAILED,
+                "version_mismatch",
+                "Version mismatch",
+                "The resource changed since you read it (If-Match is stale); read it again.",
+            ),
+            AppError::CannotChangeOwner => ProblemResponse::new(
+                S::UNPROCESSABLE_ENTITY,
+                "cannot_change_owner",
+                "Cannot change the owner",
+                "The owner's role cannot be changed or removed, and nobody can be made owner.",
+            ),
+            AppError::Conflict(Conflict::AlreadyMember | Conflict::SlugTaken) => {
+                ProblemResponse::new(S::CONFLICT, "conflict", "Conflict", "A concurrent change got there first; retry.")
+            }
+            AppError::InvalidCursor => ProblemResponse::new(
+                S::BAD_REQUEST,
+                "invalid_cursor",
+                "Invalid cursor",
+                "The cursor was not issued by this server for this list.",
+            ),
+            AppError::TooManyRequests { retry_after_secs } => ProblemResponse::new(
+                S::TOO_MANY_REQUESTS,
+                "too_many_requests",
+                "Too many requests",
+                "Too many failed attempts; retry later.",
+            )
+            .retry_after(retry_after_secs),
+            AppError::Unavailable => ProblemResponse::storage_unavailable(),
+            AppError::Internal(reason) => {
+                tracing::error!(%reason, "internal error");
+                ProblemResponse::internal()
+            }
+        }
+    }
+}

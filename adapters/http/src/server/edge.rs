@@ -1,0 +1,190 @@
+//! The outermost layer every request passes: request id, body size limit, tracing span, metrics,
+//! and the conversion of every error (poem's own included) into a problem+json response.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use poem::error::ReadBodyError;
+use poem::http::{header, HeaderValue, StatusCode};
+use poem::{Endpoint, IntoResponse, Request, Response};
+use poem_openapi::OperationId;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::api::problems::ProblemResponse;
+use crate::server::allow::AllowedMethods;
+use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+use crate::server::settings::HttpSettings;
+/// Label for requests that matched no operation (unknown routes, docs, spec files).
+const UNMATCHED: &str = "unmatched";
+
+pub struct Edge<E> {
+    inner: E,
+    body_limit: usize,
+    allowed: AllowedMethods,
+    /// Requests in flight beyond its permits are answered 503 at once instead of queueing.
+    in_flight: Arc<Semaphore>,
+    request_timeout: Duration,
+}
+
+impl<E> Edge<E> {
+    pub fn new(inner: E, settings: &HttpSettings, allowed: AllowedMethods) -> Self {
+        Self {
+            inner,
+            body_limit: settings.body_limit,
+            allowed,
+            in_flight: Arc::new(Semaphore::new(settings.max_in_flight.max(1))),
+            request_timeout: settings.request_timeout,
+        }
+    }
+
+    /// Health answers stay outside the limit: a busy instance is alive, and says so.
+    fn limited(path: &str) -> bool {
+        !path.starts_with("/health/")
+    }
+}
+
+/// poem's own errors (routing, extraction, content type, auth scheme) as problem documents.
+fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
+    use StatusCode as S;
+    match err.status() {
+        S::BAD_REQUEST => {
+            let message = err.to_string();
+            // poem-openapi names path parameters by position (`param0`): say what is wrong instead.
+            let detail = if message.starts_with("failed to parse path") {
+                "A path parameter is not a valid id (a UUID).".to_owned()
+            } else {
+                message
+            };
+            ProblemResponse::new(S::BAD_REQUEST, "malformed_request", "Malformed request", detail)
+        }
+        S::UNAUTHORIZED => ProblemResponse::new(
+            S::UNAUTHORIZED,
+            "unauthenticated",
+            "Unauthenticated",
+            "A valid bearer access token is required.",
+        ),
+        S::NOT_FOUND => ProblemResponse::new(S::NOT_FOUND, "not_found", "Not found", "No resource lives at this path."),
+        S::METHOD_NOT_ALLOWED => ProblemResponse::new(
+            S::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "Method not allowed",
+            "This path does not support this method.",
+        ),
+        S::PAYLOAD_TOO_LARGE => payload_too_large(),
+        S::UNSUPPORTED_MEDIA_TYPE => ProblemResponse::new(
+            S::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Unsupported media type",
+            "Send the body as `application/json`.",
+        ),
+        status if status.is_server_error() => {
+            tracing::error!(error = %err, "request failed inside the framework");
+            ProblemResponse::internal()
+        }
+        status => ProblemResponse::new(status, "bad_request", "Request refused", err.to_string()),
+    }
+}
+
+fn payload_too_large() -> ProblemResponse {
+    ProblemResponse::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "Payload too large",
+        "The request body is over the size limit.",
+    )
+}
+
+impl<E: Endpoint> Edge<E> {
+    async fn handle(&self, mut req: Request) -> (Response, &'static str) {
+        let path = req.uri().path().to_owned();
+        // poem reads a header it cannot decode as text as if it were absent; for a precondition
+        // that would silently drop the client's condition. Refuse it instead.
+        if req.headers().get_all(header::IF_MATCH).iter().any(|v| v.to_str().is_err()) {
+            let problem = ProblemResponse::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_request",
+                "Malformed request",
+                "If-Match must be `*` or one entity tag in visible ASCII.",
+            );
+            return (problem.into_response(), UNMATCHED);
+        }
+        // Read the whole body under the limit first: this covers chunked bodies, which carry no
+        // Content-Length to check up front.
+        match req.take_body().into_bytes_limit(self.body_limit).await {
+            Ok(bytes) => req.set_body(bytes),
+            Err(ReadBodyError::PayloadTooLarge) => return (payload_too_large().into_response(), UNMATCHED),
+            Err(err) => {
+                let problem = ProblemResponse::new(
+                    StatusCode::BAD_REQUEST,
+                    "malformed_request",
+                    "Malformed request",
+                    format!("The request body could not be read: {err}"),
+                );
+                return (problem.into_response(), UNMATCHED);
+            }
+        }
+        match self.inner.call(req).await {
+            Ok(output) => {
+                let response = output.into_response();
+                let operation = response.data::<OperationId>().map_or(UNMATCHED, |o| o.0);
+                (response, operation)
+            }
+            Err(err) => {
+                let operation = err.data::<OperationId>().map_or(UNMATCHED, |o| o.0);
+                let mut response = if err.is_from_response() {
+                    err.into_response()
+                } else {
+                    problem_for_poem_error(&err).into_response()
+                };
+                if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                    if let Some(methods) = self.allowed.for_path(&path).and_then(|m| HeaderValue::from_str(m).ok()) {
+                        response.headers_mut().insert(header::ALLOW, methods);
+                    }
+                }
+                (response, operation)
+            }
+        }
+    }
+}
+
+impl<E: Endpoint> Endpoint for Edge<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let request_id = incoming_request_id(&req).unwrap_or_else(|| Uuid::now_v7().to_string());
+        let method = req.method().clone();
+        let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
+        let limited = Self::limited(req.uri().path());
+        let work = async {
+            let _permit = match limited.then(|| self.in_flight.clone().try_acquire_owned()) {
+                Some(Err(_)) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
+                Some(Ok(permit)) => Some(permit),
+                None => None,
+            };
+            // Dropping the handler's future at the deadline drops an open unit of work, which rolls
+            // back: nothing is half-written. (A commit already sent may still land, as with any
+            // timeout; the client learns it by reading again, or retries with If-Match.)
+            match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
+                Ok(done) => done,
+                Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
+            }
+        };
+        let (mut response, operation) = REQUEST_ID.scope(request_id.clone(), work).instrument(span.clone()).await;
+
+        if let Ok(value) = HeaderValue::from_str(&request_id) {
+            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        }
+        let status = response.status();
+        let elapsed = started.elapsed();
+        let labels = [("operation", operation.to_owned()), ("status", status.as_u16().to_string())];
+        metrics::counter!("tessera_http_requests_total", &labels).increment(1);
+        metrics::histogram!("tessera_http_request_duration_seconds", &labels).record(elapsed.as_secs_f64());
+        span.in_scope(|| {
+            tracing::info!(status = status.as_u16(), operation, latency_ms = elapsed.as_secs_f64() * 1e3, "served");
+        });
+        Ok(response)
+    }
+}

@@ -1,0 +1,20 @@
+//! The server around the API: what happens to connections and requests before an operation runs
+//! and after it answers. It changes for other reasons than the operations do (a new limit, a new
+//! way to shut down), so it lives apart from them.
+//!
+//! - `serve.rs`: the API's routes behind these layers, served on a listener until shutdown;
+//! - `settings.rs`: the limits and timeouts the layers apply;
+//! - `request_heads.rs`: below HTTP, the guard on request heads (too slow, too large);
+//! - `edge.rs`: the outermost layer every request passes (body limit, load shedding, request
+//!   timeout, tracing, metrics, poem's own errors as problems);
+//! - `request_id.rs`: the request id, from the client or generated, kept for the request's life;
+//! - `allow.rs`: the `Allow` header of a 405, from the OpenAPI document;
+//! - `lifecycle.rs`: whether the instance is draining before it stops.
+
+pub mod allow;
+pub mod edge;
+pub mod lifecycle;
+pub mod request_heads;
+pub mod request_id;
+pub mod serve;
+pub mod settings;
