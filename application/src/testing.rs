@@ -129,7 +129,7 @@ impl UnitOfWork for FakeUow {
 /// The login-attempt counts: a mock whose calls are also logged (`reserve`, `clear`, `sweep`)
 /// beside the units of work, so tests can assert their order.
 pub struct LoggedAttempts {
-    pub mock: MockLoginAttempts,
+    mock: MockLoginAttempts,
     log: Log,
 }
 
