@@ -5,7 +5,7 @@
 pub mod auth;
 pub mod errors;
 pub mod health;
-pub mod login_throttle;
+pub mod login_limit;
 pub mod members;
 pub mod pagination;
 pub mod ports;

@@ -5,6 +5,7 @@
 //! | port | what it is for | adapters |
 //! |---|---|---|
 //! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -26,10 +27,11 @@
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
+use domain::login_attempts::{AttemptKey, Reservation};
 pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::users::{Password, PasswordHash, UserId};
 use domain::{Continuation, StorageError};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::errors::AppError;
@@ -67,6 +69,41 @@ pub trait Storage: Send + Sync {
 
     /// Answers `Ok` when the backend can serve requests (readiness).
     async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The failed-login counts, kept outside any unit of work (see [`LoginAttempts`]).
+    fn login_attempts(&self) -> &dyn LoginAttempts;
+}
+
+/// Failed password checks, counted in the storage backend so that the count holds across every
+/// instance sharing it and across restarts (API.md, "Brute-force protection"). Reached through
+/// [`Storage::login_attempts`] and deliberately not part of a unit of work: an attempt counted
+/// MUST stay counted whatever the request does afterwards (fails, is cancelled, loses its
+/// connection). A success is cleared by the login's own unit of work
+/// ([`RefreshTokenRepository::insert_chain`]).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt for `key`, before its password is checked. MUST be atomic in the
+    /// storage (never read-then-write in a process): N concurrent calls for one key answer N
+    /// distinct counts. When the key has no window or its window ended at or before `now`, a new
+    /// window `[now, now + window)` starts holding this attempt (1); else the attempt is added to
+    /// the open window, whose end stays. The count answered MUST saturate at
+    /// [`Reservation::MAX_FAILURES`], and no flood may overflow what is stored.
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError>;
+
+    /// Forgets the attempts of `key` (a right password). Clearing a key with none is no error.
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError>;
+
+    /// Removes the records whose window ended at or before `before` and returns how many it
+    /// removed. MUST leave every window still open at `before` as it is: sweeping one would
+    /// reset a count under attack. A backend whose storage expires records by itself (DynamoDB's
+    /// TTL) MAY leave the ended ones to it and remove none; reads never depend on the removal.
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 }
 
 #[cfg_attr(test, mockall::automock)]

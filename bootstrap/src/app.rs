@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::health::HealthService;
-use application::login_throttle::InMemoryLoginThrottle;
+use application::login_limit::LoginLimit;
 use application::members::MemberService;
 use application::ports::CursorCodec;
 use application::posts::PostService;
@@ -49,6 +49,10 @@ impl App {
         }
         let hasher = Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
         let access_ttl = time::Duration::seconds(i64::from(config.access_token_ttl));
+        let login_limit = LoginLimit {
+            max_failures: config.login_max_failures,
+            window: time::Duration::seconds(i64::from(config.login_window)),
+        };
         let auth = AuthService::new(
             AuthDeps {
                 storage: storage.clone(),
@@ -56,20 +60,14 @@ impl App {
                 tokens: Arc::new(JwtTokenIssuer::new(&key, access_ttl)),
                 clock: clock.clone(),
                 ids: Arc::new(UuidV7Ids),
-                throttle: Arc::new(InMemoryLoginThrottle::new(
-                    config.login_max_failures,
-                    time::Duration::seconds(i64::from(config.login_window)),
-                )),
             },
-            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)) },
+            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)), login_limit },
         );
         let cursors: Arc<dyn CursorCodec> = Arc::new(HmacCursorCodec::new(&key));
-        let users = UserService::new(UserDeps {
-            storage: storage.clone(),
-            hasher,
-            clock: clock.clone(),
-            cursors: cursors.clone(),
-        });
+        let users = UserService::new(
+            UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
+            login_limit,
+        );
         let workspace = WorkspaceDeps { storage: storage.clone(), clock, ids: Arc::new(UuidV7Ids), cursors };
         let metrics = prometheus();
         let services = HttpServices {

@@ -105,12 +105,15 @@ pub struct Config {
     #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", hide_env_values = true, default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl: u32,
 
-    /// Failed logins per login name allowed within the window before 429.
-    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", hide_env_values = true, default_value_t = 10, global = true)]
-    pub login_max_failures: usize,
+    /// Failed password checks per account (or unknown login name) allowed within the window
+    /// before 429; counted in the storage, so shared by every instance.
+    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", hide_env_values = true, default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(1..i64::from(u16::MAX)))]
+    pub login_max_failures: u32,
 
-    /// The failed-login window, in seconds.
-    #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true)]
+    /// The failed-login window, in seconds, from the first failure.
+    #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub login_window: u32,
 
     /// Password hashes computed at once [default: half the cores, at least 1].

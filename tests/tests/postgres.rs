@@ -155,7 +155,11 @@ async fn instances_starting_at_once_migrate_once_and_all_start() {
     }
     let mut admin = sqlx::PgConnection::connect(&config.config.database_url().unwrap()).await.unwrap();
     let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut admin).await.unwrap();
-    assert_eq!(applied, 3, "each migration applied exactly once");
+    let migrations = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../adapters/postgres/migrations"))
+        .unwrap()
+        .filter(|f| f.as_ref().is_ok_and(|f| f.path().extension().is_some_and(|e| e == "sql")))
+        .count();
+    assert_eq!(applied, migrations as i64, "each migration applied exactly once");
 }
 
 /// Counts of what the API says against what the tables hold.
@@ -206,10 +210,15 @@ async fn lock_for(url: &str, table: &str, held: Duration) {
 }
 
 /// A server whose storage calls fail fast: 1 s to get a connection, 300 ms per statement.
+///
+/// Its failed-login limit is out of reach: these tests log one account in hundreds of times
+/// through faults, and a login counted before the fault failed it stays counted (the limiter
+/// errs on the side of counting), which would lock the account. The limiter is not what they test.
 async fn impatient_server() -> TestServer {
     TestServer::start_on(TestBackend::Postgres, |c| {
         c.pool_acquire_timeout_ms = 1000;
         c.pg_statement_timeout_ms = 300;
+        c.login_max_failures = 60_000;
     })
     .await
 }

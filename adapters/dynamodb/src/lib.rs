@@ -9,6 +9,7 @@ mod deletion;
 mod errors;
 mod item;
 mod keys;
+mod login_attempts;
 mod members;
 mod post_pages;
 mod posts;

@@ -1,9 +1,10 @@
 //! `RefreshTokenRepository` on DynamoDB: a chain is one item, a token is one item keyed by its
 //! hash with a TTL attribute, so DynamoDB deletes expired tokens by itself (lazily: reads still
-//! check `expires_at`).
+//! check `expires_at`). A new chain also deletes its user's login-attempts item.
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::login_attempts::AttemptKey;
 use domain::ports::RefreshTokenRepository;
 use domain::users::UserId;
 use domain::StorageError;
@@ -49,7 +50,16 @@ impl RefreshTokenRepository for DynamoUnit {
         if let Some(at) = chain.revoked_at {
             item.insert("revoked_at".into(), n(millis(at)));
         }
-        self.write([Write::put(Key::chain(chain.id), item).when("attribute_not_exists(pk)", Failure::ConditionFailed)])
+        let put = Write::put(Key::chain(chain.id), item).when("attribute_not_exists(pk)", Failure::ConditionFailed);
+        // A login clears its account's failed attempts in its own transaction (the port's
+        // contract): one more action, no more calls. Once per unit: a transaction may not touch
+        // an item twice.
+        let attempts = Key::login_attempts(&AttemptKey::Account(chain.user_id));
+        if self.writes_to(&attempts) {
+            self.write([put])
+        } else {
+            self.write([put, Write::delete(attempts)])
+        }
     }
 
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError> {

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::ports::{Storage, UnitOfWork};
+use application::ports::{LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -120,7 +120,7 @@ impl DynamoStorage {
         self.closed.store(true, Ordering::SeqCst);
     }
 
-    fn open(&self) -> Result<&Table, StorageError> {
+    pub(crate) fn open(&self) -> Result<&Table, StorageError> {
         if self.closed.load(Ordering::SeqCst) {
             Err(StorageError::unavailable("the storage is closed"))
         } else {
@@ -150,5 +150,9 @@ impl Storage for DynamoStorage {
                 other => other,
             },
         )
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
     }
 }

@@ -6,6 +6,7 @@
 
 mod errors;
 mod keyset;
+mod login_attempts;
 mod members;
 mod metrics;
 mod posts;

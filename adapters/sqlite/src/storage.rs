@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{Storage, UnitOfWork};
+use application::ports::{LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -30,7 +30,7 @@ impl SqliteSettings {
 
 #[derive(Clone)]
 pub struct SqliteStorage {
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     reader: SqlitePool,
 }
 
@@ -108,5 +108,9 @@ impl Storage for SqliteStorage {
             sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error)
         })
         .await
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
     }
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod authorization;
+mod brute_force;
 mod errors;
 mod lifecycle;
 mod members;

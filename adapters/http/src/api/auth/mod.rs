@@ -66,7 +66,8 @@ impl AuthApi {
 
     /// Log in
     ///
-    /// Failed attempts are limited per login name; past the limit the answer is 429.
+    /// Failed attempts are limited per account (email and username alike) and per unknown login
+    /// name, across every instance; past the limit the answer is 429, the right password included.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
         let pair = auth.login(&body.0.login.0, &body.0.password.0).await?;
