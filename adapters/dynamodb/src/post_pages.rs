@@ -245,7 +245,7 @@ impl DynamoUnit {
         }
         let planned: Vec<Item> = plan.finish(None).items.into_iter().map(|p| p.entry).collect();
         // The posts, their projects (one being deleted hides its posts) and the creator.
-        let mut keys = Vec::with_capacity(planned.len() + 2);
+        let mut keys = Vec::with_capacity(planned.len() * 2 + 1);
         keys.push(Key::user(query.creator));
         for entry in &planned {
             keys.push(entry_key(entry)?);
