@@ -23,7 +23,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
     .description(
         "Team workspaces: people register, create projects, share them as viewers or editors, and publish posts. \
-         Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.",
+         Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`. \
+         Every answer carries `X-Content-Type-Options: nosniff`, `Content-Security-Policy: frame-ancestors 'none'`, \
+         `X-Frame-Options: DENY` and, unless it declares another, `Cache-Control: no-store`.",
     )
 }
 
