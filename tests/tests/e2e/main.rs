@@ -6,6 +6,7 @@
 mod auth;
 mod authorization;
 mod errors;
+mod headers;
 mod lifecycle;
 mod members;
 mod posts;
