@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bootstrap::backend::Backend;
 use bootstrap::{App, Config, Running};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -71,6 +72,22 @@ impl TestServer {
     pub async fn start_on(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = isolated_config_on(backend).await;
         adjust(&mut config.config);
+        let running = bootstrap::spawn(&config.config).await.expect("the server starts");
+        Self::around(running, config)
+    }
+
+    /// Starts a server on `backend` whose storage was set up beforehand with the default settings,
+    /// so that `adjust` may shorten the storage timeouts for a fault test without a busy machine
+    /// pushing a cold backend's set-up calls past them: setting up is not what such a test is about.
+    pub async fn start_set_up_on(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = isolated_config_on(backend).await;
+        adjust(&mut config.config);
+        let mut set_up = config.config.clone();
+        set_up.dynamodb_timeout_ms = Config::defaults().dynamodb_timeout_ms.max(10_000);
+        let backend = Backend::open(&set_up).await.expect("the test backend opens");
+        backend.migrate().await.expect("migrations apply");
+        backend.close().await;
+        config.config.no_migrate = true;
         let running = bootstrap::spawn(&config.config).await.expect("the server starts");
         Self::around(running, config)
     }

@@ -21,11 +21,11 @@ async fn signal(server: &Throwaway, signal: &str) {
 }
 
 /// A server on a DynamoDB Local of the test's own that keeps its data on disk (so that it can be
-/// stopped and started again), with a 1 s DynamoDB timeout.
+/// stopped and started again), with a 1 s DynamoDB timeout (its table made with the default one).
 async fn server_on_own_local() -> (Throwaway, TestServer) {
     let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
     let endpoint = own.address.clone();
-    let server = TestServer::start_on(TestBackend::Dynamodb, move |c| {
+    let server = TestServer::start_set_up_on(TestBackend::Dynamodb, move |c| {
         c.dynamodb_endpoint = Some(endpoint);
         c.dynamodb_timeout_ms = 1000;
     })
