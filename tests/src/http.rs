@@ -218,12 +218,14 @@ impl TestServer {
 
     pub async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the server answers");
+        let path = response.url().path().to_owned();
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("a readable body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         let answer = Answer { status, headers, body, text };
         check_problem_contract(&answer);
+        check_security_headers(&answer, &path);
         answer
     }
 
@@ -376,4 +378,24 @@ fn check_problem_contract(answer: &Answer) {
     if matches!(answer.status.as_u16(), 429 | 503) {
         assert!(answer.header("retry-after").is_some(), "{} without Retry-After", answer.status);
     }
+}
+
+/// What every `/api/v1` answer carries (OWASP REST Security Cheat Sheet), errors included; its
+/// `Cache-Control` is `no-store` unless the resource says otherwise (`e2e/headers.rs` checks which).
+pub const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "frame-ancestors 'none'"),
+    ("x-frame-options", "DENY"),
+];
+
+/// Every answer of every suite under `/api/v1` is checked for [`SECURITY_HEADERS`] and a `Cache-Control`.
+#[track_caller]
+fn check_security_headers(answer: &Answer, path: &str) {
+    if !path.starts_with("/api/v1") {
+        return;
+    }
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(answer.header(name), Some(value), "{} on {path} without {name}: {value}", answer.status);
+    }
+    assert!(answer.header("cache-control").is_some(), "{} on {path} without Cache-Control", answer.status);
 }
