@@ -225,6 +225,7 @@ async fn connections_past_the_cap_are_refused_at_once_until_one_closes() {
     assert!(head.starts_with("HTTP/1.1 503"), "{answer}");
     let head = head.to_ascii_lowercase();
     assert!(head.contains("retry-after: 1") && head.contains("content-type: application/problem+json"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff") && head.contains("cache-control: no-store"), "{head}");
     let problem: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!((problem["status"].as_u64(), problem["code"].as_str()), (Some(503), Some("overloaded")), "{body}");
     assert!(head.contains(&format!("x-request-id: {}", problem["request_id"].as_str().unwrap())), "{head}");

@@ -24,6 +24,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::api::problems::{ProblemResponse, PROBLEM_JSON};
 use crate::server::request_id::REQUEST_ID;
+use crate::server::security_headers;
 
 /// Refused connections being answered at once.
 const ANSWERING: usize = 32;
@@ -86,8 +87,9 @@ fn refusal() -> Vec<u8> {
     let body = problem.problem.to_bytes();
     let head = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {PROBLEM_JSON}\r\nretry-after: 1\r\nx-request-id: \
-         {request_id}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-        body.len()
+         {request_id}\r\ncontent-length: {}\r\n{}connection: close\r\n\r\n",
+        body.len(),
+        security_headers::raw_lines(),
     );
     [head.into_bytes(), body].concat()
 }
@@ -157,6 +159,7 @@ mod tests {
         assert!(head.starts_with("HTTP/1.1 503 "), "{head}");
         assert!(head.contains("\r\nretry-after: 1\r\n") && head.contains("\r\nconnection: close"), "{head}");
         assert!(head.contains(&format!("\r\ncontent-length: {}\r\n", body.len())), "{head}");
+        assert!(head.contains(&security_headers::raw_lines()), "the headers every answer carries: {head}");
         assert!(body.contains(r#""code":"overloaded""#) && body.contains(r#""status":503"#), "{body}");
     }
 }
