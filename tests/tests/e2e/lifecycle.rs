@@ -55,7 +55,7 @@ async fn shutting_down_under_load_drains_without_failing_a_request() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.wait_for_answers(12, Duration::from_secs(30)).await;
 
     let shutdown = server.begin_shutdown();
     let ready = server.answer(server.client.get(format!("{}/health/ready", server.base))).await;
