@@ -5,6 +5,7 @@ pub mod app;
 pub mod backend;
 pub mod config;
 mod secret;
+pub mod sweeping;
 pub mod system;
 pub mod telemetry;
 

@@ -1,4 +1,4 @@
-//! `tessera`: serve (default), migrate, openapi, admin create.
+//! `tessera`: serve (default), migrate, sweep, openapi, admin create.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -17,6 +17,7 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
+        Command::Sweep => sweep(&cli.config).await,
         Command::ConfigReference => {
             print!("{}", bootstrap::config::configuration_reference());
             Ok(())
@@ -74,6 +75,18 @@ async fn migrate(config: &Config) -> Result<(), BootError> {
     backend.migrate().await?;
     backend.close().await;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn sweep(config: &Config) -> Result<(), BootError> {
+    let app = App::build(config, !config.no_migrate).await?;
+    let swept = app.sweep.run().await.map_err(BootError::App);
+    app.backend.close().await;
+    let swept = swept?;
+    println!(
+        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows",
+        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts
+    );
     Ok(())
 }
 
