@@ -7,6 +7,8 @@
 //! locked (429, the right password included) instead of starting a fresh window.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
@@ -17,8 +19,10 @@ use crate::load::status;
 /// The failures API.md allows per window; the server under test must run with the default.
 const MAX_FAILURES: usize = 10;
 const WORKERS: usize = 4;
-/// Each worker's requests at most, however the storage behaves: the flood is bounded.
-const PER_WORKER: usize = 60;
+/// Each worker's requests at most, and the flood's longest run, however the storage behaves.
+const PER_WORKER: usize = 200;
+const LONGEST: Duration = Duration::from_secs(90);
+const PAUSE: Duration = Duration::from_millis(100);
 
 struct Sent {
     at: Instant,
@@ -26,9 +30,9 @@ struct Sent {
     status: u16,
 }
 
-/// Floods `username`'s account with wrong passwords from several clients, calls `stop` once
-/// the flood runs, lets it run against the stopped storage for `down`, calls `resume`, and
-/// checks the three properties above.
+/// Floods `username`'s account with wrong passwords from several clients; once the flood has its
+/// first answers, calls `stop`, lets the flood run against the stopped storage for `down`, calls
+/// `resume`, lets the flood go on a second past readiness, and checks the properties above.
 pub async fn wrong_logins_through_a_stopped_storage<S, R>(
     server: &TestServer,
     username: &str,
@@ -43,32 +47,39 @@ pub async fn wrong_logins_through_a_stopped_storage<S, R>(
     for _ in 0..3 {
         server.login(username, "wrong password").await.expect_problem(401, "invalid_credentials");
     }
-    let flood_ends = Instant::now() + down + Duration::from_secs(4);
+    let answered = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let flood_ends = Instant::now() + LONGEST;
     let workers: Vec<_> = (0..WORKERS)
         .map(|_| {
             let (client, url) = (server.client.clone(), format!("{}/api/v1/auth/login", server.base));
-            let username = username.to_owned();
+            let (username, answered, done) = (username.to_owned(), answered.clone(), done.clone());
             tokio::spawn(async move {
                 let mut sent = Vec::new();
-                while sent.len() < PER_WORKER && Instant::now() < flood_ends {
+                while sent.len() < PER_WORKER && Instant::now() < flood_ends && !done.load(Ordering::SeqCst) {
                     let at = Instant::now();
                     let body = json!({"login": username, "password": "wrong password"});
                     let status = status(client.post(&url).json(&body)).await.unwrap_or(0);
                     sent.push(Sent { at, answered: Instant::now(), status });
-                    tokio::time::sleep(Duration::from_millis(40)).await;
+                    answered.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(PAUSE).await;
                 }
                 sent
             })
         })
         .collect();
 
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    while answered.load(Ordering::SeqCst) < 2 && Instant::now() < flood_ends {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     stop.await;
     let stopped = Instant::now();
     tokio::time::sleep(down).await;
     let resuming = Instant::now();
     resume.await;
     server.ready_again().await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    done.store(true, Ordering::SeqCst);
 
     let mut sent = Vec::new();
     for worker in workers {
@@ -93,6 +104,8 @@ pub async fn wrong_logins_through_a_stopped_storage<S, R>(
         after.push(answer);
     }
     failures += after.iter().filter(|&&s| s == 401).count();
+    let before = statuses(&|s| s.answered < stopped);
+    eprintln!("flood: {before:?} before the stop, {while_stopped:?} while stopped; all {all:?}; then {after:?}");
     assert!(failures <= MAX_FAILURES, "{failures} wrong passwords were checked: {all:?} then {after:?}");
     assert_eq!(after.last(), Some(&429), "the limit holds after the storage is back: {after:?}");
     server.login(username, PASSWORD).await.expect_problem(429, "too_many_requests");

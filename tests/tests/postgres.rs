@@ -76,7 +76,7 @@ async fn wrong_logins_while_postgres_is_stopped_answer_503_and_the_limit_holds_a
     let resume = async {
         pg.run("resume").await;
     };
-    wrong_logins_through_a_stopped_storage(&server, "ada", stop, Duration::from_millis(1500), resume).await;
+    wrong_logins_through_a_stopped_storage(&server, "ada", stop, Duration::from_secs(4), resume).await;
 }
 
 /// Seeds a realistic amount of data with SQL (hashing thousands of passwords over HTTP would
