@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backend;
+pub mod cli;
 pub mod config;
 mod secret;
 pub mod sweeping;

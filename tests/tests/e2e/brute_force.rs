@@ -157,9 +157,9 @@ async fn a_successful_login_clears_the_accounts_failures() {
 }
 
 #[tokio::test]
-async fn two_instances_on_one_storage_share_the_count() {
+async fn two_processes_on_one_storage_share_the_count() {
     let first = TestServer::start().await;
-    let second = first.another_instance().await;
+    let second = first.another_process(env!("CARGO_BIN_EXE_tessera-under-test")).await;
     first.register("ada").await.expect(201);
 
     let (mut answers, more) = futures::join!(wrong_logins(&first, "ada", 6), wrong_logins(&second, "ADA", 6));

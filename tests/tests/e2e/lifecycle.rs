@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tessera_tests::http::{TestServer, PASSWORD};
+use tessera_tests::http::{TestServer, PASSWORD, SECURITY_HEADERS};
 use tessera_tests::load::Load;
 
 #[tokio::test]
@@ -181,6 +181,10 @@ fn assert_headers_too_large(answer: &str, what: &str) {
     assert_eq!(problem["status"], 431);
     let id = problem["request_id"].as_str().unwrap();
     assert!(head.contains(&format!("x-request-id: {id}")), "{what}: {head}");
+    // Written below HTTP, and still with the headers of every answer.
+    for (name, value) in SECURITY_HEADERS.into_iter().chain([("cache-control", "no-store")]) {
+        assert!(head.contains(&format!("{name}: {}", value.to_ascii_lowercase())), "{what} without {name}: {head}");
+    }
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ mod auth;
 mod authorization;
 mod brute_force;
 mod errors;
+mod headers;
 mod lifecycle;
 mod members;
 mod posts;

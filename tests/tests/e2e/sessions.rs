@@ -42,16 +42,16 @@ async fn refreshes_work_until_the_logins_max_age_then_401_however_fresh_the_toke
 }
 
 #[tokio::test]
-async fn the_sweep_runs_on_demand_and_leaves_live_logins_alone() {
+async fn tessera_sweep_runs_on_demand_and_leaves_live_logins_alone() {
     let server = TestServer::start().await;
     let ada = server.user("ada").await;
     server.login("ghost", "wrong password").await.expect_problem(401, "invalid_credentials");
 
-    // As `tessera sweep` does: a second instance on the same storage runs it once.
-    let app = bootstrap::App::build(server.config(), false).await.expect("a second instance builds");
-    let swept = app.sweep.run().await.expect("the sweep runs");
-    app.backend.close().await;
+    // As an operator does, beside the running server on the same storage.
+    let swept = server.run_command(env!("CARGO_BIN_EXE_tessera-under-test"), &["sweep"]).await;
 
-    assert_eq!((swept.refresh_tokens, swept.refresh_chains, swept.login_attempts), (0, 0, 0), "nothing expired yet");
+    let printed = String::from_utf8_lossy(&swept.stdout);
+    assert!(swept.status.success(), "{printed}{}", String::from_utf8_lossy(&swept.stderr));
+    assert_eq!(printed, "removed 0 refresh tokens, 0 refresh chains, 0 login-attempt windows\n", "nothing expired yet");
     server.post("/api/v1/auth/refresh", None, json!({"refresh_token": ada.refresh})).await.expect(200);
 }
