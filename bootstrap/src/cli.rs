@@ -1,6 +1,6 @@
 //! What the `tessera` command does with its parsed command line: serve (default), migrate,
-//! sweep, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the very
-//! same program as a process of its own (tests/src/bin/tessera-under-test.rs).
+//! sweep, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
+//! very same program as a process of its own (tests/src/bin/tessera-under-test.rs).
 
 use std::process::ExitCode;
 use std::time::Duration;
