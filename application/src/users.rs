@@ -182,7 +182,7 @@ impl UserService {
         if caller.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
-        let query = UserListQuery { prefix, after: page.after.clone(), limit: page.limit };
+        let query = UserListQuery { prefix, after: page.after.clone(), limit: page.limit, budget: page.budget };
         Ok(page.finish(reader.users().list(&query).await?))
     }
 }

@@ -91,6 +91,7 @@ impl App {
         let settings = HttpSettings {
             body_limit: config.body_limit,
             max_in_flight: config.max_in_flight,
+            max_connections: config.max_connections,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),

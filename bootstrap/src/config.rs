@@ -182,6 +182,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_MAX_IN_FLIGHT", hide_env_values = true, default_value_t = 1024, global = true)]
     pub max_in_flight: usize,
 
+    /// Connections this instance keeps open at once; one more is answered 503 `overloaded` and
+    /// closed at once. Keep the open-files limit (`ulimit -n`) above it and the storage pool.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 1024, global = true)]
+    pub max_connections: usize,
+
     /// Longest a request may take before it is abandoned with 503 `request_timeout`, in milliseconds.
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS", hide_env_values = true, default_value_t = 30_000, global = true)]
     pub request_timeout_ms: u64,

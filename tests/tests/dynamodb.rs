@@ -178,7 +178,7 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     use application::ports::Storage;
     use domain::members::MemberListQuery;
     use domain::posts::{PostStatus, Slug};
-    use domain::PageLimit;
+    use domain::{PageBudget, PageLimit};
     use tessera_dynamodb::{DynamoSettings, DynamoStorage};
     use tessera_tests::conformance::workspace::{add_member, new_post, stored_project, stored_user};
 
@@ -203,7 +203,8 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     uow.commit().await.unwrap();
 
     let base = Slug::parse("post").unwrap();
-    let members_query = MemberListQuery { project: project.id, after: None, limit: PageLimit::DEFAULT };
+    let members_query =
+        MemberListQuery { project: project.id, after: None, limit: PageLimit::DEFAULT, budget: PageBudget::DEFAULT };
     let mut reader = storage.read().await.unwrap();
     assert_eq!(reader.projects().get(project.id).await.unwrap(), None, "gone for readers at once");
     assert_eq!(reader.members().get(project.id, bob.id).await.unwrap(), None);
@@ -215,7 +216,12 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap(), Vec::<Slug>::new());
     assert_eq!(reader.members().list(&members_query).await.unwrap().items, Vec::new());
     for user in [&ada, &bob] {
-        let query = domain::projects::ProjectListQuery { member: user.id, after: None, limit: PageLimit::DEFAULT };
+        let query = domain::projects::ProjectListQuery {
+            member: user.id,
+            after: None,
+            limit: PageLimit::DEFAULT,
+            budget: PageBudget::DEFAULT,
+        };
         assert_eq!(reader.projects().list(&query).await.unwrap().items, Vec::new());
     }
 }

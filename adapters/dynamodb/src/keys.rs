@@ -20,6 +20,9 @@ pub(crate) const CREATOR: &str = "gpk";
 pub(crate) const CREATOR_ORDER: &str = "gsk";
 /// Epoch seconds after which DynamoDB's TTL may delete the item (refresh tokens, login attempts).
 pub(crate) const EXPIRES: &str = "expires_at_s";
+/// On a post: the JSON its fields take in a page (`domain::JsonSize`), projected into the indexes
+/// so that a page reads only the posts that fit it.
+pub(crate) const JSON_SIZE: &str = "json_size";
 /// Set on a project whose deletion has begun: from then on it reads as gone.
 pub(crate) const DELETING: &str = "deleting_at";
 

@@ -11,6 +11,7 @@ mod item;
 mod keys;
 mod login_attempts;
 mod members;
+mod post_pages;
 mod posts;
 mod projects;
 mod refresh_tokens;

@@ -9,6 +9,7 @@
 
 pub mod harness;
 pub mod login_attempts;
+pub mod pages;
 pub mod posts;
 pub mod projects;
 pub mod refresh_tokens;

@@ -204,3 +204,42 @@ async fn oversized_request_heads_are_refused_and_the_server_carries_on() {
     assert!(answer.starts_with("HTTP/1.1 200"), "100 header fields: {}", &answer[..answer.len().min(200)]);
     server.get("/health/live", None).await.expect(200);
 }
+
+/// `--max-connections`: a connection past the cap is answered `503 overloaded` at once and
+/// closed, without waiting for a slot; once a held connection closes, the next one is served.
+#[tokio::test]
+async fn connections_past_the_cap_are_refused_at_once_until_one_closes() {
+    let server = TestServer::start_with(|c| c.max_connections = 2).await;
+    let addr = server.addr();
+    // Two clients keep a connection each alive, holding both slots.
+    let holders: Vec<reqwest::Client> = (0..2).map(|_| reqwest::Client::new()).collect();
+    for client in &holders {
+        let answer = client.get(format!("{}/health/live", server.base)).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let request = || vec!["GET /health/live HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n\r\n".to_owned()];
+
+    let (answer, took) = tokio::task::spawn_blocking(move || trickle(addr, request(), Duration::ZERO)).await.unwrap();
+
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.starts_with("HTTP/1.1 503"), "{answer}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("retry-after: 1") && head.contains("content-type: application/problem+json"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff") && head.contains("cache-control: no-store"), "{head}");
+    let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!((problem["status"].as_u64(), problem["code"].as_str()), (Some(503), Some("overloaded")), "{body}");
+    assert!(head.contains(&format!("x-request-id: {}", problem["request_id"].as_str().unwrap())), "{head}");
+    assert!(took < Duration::from_secs(2), "refused after {took:?}");
+
+    drop(holders);
+    // The slot is free once the server has seen its connection close.
+    let mut served = String::new();
+    for _ in 0..50 {
+        (served, _) = tokio::task::spawn_blocking(move || trickle(addr, request(), Duration::ZERO)).await.unwrap();
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+}

@@ -18,6 +18,8 @@ pub mod json;
 pub mod json_bytes;
 pub mod members;
 pub mod openapi;
+#[cfg(test)]
+mod page_sizes_tests;
 pub mod posts;
 pub mod problems;
 pub mod projects;

@@ -4,6 +4,7 @@
 //!
 //! - `serve.rs`: the API's routes behind these layers, served on a listener until shutdown;
 //! - `settings.rs`: the limits and timeouts the layers apply;
+//! - `connections.rs`: below HTTP, the cap on open connections;
 //! - `request_heads.rs`: below HTTP, the guard on request heads (too slow, too large);
 //! - `edge.rs`: the outermost layer every request passes (body limit, load shedding, request
 //!   timeout, tracing, metrics, poem's own errors as problems);
@@ -15,6 +16,7 @@
 //! - `lifecycle.rs`: whether the instance is draining before it stops.
 
 pub mod allow;
+pub mod connections;
 pub mod edge;
 pub mod lifecycle;
 pub mod request_heads;

@@ -2,7 +2,8 @@
 //! is cached unless the resource says otherwise (tokens above all: RFC 6749 §5.1), nothing is
 //! sniffed into another media type, and nothing is framed. One policy for every answer — the
 //! operations', the problems the edge answers itself (413, 503, 404, 405), the 431 the head guard
-//! writes, and the service endpoints — so that no path can forget it.
+//! writes, the 503 of a connection past the cap, and the service endpoints — so that no path can
+//! forget it.
 //!
 //! `Strict-Transport-Security` is not here: Tessera speaks plain HTTP behind whatever terminates
 //! TLS, which is where that header belongs.
