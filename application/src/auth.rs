@@ -42,6 +42,8 @@ pub struct TokenPair {
 #[derive(Debug, Clone, Copy)]
 pub struct AuthSettings {
     pub refresh_ttl: Duration,
+    /// How long a login lives from `auth/login`, however often it is refreshed.
+    pub session_max_age: Duration,
     pub login_limit: LoginLimit,
 }
 
@@ -157,6 +159,7 @@ impl AuthService {
             user_id: user.id,
             session_epoch: user.session_epoch,
             created_at: now,
+            ends_at: now + self.settings.session_max_age,
             revoked_at: None,
         };
         let mut uow = self.deps.storage.begin().await?;
@@ -193,7 +196,7 @@ impl AuthService {
             chain_id: chain.id,
             user_id: chain.user_id,
             issued_at: now,
-            expires_at: now + self.settings.refresh_ttl,
+            expires_at: chain.token_expiry(now, self.settings.refresh_ttl),
             spent_at: None,
         };
         uow.refresh_tokens().insert_token(&token).await?;
@@ -202,7 +205,8 @@ impl AuthService {
     }
 
     /// Spends `refresh_token` and hands out the next pair of its chain. Presenting a spent token
-    /// again revokes the whole chain (it was stolen, or the client is broken).
+    /// again revokes the whole chain (it was stolen, or the client is broken). A chain that reached
+    /// its end (`--session-max-age` from the login) refreshes no more, whatever its tokens say.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
         let hash = self.deps.tokens.hash_refresh_token(refresh_token);
         let now = self.deps.clock.now();
@@ -210,7 +214,7 @@ impl AuthService {
         let token = uow.refresh_tokens().find_token(&hash).await?.ok_or(AppError::InvalidRefreshToken)?;
         let chain = uow.refresh_tokens().get_chain(token.chain_id).await?.ok_or(AppError::InvalidRefreshToken)?;
         let user = uow.users().get(token.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
-        if chain.revoked_at.is_some() || chain.session_epoch != user.session_epoch {
+        if chain.revoked_at.is_some() || chain.has_ended(now) || chain.session_epoch != user.session_epoch {
             return Err(AppError::InvalidRefreshToken);
         }
         if token.spent_at.is_some() {

@@ -42,7 +42,11 @@ impl Fixture {
             clock: Arc::new(fixed_clock()),
             ids: Arc::new(self.ids),
         };
-        let settings = AuthSettings { refresh_ttl: Duration::days(30), login_limit: LoginLimit::default() };
+        let settings = AuthSettings {
+            refresh_ttl: Duration::days(30),
+            session_max_age: Duration::days(90),
+            login_limit: LoginLimit::default(),
+        };
         (AuthService::new(deps, settings), storage)
     }
 }
@@ -71,8 +75,14 @@ fn chain(revoked: bool, epoch: i64) -> RefreshChain {
         user_id: domain::users::UserId(uuid(1)),
         session_epoch: epoch,
         created_at: NOW - Duration::days(1),
+        ends_at: NOW + Duration::days(89),
         revoked_at: revoked.then_some(NOW - Duration::hours(1)),
     }
+}
+
+/// A live chain whose login reached its max age at `NOW + left`.
+fn chain_ending_in(left: Duration) -> RefreshChain {
+    RefreshChain { ends_at: NOW + left, ..chain(false, 4) }
 }
 
 fn token(spent: bool, expires_in: Duration) -> RefreshToken {
@@ -322,7 +332,12 @@ async fn login_starts_a_chain_under_the_users_epoch() {
     f.storage.unit(|uow| {
         uow.tokens
             .expect_insert_chain()
-            .withf(|c| c.session_epoch == 4 && c.user_id.0 == uuid(1) && c.revoked_at.is_none())
+            .withf(|c| {
+                c.session_epoch == 4
+                    && c.user_id.0 == uuid(1)
+                    && c.revoked_at.is_none()
+                    && (c.created_at, c.ends_at) == (NOW, NOW + Duration::days(90))
+            })
             .times(1)
             .returning(|_| Ok(()));
         uow.tokens
@@ -356,6 +371,23 @@ async fn refresh_spends_the_token_and_continues_the_chain() {
 }
 
 #[tokio::test]
+async fn near_the_logins_max_age_the_fresh_token_expires_with_the_chain() {
+    let f = Fixture::new();
+    f.storage.unit(|uow| {
+        refresh_reads(uow, token(false, Duration::days(1)), chain_ending_in(Duration::hours(2)));
+        uow.tokens.expect_spend_token().returning(|_, _| Ok(()));
+        uow.tokens
+            .expect_insert_token()
+            .withf(|t| t.expires_at == NOW + Duration::hours(2))
+            .times(1)
+            .returning(|_| Ok(()));
+    });
+    let (service, _) = f.service();
+
+    assert!(service.refresh("old-secret").await.is_ok());
+}
+
+#[tokio::test]
 async fn refresh_with_an_unknown_token_is_invalid_and_writes_nothing() {
     let f = Fixture::new();
     f.storage.unit(|uow| {
@@ -374,6 +406,8 @@ async fn refresh_on_a_dead_chain_or_expired_token_is_invalid() {
         (token(false, Duration::days(1)), chain(false, 3)), // password changed since
         (token(false, Duration::ZERO), chain(false, 4)),    // expired
         (token(true, Duration::days(1)), chain(true, 4)),   // spent, but the chain is already dead
+        (token(false, Duration::days(1)), chain_ending_in(Duration::ZERO)), // the login's max age
+        (token(true, Duration::days(1)), chain_ending_in(-Duration::days(1))), // spent, chain ended
     ];
     for (token, chain) in cases {
         let f = Fixture::new();

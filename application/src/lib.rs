@@ -11,6 +11,7 @@ pub mod pagination;
 pub mod ports;
 pub mod posts;
 pub mod projects;
+pub mod sweep;
 pub mod users;
 pub mod validation;
 pub mod versions;

@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -72,6 +73,37 @@ pub trait Storage: Send + Sync {
 
     /// The failed-login counts, kept outside any unit of work (see [`LoginAttempts`]).
     fn login_attempts(&self) -> &dyn LoginAttempts;
+
+    /// The removal of refresh tokens and chains that can no longer serve (see [`ExpiredSessions`]).
+    fn expired_sessions(&self) -> &dyn ExpiredSessions;
+}
+
+/// What one call of [`ExpiredSessions::sweep`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionsSwept {
+    /// Refresh tokens removed because they expired.
+    pub tokens: u64,
+    /// Chains removed, each with whatever tokens it still had.
+    pub chains: u64,
+}
+
+/// Purging what refresh can no longer use (API.md: "expired tokens, chains and limiter records
+/// are purged by the server"). Reached through [`Storage::expired_sessions`], outside any unit of
+/// work: each call is its own short write, so a sweep never holds the database long.
+///
+/// Nothing read depends on the removal: refresh compares every time itself. A backend whose
+/// storage expires items by itself (DynamoDB's TTL: every token carries its `expires_at`, every
+/// chain its `ends_at`) MAY remove nothing and answer zeros.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait ExpiredSessions: Send + Sync {
+    /// Removes, in one batch, at most `limit` refresh tokens whose `expires_at` is at or before
+    /// `now`, then at most `limit` chains that are over at `now`: a chain is over when it has
+    /// ended (`ends_at <= now`), or when it was revoked and none of its tokens expires after
+    /// `now`. A removed chain takes its remaining tokens with it (none of them could refresh it).
+    /// MUST leave every token with `expires_at > now` and every other chain as it is. The caller
+    /// calls again while a batch came back full.
+    async fn sweep(&self, now: OffsetDateTime, limit: u32) -> Result<SessionsSwept, StorageError>;
 }
 
 /// Failed password checks, counted in the storage backend so that the count holds across every

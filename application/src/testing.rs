@@ -17,7 +17,7 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::ports::{LoginAttempts, MockClock, MockLoginAttempts};
+use crate::ports::{ExpiredSessions, LoginAttempts, MockClock, MockExpiredSessions, MockLoginAttempts};
 use crate::ports::{Storage, UnitOfWork};
 
 mockall::mock! {
@@ -163,6 +163,7 @@ pub struct FakeStorage {
     /// Makes `ping` answer as an unreachable backend does.
     pub down: std::sync::atomic::AtomicBool,
     attempts: LoggedAttempts,
+    sessions: MockExpiredSessions,
 }
 
 impl Default for FakeStorage {
@@ -173,6 +174,7 @@ impl Default for FakeStorage {
             attempts: LoggedAttempts { mock: MockLoginAttempts::new(), log: log.clone() },
             log,
             down: Default::default(),
+            sessions: MockExpiredSessions::new(),
         }
     }
 }
@@ -181,6 +183,11 @@ impl FakeStorage {
     /// The login-attempt mock, for setting expectations (before the storage is shared).
     pub fn attempts(&mut self) -> &mut MockLoginAttempts {
         &mut self.attempts.mock
+    }
+
+    /// The expired-sessions mock, for setting expectations (before the storage is shared).
+    pub fn sessions(&mut self) -> &mut MockExpiredSessions {
+        &mut self.sessions
     }
 
     /// Prepares the next unit of work and returns it for setting expectations.
@@ -228,6 +235,10 @@ impl Storage for FakeStorage {
 
     fn login_attempts(&self) -> &dyn LoginAttempts {
         &self.attempts
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        &self.sessions
     }
 }
 

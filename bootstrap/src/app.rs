@@ -12,6 +12,7 @@ use application::members::MemberService;
 use application::ports::CursorCodec;
 use application::posts::PostService;
 use application::projects::ProjectService;
+use application::sweep::{SweepService, SweepSettings};
 use application::users::{UserDeps, UserService};
 use application::workspace::WorkspaceDeps;
 use tessera_http::{HttpServices, HttpSettings, MetricsRender};
@@ -20,6 +21,7 @@ use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIss
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::secret::server_key;
+use crate::sweeping::sweep_periodically;
 use crate::system::{SystemClock, UuidV7Ids};
 use crate::telemetry::prometheus;
 use crate::BootError;
@@ -29,6 +31,8 @@ pub struct App {
     pub backend: Backend,
     pub auth: AuthService,
     pub users: UserService,
+    pub sweep: SweepService,
+    sweep_interval: Duration,
     services: HttpServices,
     settings: HttpSettings,
 }
@@ -61,8 +65,13 @@ impl App {
                 clock: clock.clone(),
                 ids: Arc::new(UuidV7Ids),
             },
-            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)), login_limit },
+            AuthSettings {
+                refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)),
+                session_max_age: time::Duration::seconds(i64::from(config.session_max_age)),
+                login_limit,
+            },
         );
+        let sweep = SweepService::new(storage.clone(), clock.clone(), SweepSettings::default());
         let cursors: Arc<dyn CursorCodec> = Arc::new(HmacCursorCodec::new(&key));
         let users = UserService::new(
             UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
@@ -88,7 +97,8 @@ impl App {
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             head_timeout: Duration::from_millis(config.header_timeout_ms),
         };
-        Ok(Self { backend, auth, users, services, settings })
+        let sweep_interval = Duration::from_secs(u64::from(config.sweep_interval));
+        Ok(Self { backend, auth, users, sweep, sweep_interval, services, settings })
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests for at most `grace`.
@@ -107,10 +117,12 @@ impl App {
                 handle.run_upkeep();
             }
         });
+        let sweeping = tokio::spawn(sweep_periodically(self.sweep, self.sweep_interval));
         let result = tessera_http::serve(listener, self.services, self.settings, shutdown, grace)
             .await
             .map_err(|e| BootError::Io(e.to_string()));
         upkeep.abort();
+        sweeping.abort();
         self.backend.close().await;
         result
     }

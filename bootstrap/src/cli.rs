@@ -1,6 +1,6 @@
 //! What the `tessera` command does with its parsed command line: serve (default), migrate,
-//! openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the very
-//! same program as a process of its own (tests/src/bin/tessera-under-test.rs).
+//! sweep, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
+//! very same program as a process of its own (tests/src/bin/tessera-under-test.rs).
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -24,6 +24,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
+        Command::Sweep => sweep(&cli.config).await,
         Command::ConfigReference => {
             print!("{}", crate::config::configuration_reference());
             Ok(())
@@ -81,6 +82,18 @@ async fn migrate(config: &Config) -> Result<(), BootError> {
     backend.migrate().await?;
     backend.close().await;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn sweep(config: &Config) -> Result<(), BootError> {
+    let app = App::build(config, !config.no_migrate).await?;
+    let swept = app.sweep.run().await.map_err(BootError::App);
+    app.backend.close().await;
+    let swept = swept?;
+    println!(
+        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows",
+        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts
+    );
     Ok(())
 }
 

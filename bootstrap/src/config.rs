@@ -30,6 +30,9 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Purge expired refresh tokens, ended logins and ended login-attempt windows once, print
+    /// what was removed, and exit (`serve` also does it every --sweep-interval).
+    Sweep,
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
     ConfigReference,
@@ -115,6 +118,18 @@ pub struct Config {
     #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub login_window: u32,
+
+    /// How long a login lives, in seconds, from `auth/login`, however often it is refreshed.
+    #[arg(long, env = "TESSERA_SESSION_MAX_AGE", hide_env_values = true, default_value_t = 90 * 24 * 3600, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_max_age: u32,
+
+    /// Seconds between two sweeps of expired refresh tokens, logins and login-attempt windows
+    /// in `serve`. The first comes within a minute of the start, and each is jittered so that
+    /// instances do not sweep in step.
+    #[arg(long, env = "TESSERA_SWEEP_INTERVAL", hide_env_values = true, default_value_t = 3600, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweep_interval: u32,
 
     /// Password hashes computed at once [default: half the cores, at least 1].
     #[arg(long, env = "TESSERA_HASH_CONCURRENCY", hide_env_values = true, global = true)]
@@ -256,6 +271,7 @@ mod tests {
         assert_eq!(config.body_limit, 1024 * 1024);
         assert_eq!((config.access_token_ttl, config.refresh_token_ttl), (900, 2_592_000));
         assert_eq!((config.login_max_failures, config.login_window), (10, 900));
+        assert_eq!((config.session_max_age, config.sweep_interval), (7_776_000, 3600));
     }
 
     #[test]

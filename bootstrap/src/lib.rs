@@ -6,6 +6,7 @@ pub mod backend;
 pub mod cli;
 pub mod config;
 mod secret;
+pub mod sweeping;
 pub mod system;
 pub mod telemetry;
 

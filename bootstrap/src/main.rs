@@ -1,4 +1,4 @@
-//! `tessera`: serve (default), migrate, openapi, admin create — see [`bootstrap::cli`].
+//! `tessera`: serve (default), migrate, sweep, openapi, admin create — see [`bootstrap::cli`].
 
 use std::process::ExitCode;
 

@@ -90,26 +90,12 @@ impl TestServer {
             .and_then(|l| l.local_addr())
             .expect("a free loopback port")
             .port();
-        let mut command = tokio::process::Command::new(program);
+        let mut command = self.command_on_this_storage(program);
         command
             .arg("serve")
             .args(["--listen", &format!("127.0.0.1:{port}")])
-            .args(["--storage", &format!("{:?}", c.storage).to_lowercase()])
-            .args(["--dynamodb-table", &c.dynamodb_table])
             .args(["--login-max-failures", &c.login_max_failures.to_string()])
-            .args(["--login-window", &c.login_window.to_string()])
-            .args(["--log-format", "json"])
-            .arg("--no-migrate")
-            .env("RUST_LOG", "warn")
-            .env("TESSERA_JWT_SECRET", c.jwt_secret.clone().unwrap_or_default())
-            .stdin(std::process::Stdio::null())
-            .kill_on_drop(true);
-        if let Some(url) = &c.database_url {
-            command.env("TESSERA_DATABASE_URL", url);
-        }
-        if let Some(endpoint) = &c.dynamodb_endpoint {
-            command.env("TESSERA_DYNAMODB_ENDPOINT", endpoint);
-        }
+            .args(["--login-window", &c.login_window.to_string()]);
         let mut child = command.spawn().expect("the test build of tessera starts");
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
@@ -126,6 +112,37 @@ impl TestServer {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self { base, client, running: None, process: Some(child), config }
+    }
+
+    /// Runs `program` (the test build of `tessera`, as for [`TestServer::another_process`]) with
+    /// `args` on this server's storage and secret, as an operator would, and waits for it to end.
+    pub async fn run_command(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let mut command = self.command_on_this_storage(program);
+        command.args(args);
+        command.output().await.expect("the test build of tessera runs")
+    }
+
+    /// `program` set to this server's storage (SQLite file, PostgreSQL database or DynamoDB table)
+    /// and secret, logging warnings only, migrating nothing.
+    fn command_on_this_storage(&self, program: &str) -> tokio::process::Command {
+        let c = &self.config.config;
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(["--storage", &format!("{:?}", c.storage).to_lowercase()])
+            .args(["--dynamodb-table", &c.dynamodb_table])
+            .args(["--log-format", "json"])
+            .arg("--no-migrate")
+            .env("RUST_LOG", "warn")
+            .env("TESSERA_JWT_SECRET", c.jwt_secret.clone().unwrap_or_default())
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(url) = &c.database_url {
+            command.env("TESSERA_DATABASE_URL", url);
+        }
+        if let Some(endpoint) = &c.dynamodb_endpoint {
+            command.env("TESSERA_DYNAMODB_ENDPOINT", endpoint);
+        }
+        command
     }
 
     /// Starts a server on `backend` whose storage was set up beforehand with the default settings,

@@ -10,6 +10,7 @@ use serde_json::json;
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::{TestServer, PASSWORD};
 use tessera_tests::load::{status, Load};
+use tessera_tests::login_flood::wrong_logins_through_a_stopped_storage;
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
 use tessera_tests::throwaway::Throwaway;
 
@@ -28,12 +29,16 @@ async fn signal(server: &Throwaway, signal: &str) {
 /// side of counting; a timed-out count the SDK retries may even land twice), which would lock the
 /// account. The limiter is not what they test.
 async fn server_on_own_local() -> (Throwaway, TestServer) {
+    server_on_own_local_with(|c| c.login_max_failures = 60_000).await
+}
+
+async fn server_on_own_local_with(adjust: impl FnOnce(&mut bootstrap::Config)) -> (Throwaway, TestServer) {
     let own = Throwaway::start("dynamodb.sh", &["persistent"]).await;
     let endpoint = own.address.clone();
     let server = TestServer::start_set_up_on(TestBackend::Dynamodb, move |c| {
         c.dynamodb_endpoint = Some(endpoint);
         c.dynamodb_timeout_ms = 1000;
-        c.login_max_failures = 60_000;
+        adjust(c);
     })
     .await;
     (own, server)
@@ -63,6 +68,26 @@ async fn login_status(server: &TestServer, login: &str) -> u16 {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     503
+}
+
+/// The failed-login limit (default settings) through DynamoDB gone mid-flood: 503s while it is
+/// away, never a password checked uncounted, and the count intact once it is back (the items are
+/// kept on disk across the stop).
+#[tokio::test]
+async fn wrong_logins_while_dynamodb_is_stopped_answer_503_and_the_limit_holds_after() {
+    if !TestBackend::Dynamodb.suite_is_configured() {
+        return;
+    }
+    let (own, server) = server_on_own_local_with(|_| {}).await;
+    server.register("ada").await.expect(201);
+
+    let stop = async {
+        own.run("pause").await;
+    };
+    let resume = async {
+        own.run("resume").await;
+    };
+    wrong_logins_through_a_stopped_storage(&server, "ada", stop, Duration::from_secs(4), resume).await;
 }
 
 #[tokio::test]

@@ -10,6 +10,7 @@ use sqlx::{Connection, Row};
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::TestServer;
 use tessera_tests::load::{status, Load};
+use tessera_tests::login_flood::wrong_logins_through_a_stopped_storage;
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
 use tessera_tests::throwaway::Throwaway;
 
@@ -51,6 +52,31 @@ async fn postgres_going_away_gives_quick_503s_and_service_resumes_without_a_rest
     let names: Vec<_> =
         server.walk("/api/v1/projects", &ada.access, 20).await.iter().map(|p| p["name"].clone()).collect();
     assert_eq!(names, ["Back"], "the write attempted while down left nothing behind");
+}
+
+/// The failed-login limit (default settings) through PostgreSQL stopped mid-flood: 503s while it
+/// is down, never a password checked uncounted, and the count intact once it is back.
+#[tokio::test]
+async fn wrong_logins_while_postgres_is_stopped_answer_503_and_the_limit_holds_after() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
+    let pg = Throwaway::start("postgres.sh", &[]).await;
+    let url = pg.address.clone();
+    let server = TestServer::start_on(TestBackend::Postgres, move |c| {
+        c.database_url = Some(url);
+        c.pool_acquire_timeout_ms = 1000;
+    })
+    .await;
+    server.register("ada").await.expect(201);
+
+    let stop = async {
+        pg.run("pause").await;
+    };
+    let resume = async {
+        pg.run("resume").await;
+    };
+    wrong_logins_through_a_stopped_storage(&server, "ada", stop, Duration::from_secs(4), resume).await;
 }
 
 /// Seeds a realistic amount of data with SQL (hashing thousands of passwords over HTTP would

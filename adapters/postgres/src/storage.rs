@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -94,6 +94,10 @@ impl Storage for PostgresStorage {
     }
 
     fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
         self
     }
 }

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -111,6 +111,10 @@ impl Storage for SqliteStorage {
     }
 
     fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
         self
     }
 }

@@ -103,6 +103,7 @@ pub async fn a_new_chain_clears_its_accounts_count_when_it_commits(storage: &dyn
         user_id: user,
         session_epoch: 0,
         created_at: T0,
+        ends_at: T0 + Duration::days(90),
         revoked_at: None,
     };
 

@@ -57,6 +57,7 @@ pub async fn a_unit_of_work_holds_at_most_one_hundred_writes(storage: &dyn Stora
         user_id: user.id,
         session_epoch: 0,
         created_at: T0,
+        ends_at: T0 + Duration::days(90),
         revoked_at: None,
     };
     let mut uow = storage.begin().await.unwrap();

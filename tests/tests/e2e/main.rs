@@ -12,6 +12,7 @@ mod lifecycle;
 mod members;
 mod posts;
 mod projects;
+mod sessions;
 mod system;
 mod tokens;
 mod users;
