@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
-use tessera_tests::http::{TestServer, PASSWORD};
+use tessera_tests::http::{Session, TestServer, PASSWORD};
 use tessera_tests::load::{status, Load};
 use tessera_tests::login_flood::wrong_logins_through_a_stopped_storage;
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
@@ -42,6 +42,38 @@ async fn server_on_own_local_with(adjust: impl FnOnce(&mut bootstrap::Config)) -
     })
     .await;
     (own, server)
+}
+
+/// Registers `name` and logs in on a server whose 1 s timeout a busy machine can push a call past
+/// before any fault: set-up asks again while it answers 503 (a 503'd registration may have
+/// committed, hence 409). What the tests check comes after the set-up.
+async fn set_up_user(server: &TestServer, name: &str) -> Session {
+    let mut registered = server.register(name).await;
+    for _ in 0..20 {
+        if registered.status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        registered = server.register(name).await;
+    }
+    assert!([201, 409].contains(&registered.status.as_u16()), "registration failed: {}", registered.text);
+    let mut login = server.login(name, PASSWORD).await;
+    for _ in 0..20 {
+        if login.status != 503 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        login = server.login(name, PASSWORD).await;
+    }
+    login.expect(200);
+    let access = login.body["access_token"].as_str().unwrap().to_owned();
+    let me = server.get("/api/v1/users/me", Some(&access)).await;
+    me.expect(200);
+    Session {
+        user_id: me.body["id"].as_str().unwrap().to_owned(),
+        access,
+        refresh: login.body["refresh_token"].as_str().unwrap().to_owned(),
+    }
 }
 
 /// DynamoDB gone for 1.5 s (connections refused), back, then hanging for 1.5 s (every call
@@ -96,8 +128,8 @@ async fn dynamodb_going_away_or_hanging_under_load_gives_503s_only_and_service_r
         return;
     }
     let (own, server) = server_on_own_local().await;
-    let ada = server.user("ada").await;
-    let bob = server.user("bob").await;
+    let ada = set_up_user(&server, "ada").await;
+    let bob = set_up_user(&server, "bob").await;
     let project = server.create_project(&ada, "Under fire").await["id"].as_str().unwrap().to_owned();
     server.share(&ada, &project, &bob, "editor").await;
 
@@ -240,8 +272,8 @@ async fn projects_deleted_while_dynamodb_freezes_are_whole_or_gone() {
     use tessera_dynamodb::{DynamoSettings, DynamoStorage};
 
     let (own, server) = server_on_own_local().await;
-    let ada = server.user("ada").await;
-    let bob = server.user("bob").await;
+    let ada = set_up_user(&server, "ada").await;
+    let bob = set_up_user(&server, "bob").await;
     let mut projects = Vec::new();
     for p in 0..4 {
         let id = server.create_project(&ada, &format!("Doomed {p}")).await["id"].as_str().unwrap().to_owned();
