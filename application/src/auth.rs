@@ -3,12 +3,13 @@
 use std::sync::Arc;
 
 use domain::auth::{RefreshChain, RefreshToken};
+use domain::login_attempts::{AttemptKey, LoginName};
 use domain::users::{Email, Password, PersonName, Role, User, UserId, Username};
 use domain::StorageError;
 use time::Duration;
 
 use crate::errors::AppError;
-use crate::login_throttle::LoginThrottle;
+use crate::login_limit::LoginLimit;
 use crate::ports::{new_chain_id, Clock, IdGenerator, PasswordHasher, TokenIssuer};
 use crate::ports::{Storage, UnitOfWork};
 use crate::validation::validate;
@@ -41,6 +42,9 @@ pub struct TokenPair {
 #[derive(Debug, Clone, Copy)]
 pub struct AuthSettings {
     pub refresh_ttl: Duration,
+    /// How long a login lives from `auth/login`, however often it is refreshed.
+    pub session_max_age: Duration,
+    pub login_limit: LoginLimit,
 }
 
 /// Everything the auth use cases reach the outside world through.
@@ -51,7 +55,6 @@ pub struct AuthDeps {
     pub tokens: Arc<dyn TokenIssuer>,
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdGenerator>,
-    pub throttle: Arc<dyn LoginThrottle>,
 }
 
 #[derive(Clone)]
@@ -122,25 +125,23 @@ impl AuthService {
 
     /// Exchanges a login name (email or username, any case) and password for a token pair,
     /// starting a new refresh-token chain.
+    ///
+    /// The attempt is counted (one storage call) after the lookup and before any hashing: an
+    /// account is one target whatever name found it, an unknown name is counted as its digest.
+    /// Locked, the answer is the same for both and nothing is hashed. A success clears the
+    /// account's count in the login's own unit of work (`insert_chain`).
     pub async fn login(&self, login: &str, password: &str) -> Result<TokenPair, AppError> {
-        let key = login.trim().to_lowercase();
-        let now = self.deps.clock.now();
-        if let Err(retry_after_secs) = self.deps.throttle.check(&key, now) {
-            return Err(AppError::TooManyRequests { retry_after_secs });
-        }
-        // A login that is no valid email or username belongs to nobody: it costs the same
-        // hashing as any unknown login, and storage never sees it.
-        let found = if key.contains('@') {
-            match Email::parse(&key) {
-                Ok(email) => self.deps.storage.read().await?.users().find_by_email(&email).await?,
-                Err(_) => None,
-            }
-        } else {
-            match Username::parse(&key) {
-                Ok(username) => self.deps.storage.read().await?.users().find_by_username(&username).await?,
-                Err(_) => None,
-            }
+        // Longer than any email: nobody's, refused before it costs a count or a hash.
+        let Some(name) = LoginName::parse(login) else {
+            return Err(AppError::InvalidCredentials);
         };
+        let found = self.find_by_login(&name).await?;
+        let key = match &found {
+            Some(user) => AttemptKey::Account(user.id),
+            None => AttemptKey::unknown_name(&name),
+        };
+        let now = self.deps.clock.now();
+        self.settings.login_limit.count_attempt(self.deps.storage.as_ref(), &key, now).await?;
         let verified = match &found {
             Some(user) => self.deps.hasher.verify(password, &user.password_hash).await?,
             None => {
@@ -148,12 +149,9 @@ impl AuthService {
                 false
             }
         };
-        let user = match found {
-            Some(user) if verified => user,
-            _ => {
-                self.deps.throttle.record_failure(&key, now);
-                return Err(AppError::InvalidCredentials);
-            }
+        // A failure needs nothing more: the counted attempt stands as it.
+        let Some(user) = found.filter(|_| verified) else {
+            return Err(AppError::InvalidCredentials);
         };
 
         let chain = RefreshChain {
@@ -161,6 +159,7 @@ impl AuthService {
             user_id: user.id,
             session_epoch: user.session_epoch,
             created_at: now,
+            ends_at: now + self.settings.session_max_age,
             revoked_at: None,
         };
         let mut uow = self.deps.storage.begin().await?;
@@ -168,6 +167,24 @@ impl AuthService {
         let pair = self.next_token(uow.as_mut(), &chain).await?;
         uow.commit().await?;
         Ok(pair)
+    }
+
+    /// The account a login name names. One that is no valid email or username belongs to
+    /// nobody: it costs the same count and hash as any unknown name, and storage never sees it.
+    async fn find_by_login(&self, name: &LoginName) -> Result<Option<User>, AppError> {
+        let name = name.as_str();
+        let found = if name.contains('@') {
+            match Email::parse(name) {
+                Ok(email) => self.deps.storage.read().await?.users().find_by_email(&email).await?,
+                Err(_) => None,
+            }
+        } else {
+            match Username::parse(name) {
+                Ok(username) => self.deps.storage.read().await?.users().find_by_username(&username).await?,
+                Err(_) => None,
+            }
+        };
+        Ok(found)
     }
 
     /// Adds a fresh refresh token to `chain` inside `uow` and issues the matching access token.
@@ -179,7 +196,7 @@ impl AuthService {
             chain_id: chain.id,
             user_id: chain.user_id,
             issued_at: now,
-            expires_at: now + self.settings.refresh_ttl,
+            expires_at: chain.token_expiry(now, self.settings.refresh_ttl),
             spent_at: None,
         };
         uow.refresh_tokens().insert_token(&token).await?;
@@ -188,7 +205,8 @@ impl AuthService {
     }
 
     /// Spends `refresh_token` and hands out the next pair of its chain. Presenting a spent token
-    /// again revokes the whole chain (it was stolen, or the client is broken).
+    /// again revokes the whole chain (it was stolen, or the client is broken). A chain that reached
+    /// its end (`--session-max-age` from the login) refreshes no more, whatever its tokens say.
     pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
         let hash = self.deps.tokens.hash_refresh_token(refresh_token);
         let now = self.deps.clock.now();
@@ -196,7 +214,7 @@ impl AuthService {
         let token = uow.refresh_tokens().find_token(&hash).await?.ok_or(AppError::InvalidRefreshToken)?;
         let chain = uow.refresh_tokens().get_chain(token.chain_id).await?.ok_or(AppError::InvalidRefreshToken)?;
         let user = uow.users().get(token.user_id).await?.ok_or(AppError::InvalidRefreshToken)?;
-        if chain.revoked_at.is_some() || chain.session_epoch != user.session_epoch {
+        if chain.revoked_at.is_some() || chain.has_ended(now) || chain.session_epoch != user.session_epoch {
             return Err(AppError::InvalidRefreshToken);
         }
         if token.spent_at.is_some() {

@@ -1,22 +1,23 @@
 use std::sync::Arc;
 
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
-use domain::users::{Email, PasswordHash, Role, Username};
+use domain::login_attempts::{AttemptKey, LoginName, Reservation};
+use domain::users::{Email, PasswordHash, Role, UserId, Username};
 use domain::{Conflict, StorageError};
 use mockall::predicate::eq;
 use time::Duration;
+use uuid::Uuid;
 
 use super::*;
-use crate::login_throttle::MockLoginThrottle;
+use crate::login_limit::LoginLimit;
 use crate::ports::{AccessToken, MockIdGenerator, MockPasswordHasher, MockTokenIssuer, NewRefreshToken};
 use crate::testing::{fixed_clock, user, uuid, FakeStorage, NOW};
 
 struct Fixture {
-    storage: Arc<FakeStorage>,
+    storage: FakeStorage,
     hasher: MockPasswordHasher,
     tokens: MockTokenIssuer,
     ids: MockIdGenerator,
-    throttle: MockLoginThrottle,
 }
 
 impl Fixture {
@@ -29,25 +30,24 @@ impl Fixture {
             .expect_new_refresh_token()
             .returning(|| NewRefreshToken { secret: "next-secret".into(), hash: TokenHash(hash_of("next-secret")) });
         tokens.expect_issue_access().returning(|_, _| Ok(AccessToken { token: "access".into(), expires_in: 900 }));
-        Self {
-            storage: Arc::new(FakeStorage::default()),
-            hasher: MockPasswordHasher::new(),
-            tokens,
-            ids,
-            throttle: MockLoginThrottle::new(),
-        }
+        Self { storage: FakeStorage::default(), hasher: MockPasswordHasher::new(), tokens, ids }
     }
 
     fn service(self) -> (AuthService, Arc<FakeStorage>) {
+        let storage = Arc::new(self.storage);
         let deps = AuthDeps {
-            storage: self.storage.clone(),
+            storage: storage.clone(),
             hasher: Arc::new(self.hasher),
             tokens: Arc::new(self.tokens),
             clock: Arc::new(fixed_clock()),
             ids: Arc::new(self.ids),
-            throttle: Arc::new(self.throttle),
         };
-        (AuthService::new(deps, AuthSettings { refresh_ttl: Duration::days(30) }), self.storage)
+        let settings = AuthSettings {
+            refresh_ttl: Duration::days(30),
+            session_max_age: Duration::days(90),
+            login_limit: LoginLimit::default(),
+        };
+        (AuthService::new(deps, settings), storage)
     }
 }
 
@@ -75,8 +75,14 @@ fn chain(revoked: bool, epoch: i64) -> RefreshChain {
         user_id: domain::users::UserId(uuid(1)),
         session_epoch: epoch,
         created_at: NOW - Duration::days(1),
+        ends_at: NOW + Duration::days(89),
         revoked_at: revoked.then_some(NOW - Duration::hours(1)),
     }
+}
+
+/// A live chain whose login reached its max age at `NOW + left`.
+fn chain_ending_in(left: Duration) -> RefreshChain {
+    RefreshChain { ends_at: NOW + left, ..chain(false, 4) }
 }
 
 fn token(spent: bool, expires_in: Duration) -> RefreshToken {
@@ -173,11 +179,34 @@ async fn create_admin_makes_an_admin() {
     assert_eq!(service.create_admin(registration()).await.unwrap().role, Role::Admin);
 }
 
+fn name_key(login: &str) -> AttemptKey {
+    AttemptKey::unknown_name(&LoginName::parse(login).unwrap())
+}
+
+const ADA: AttemptKey = AttemptKey::Account(UserId(Uuid::from_u128(1)));
+
+/// The window's count after this attempt, the window ending ten minutes and a bit from now.
+fn counted(failures: u32) -> Reservation {
+    Reservation { failures, window_ends: NOW + Duration::milliseconds(600_001) }
+}
+
+impl Fixture {
+    /// Expects the attempt to be counted once under `key`, answering `failures`.
+    fn counts(&mut self, key: AttemptKey, failures: u32) {
+        self.storage
+            .attempts()
+            .expect_reserve()
+            .with(eq(key), eq(NOW), eq(Duration::minutes(15)))
+            .times(1)
+            .returning(move |_, _, _| Ok(counted(failures)));
+        self.storage.attempts().expect_clear().never();
+    }
+}
+
 #[tokio::test]
-async fn login_with_an_unknown_name_spends_a_hash_and_counts_a_failure() {
+async fn login_with_an_unknown_name_counts_its_digest_and_spends_a_hash() {
     let mut f = Fixture::new();
-    f.throttle.expect_check().with(eq("ghost"), eq(NOW)).returning(|_, _| Ok(()));
-    f.throttle.expect_record_failure().with(eq("ghost"), eq(NOW)).times(1).return_const(());
+    f.counts(name_key("ghost"), 1);
     f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
     f.storage.unit(|uow| {
         uow.users.expect_find_by_username().with(eq(Username::parse("ghost").unwrap())).returning(|_| Ok(None));
@@ -185,57 +214,117 @@ async fn login_with_an_unknown_name_spends_a_hash_and_counts_a_failure() {
     let (service, storage) = f.service();
 
     assert_eq!(service.login("  GHOST ", "whatever1").await, Err(AppError::InvalidCredentials));
-    assert_eq!(storage.calls(), ["read"]);
+    assert_eq!(storage.calls(), ["read", "reserve"]);
 }
 
-/// What can be nobody's email or username (empty, too long, a NUL, a stray `@`) never reaches
-/// storage — some backends refuse such keys — and costs the same hash as an unknown login.
+/// What can be nobody's email or username (empty, a NUL, a stray `@`) never reaches the user
+/// lookup — some backends refuse such keys — and costs the same count and hash as an unknown login.
 #[tokio::test]
-async fn a_login_that_can_be_nobodys_spends_a_hash_and_reads_nothing() {
-    for login in ["", "a\u{0}b", "x@y@z", &"x".repeat(5000)] {
+async fn a_login_that_can_be_nobodys_is_counted_and_hashed_without_a_lookup() {
+    for login in ["", "a\u{0}b", "x@y@z", "\u{1F600}", &"x".repeat(254)] {
         let mut f = Fixture::new();
-        f.throttle.expect_check().returning(|_, _| Ok(()));
-        f.throttle.expect_record_failure().times(1).return_const(());
+        f.counts(name_key(login), 1);
         f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
         let (service, storage) = f.service();
 
         assert_eq!(service.login(login, "whatever1").await, Err(AppError::InvalidCredentials), "{login:?}");
-        assert_eq!(storage.calls(), Vec::<String>::new(), "{login:?}");
+        assert_eq!(storage.calls(), ["reserve"], "{login:?}");
     }
 }
 
 #[tokio::test]
-async fn login_with_a_wrong_password_counts_a_failure() {
+async fn a_login_longer_than_254_characters_is_refused_without_a_count_or_a_hash() {
+    let long_email = format!("{}@example.com", "a".repeat(243));
+    for login in ["x".repeat(255), "x".repeat(5000), long_email] {
+        let mut f = Fixture::new();
+        f.storage.attempts().expect_reserve().never();
+        f.hasher.expect_verify().never();
+        f.hasher.expect_verify_dummy().never();
+        let (service, storage) = f.service();
+
+        assert_eq!(service.login(&login, "correct horse").await, Err(AppError::InvalidCredentials));
+        assert!(storage.calls().is_empty(), "{:?}", storage.calls());
+    }
+}
+
+#[tokio::test]
+async fn email_and_username_count_against_one_account() {
+    for login in ["Ada@Example.com", "ADA"] {
+        let mut f = Fixture::new();
+        f.counts(ADA, 3);
+        f.hasher.expect_verify().returning(|_, _| Ok(false));
+        f.storage.unit(|uow| {
+            uow.users
+                .expect_find_by_email()
+                .with(eq(Email::parse("ada@example.com").unwrap()))
+                .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+            uow.users
+                .expect_find_by_username()
+                .with(eq(Username::parse("ada").unwrap()))
+                .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        });
+        let (service, storage) = f.service();
+
+        assert_eq!(service.login(login, "wrong-pass").await, Err(AppError::InvalidCredentials));
+        assert_eq!(storage.calls(), ["read", "reserve"], "the counted attempt stands as the failure");
+    }
+}
+
+#[tokio::test]
+async fn the_attempt_is_counted_before_the_password_is_checked() {
     let mut f = Fixture::new();
-    f.throttle.expect_check().returning(|_, _| Ok(()));
-    f.throttle.expect_record_failure().with(eq("ada@example.com"), eq(NOW)).times(1).return_const(());
-    f.hasher.expect_verify().returning(|_, _| Ok(false));
+    let mut order = mockall::Sequence::new();
+    f.storage.attempts().expect_reserve().times(1).in_sequence(&mut order).returning(|_, _, _| Ok(counted(10)));
+    f.hasher.expect_verify().times(1).in_sequence(&mut order).returning(|_, _| Ok(false));
     f.storage.unit(|uow| {
-        uow.users
-            .expect_find_by_email()
-            .with(eq(Email::parse("ada@example.com").unwrap()))
-            .returning(|_| Ok(Some(user(1, "ada", Role::User))));
+        uow.users.expect_find_by_username().returning(|_| Ok(Some(user(1, "ada", Role::User))));
     });
     let (service, _) = f.service();
 
-    assert_eq!(service.login("Ada@Example.com", "wrong-pass").await, Err(AppError::InvalidCredentials));
+    assert_eq!(service.login("ada", "wrong-pass").await, Err(AppError::InvalidCredentials), "the 10th is checked");
+}
+
+/// Over the limit nothing is hashed — the right password is locked out too — and an account and
+/// an unknown name get the same answer for the same work: one lookup, one count.
+#[tokio::test]
+async fn over_the_limit_the_answer_is_429_without_a_hash_for_an_account_and_an_unknown_name() {
+    for (login, key) in [("ada", ADA), ("ghost", name_key("ghost"))] {
+        let mut f = Fixture::new();
+        f.counts(key, 11);
+        f.hasher.expect_verify().never();
+        f.hasher.expect_verify_dummy().never();
+        f.storage.unit(|uow| {
+            let found = (login == "ada").then(|| user(1, "ada", Role::User));
+            uow.users.expect_find_by_username().times(1).return_once(move |_| Ok(found));
+        });
+        let (service, storage) = f.service();
+
+        let answer = service.login(login, "correct horse").await;
+
+        assert_eq!(answer, Err(AppError::TooManyRequests { retry_after_secs: 601 }), "{login}");
+        assert_eq!(storage.calls(), ["read", "reserve"], "{login}");
+    }
 }
 
 #[tokio::test]
-async fn a_throttled_login_is_refused_before_any_lookup_or_hash() {
+async fn a_limiter_that_cannot_count_fails_the_login_unchecked() {
     let mut f = Fixture::new();
-    f.throttle.expect_check().returning(|_, _| Err(120));
-    let (service, storage) = f.service();
+    f.storage.attempts().expect_reserve().returning(|_, _, _| Err(StorageError::unavailable("down")));
+    f.hasher.expect_verify().never();
+    f.storage.unit(|uow| {
+        uow.users.expect_find_by_username().returning(|_| Ok(Some(user(1, "ada", Role::User))));
+    });
+    let (service, _) = f.service();
 
-    assert_eq!(service.login("ada", "pw").await, Err(AppError::TooManyRequests { retry_after_secs: 120 }));
-    assert!(storage.calls().is_empty());
+    assert_eq!(service.login("ada", "correct horse").await, Err(AppError::Unavailable));
 }
 
+/// One call more than a login without a limiter: the count. Clearing it is the chain's insert's
+/// job, in the login's own unit of work.
 #[tokio::test]
 async fn login_starts_a_chain_under_the_users_epoch() {
     let mut f = Fixture::new();
-    f.throttle.expect_check().returning(|_, _| Ok(()));
-    f.throttle.expect_record_failure().never();
+    f.counts(ADA, 1);
     f.hasher.expect_verify().returning(|_, _| Ok(true));
     f.storage.unit(|uow| {
         uow.users.expect_find_by_username().returning(|_| Ok(Some(user(1, "ada", Role::User))));
@@ -243,7 +332,12 @@ async fn login_starts_a_chain_under_the_users_epoch() {
     f.storage.unit(|uow| {
         uow.tokens
             .expect_insert_chain()
-            .withf(|c| c.session_epoch == 4 && c.user_id.0 == uuid(1) && c.revoked_at.is_none())
+            .withf(|c| {
+                c.session_epoch == 4
+                    && c.user_id.0 == uuid(1)
+                    && c.revoked_at.is_none()
+                    && (c.created_at, c.ends_at) == (NOW, NOW + Duration::days(90))
+            })
             .times(1)
             .returning(|_| Ok(()));
         uow.tokens
@@ -257,7 +351,7 @@ async fn login_starts_a_chain_under_the_users_epoch() {
     let pair = service.login("ada", "correct horse").await.unwrap();
 
     assert_eq!(pair, TokenPair { access_token: "access".into(), expires_in: 900, refresh_token: "next-secret".into() });
-    assert_eq!(storage.calls(), ["read", "begin", "commit"]);
+    assert_eq!(storage.calls(), ["read", "reserve", "begin", "commit"]);
 }
 
 #[tokio::test]
@@ -274,6 +368,23 @@ async fn refresh_spends_the_token_and_continues_the_chain() {
 
     assert_eq!(pair.refresh_token, "next-secret");
     assert_eq!(storage.calls(), ["begin", "commit"]);
+}
+
+#[tokio::test]
+async fn near_the_logins_max_age_the_fresh_token_expires_with_the_chain() {
+    let f = Fixture::new();
+    f.storage.unit(|uow| {
+        refresh_reads(uow, token(false, Duration::days(1)), chain_ending_in(Duration::hours(2)));
+        uow.tokens.expect_spend_token().returning(|_, _| Ok(()));
+        uow.tokens
+            .expect_insert_token()
+            .withf(|t| t.expires_at == NOW + Duration::hours(2))
+            .times(1)
+            .returning(|_| Ok(()));
+    });
+    let (service, _) = f.service();
+
+    assert!(service.refresh("old-secret").await.is_ok());
 }
 
 #[tokio::test]
@@ -295,6 +406,8 @@ async fn refresh_on_a_dead_chain_or_expired_token_is_invalid() {
         (token(false, Duration::days(1)), chain(false, 3)), // password changed since
         (token(false, Duration::ZERO), chain(false, 4)),    // expired
         (token(true, Duration::days(1)), chain(true, 4)),   // spent, but the chain is already dead
+        (token(false, Duration::days(1)), chain_ending_in(Duration::ZERO)), // the login's max age
+        (token(true, Duration::days(1)), chain_ending_in(-Duration::days(1))), // spent, chain ended
     ];
     for (token, chain) in cases {
         let f = Fixture::new();

@@ -5,12 +5,13 @@
 pub mod auth;
 pub mod errors;
 pub mod health;
-pub mod login_throttle;
+pub mod login_limit;
 pub mod members;
 pub mod pagination;
 pub mod ports;
 pub mod posts;
 pub mod projects;
+pub mod sweep;
 pub mod users;
 pub mod validation;
 pub mod versions;

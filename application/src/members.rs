@@ -43,7 +43,7 @@ impl MemberService {
         let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
         let mut reader = self.deps.storage.read().await?;
         require(reader.as_mut(), project, principal.user_id, ProjectAction::ListMembers).await?;
-        let query = MemberListQuery { project, after: page.after.clone(), limit: page.limit };
+        let query = MemberListQuery { project, after: page.after.clone(), limit: page.limit, budget: page.budget };
         Ok(page.finish(reader.members().list(&query).await?))
     }
 

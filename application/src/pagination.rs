@@ -2,7 +2,7 @@
 //! opaque, signed strings bound to the list they belong to, and opens them again, so a foreign or
 //! altered cursor is rejected before any storage call, on every backend alike.
 
-use domain::{Continuation, FieldViolation, Page, PageLimit};
+use domain::{Continuation, FieldViolation, Page, PageBudget, PageLimit};
 
 use crate::errors::AppError;
 use crate::ports::CursorCodec;
@@ -38,12 +38,15 @@ pub fn parse_limit(limit: Option<i64>) -> Result<PageLimit, FieldViolation> {
     limit.map_or(Ok(PageLimit::DEFAULT), PageLimit::parse)
 }
 
-/// One page request of one list: where to start and how many, with the list's cursor key.
+/// One page request of one list: where to start, how many items and how many bytes of them at
+/// most, with the list's cursor key.
 pub struct PageRequest<'a> {
     cursors: &'a dyn CursorCodec,
     list: ListKey,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    /// API.md's "about 1 MiB of JSON": what one request can make the process hold for its page.
+    pub budget: PageBudget,
 }
 
 impl<'a> PageRequest<'a> {
@@ -55,7 +58,7 @@ impl<'a> PageRequest<'a> {
         limit: PageLimit,
     ) -> Result<Self, AppError> {
         let after = cursor.map(|c| cursors.unseal(&list, c)).transpose()?;
-        Ok(Self { cursors, list, after, limit })
+        Ok(Self { cursors, list, after, limit, budget: PageBudget::DEFAULT })
     }
 
     /// The page as services return it, its continuation sealed for this list.

@@ -5,6 +5,8 @@
 //! | port | what it is for | adapters |
 //! |---|---|---|
 //! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -26,10 +28,11 @@
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
+use domain::login_attempts::{AttemptKey, Reservation};
 pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::users::{Password, PasswordHash, UserId};
 use domain::{Continuation, StorageError};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::errors::AppError;
@@ -67,6 +70,72 @@ pub trait Storage: Send + Sync {
 
     /// Answers `Ok` when the backend can serve requests (readiness).
     async fn ping(&self) -> Result<(), StorageError>;
+
+    /// The failed-login counts, kept outside any unit of work (see [`LoginAttempts`]).
+    fn login_attempts(&self) -> &dyn LoginAttempts;
+
+    /// The removal of refresh tokens and chains that can no longer serve (see [`ExpiredSessions`]).
+    fn expired_sessions(&self) -> &dyn ExpiredSessions;
+}
+
+/// What one call of [`ExpiredSessions::sweep`] removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SessionsSwept {
+    /// Refresh tokens removed because they expired.
+    pub tokens: u64,
+    /// Chains removed, each with whatever tokens it still had.
+    pub chains: u64,
+}
+
+/// Purging what refresh can no longer use (API.md: "expired tokens, chains and limiter records
+/// are purged by the server"). Reached through [`Storage::expired_sessions`], outside any unit of
+/// work: each call is its own short write, so a sweep never holds the database long.
+///
+/// Nothing read depends on the removal: refresh compares every time itself. A backend whose
+/// storage expires items by itself (DynamoDB's TTL: every token carries its `expires_at`, every
+/// chain its `ends_at`) MAY remove nothing and answer zeros.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait ExpiredSessions: Send + Sync {
+    /// Removes, in one batch, at most `limit` refresh tokens whose `expires_at` is at or before
+    /// `now`, then at most `limit` chains that are over at `now`: a chain is over when it has
+    /// ended (`ends_at <= now`), or when it was revoked and none of its tokens expires after
+    /// `now`. A removed chain takes its remaining tokens with it (none of them could refresh it).
+    /// MUST leave every token with `expires_at > now` and every other chain as it is. The caller
+    /// calls again while a batch came back full.
+    async fn sweep(&self, now: OffsetDateTime, limit: u32) -> Result<SessionsSwept, StorageError>;
+}
+
+/// Failed password checks, counted in the storage backend so that the count holds across every
+/// instance sharing it and across restarts (API.md, "Brute-force protection"). Reached through
+/// [`Storage::login_attempts`] and deliberately not part of a unit of work: an attempt counted
+/// MUST stay counted whatever the request does afterwards (fails, is cancelled, loses its
+/// connection). A success is cleared by the login's own unit of work
+/// ([`RefreshTokenRepository::insert_chain`]).
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait LoginAttempts: Send + Sync {
+    /// Counts one attempt for `key`, before its password is checked. MUST be atomic in the
+    /// storage (never read-then-write in a process): N concurrent calls for one key answer N
+    /// distinct counts. When the key has no window or its window ended at or before `now`, a new
+    /// window `[now, now + window)` starts holding this attempt (1); else the attempt is added to
+    /// the open window, whose end stays. The count answered MUST saturate at
+    /// [`Reservation::MAX_FAILURES`], and no flood may overflow what is stored.
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError>;
+
+    /// Forgets the attempts of `key` (a right password). Clearing a key with none is no error.
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError>;
+
+    /// Removes the records whose window ended at or before `before` and returns how many it
+    /// removed. MUST leave every window still open at `before` as it is: sweeping one would
+    /// reset a count under attack. A backend whose storage expires records by itself (DynamoDB's
+    /// TTL) MAY leave the ended ones to it and remove none; reads never depend on the removal.
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError>;
 }
 
 #[cfg_attr(test, mockall::automock)]

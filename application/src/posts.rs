@@ -134,7 +134,8 @@ impl PostService {
             None | Some(PostStatus::Published) => Some(PostStatus::Published),
             Some(PostStatus::Draft) => return Ok(page.finish(Page { items: Vec::new(), next: None })),
         };
-        let query = ProjectPostsQuery { project, status, after: page.after.clone(), limit: page.limit };
+        let query =
+            ProjectPostsQuery { project, status, after: page.after.clone(), limit: page.limit, budget: page.budget };
         Ok(page.finish(reader.posts().list_for_project(&query).await?))
     }
 
@@ -236,6 +237,7 @@ impl PostService {
             drafts_visible_to: ProjectRole::ALL.into_iter().filter(|r| r.can(ProjectAction::SeeDrafts)).collect(),
             after: page.after.clone(),
             limit: page.limit,
+            budget: page.budget,
         };
         Ok(page.finish(reader.posts().list_for_creator(&query).await?))
     }

@@ -93,7 +93,12 @@ impl ProjectService {
         let list = ListKey::new("list_projects", &[&principal.user_id.to_string()]);
         let page = PageRequest::open(self.deps.cursors.as_ref(), list, cursor, limit)?;
         let mut reader = self.deps.storage.read().await?;
-        let query = ProjectListQuery { member: principal.user_id, after: page.after.clone(), limit: page.limit };
+        let query = ProjectListQuery {
+            member: principal.user_id,
+            after: page.after.clone(),
+            limit: page.limit,
+            budget: page.budget,
+        };
         Ok(page.finish(reader.projects().list(&query).await?))
     }
 

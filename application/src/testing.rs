@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::login_attempts::{AttemptKey, Reservation};
 use domain::members::{Member, MemberListQuery, MemberView};
 use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery, Slug};
@@ -13,10 +14,10 @@ use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRole, Projec
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, Username};
 use domain::{Page, StorageError};
 use time::macros::datetime;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::ports::MockClock;
+use crate::ports::{ExpiredSessions, LoginAttempts, MockClock, MockExpiredSessions, MockLoginAttempts};
 use crate::ports::{Storage, UnitOfWork};
 
 mockall::mock! {
@@ -125,16 +126,70 @@ impl UnitOfWork for FakeUow {
     }
 }
 
+/// The login-attempt counts: a mock whose calls are also logged (`reserve`, `clear`, `sweep`)
+/// beside the units of work, so tests can assert their order.
+pub struct LoggedAttempts {
+    mock: MockLoginAttempts,
+    log: Log,
+}
+
+#[async_trait]
+impl LoginAttempts for LoggedAttempts {
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError> {
+        self.log.lock().unwrap().push("reserve");
+        self.mock.reserve(key, now, window).await
+    }
+
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError> {
+        self.log.lock().unwrap().push("clear");
+        self.mock.clear(key).await
+    }
+
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        self.log.lock().unwrap().push("sweep");
+        self.mock.sweep(before).await
+    }
+}
+
 /// Hands out the prepared units of work in order; `begin` and `read` are logged.
-#[derive(Default)]
 pub struct FakeStorage {
     units: Mutex<VecDeque<FakeUow>>,
     pub log: Log,
     /// Makes `ping` answer as an unreachable backend does.
     pub down: std::sync::atomic::AtomicBool,
+    attempts: LoggedAttempts,
+    sessions: MockExpiredSessions,
+}
+
+impl Default for FakeStorage {
+    fn default() -> Self {
+        let log = Log::default();
+        Self {
+            units: Mutex::default(),
+            attempts: LoggedAttempts { mock: MockLoginAttempts::new(), log: log.clone() },
+            log,
+            down: Default::default(),
+            sessions: MockExpiredSessions::new(),
+        }
+    }
 }
 
 impl FakeStorage {
+    /// The login-attempt mock, for setting expectations (before the storage is shared).
+    pub fn attempts(&mut self) -> &mut MockLoginAttempts {
+        &mut self.attempts.mock
+    }
+
+    /// The expired-sessions mock, for setting expectations (before the storage is shared).
+    pub fn sessions(&mut self) -> &mut MockExpiredSessions {
+        &mut self.sessions
+    }
+
     /// Prepares the next unit of work and returns it for setting expectations.
     pub fn unit(&self, setup: impl FnOnce(&mut FakeUow)) {
         let mut uow = FakeUow {
@@ -176,6 +231,14 @@ impl Storage for FakeStorage {
             return Err(StorageError::unavailable("the fake backend is down"));
         }
         Ok(())
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        &self.attempts
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        &self.sessions
     }
 }
 

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use domain::login_attempts::AttemptKey;
 use domain::users::{AvatarUrl, Password, PersonName, Role, User, UserId, UserListQuery, Username, UsernamePrefix};
 use domain::StorageError;
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
+use crate::login_limit::LoginLimit;
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
 use crate::ports::CursorCodec;
 use crate::ports::Storage;
@@ -61,11 +63,12 @@ pub struct UserDeps {
 #[derive(Clone)]
 pub struct UserService {
     deps: UserDeps,
+    login_limit: LoginLimit,
 }
 
 impl UserService {
-    pub fn new(deps: UserDeps) -> Self {
-        Self { deps }
+    pub fn new(deps: UserDeps, login_limit: LoginLimit) -> Self {
+        Self { deps, login_limit }
     }
 
     /// The caller's own record. A valid token whose user no longer exists is unauthenticated.
@@ -111,7 +114,8 @@ impl UserService {
     }
 
     /// Replaces the caller's password after checking the current one, and ends every login of the
-    /// user (their refresh-token chains die with the old session epoch).
+    /// user (their refresh-token chains die with the old session epoch). Each check of the
+    /// current password is counted against the account's login limit before it is made.
     pub async fn change_password(
         &self,
         principal: Principal,
@@ -124,9 +128,16 @@ impl UserService {
                 let mut reader = self.deps.storage.read().await?;
                 reader.users().get(principal.user_id).await?.ok_or(AppError::Unauthenticated)?
             };
+            // Guessing the current password with a stolen access token is guessing the
+            // account's password: counted against the same account as its logins, first.
+            let key = AttemptKey::Account(user.id);
+            self.login_limit.count_attempt(self.deps.storage.as_ref(), &key, self.deps.clock.now()).await?;
             if !self.deps.hasher.verify(current_password, &user.password_hash).await? {
                 return Err(AppError::WrongCurrentPassword);
             }
+            // The right password was no failure: the count goes, as after a successful login
+            // (else every password change would count as a failure against the account).
+            self.deps.storage.login_attempts().clear(&key).await?;
             let mut next = user.clone();
             next.password_hash = self.deps.hasher.hash(&new_password).await?;
             next.session_epoch = user.session_epoch + 1;
@@ -171,7 +182,7 @@ impl UserService {
         if caller.role != Role::Admin {
             return Err(AppError::Forbidden);
         }
-        let query = UserListQuery { prefix, after: page.after.clone(), limit: page.limit };
+        let query = UserListQuery { prefix, after: page.after.clone(), limit: page.limit, budget: page.budget };
         Ok(page.finish(reader.users().list(&query).await?))
     }
 }

@@ -1,38 +1,48 @@
 use std::sync::Arc;
 
+use domain::login_attempts::{AttemptKey, Reservation};
 use domain::users::{PasswordHash, Role, UserId};
 use domain::{Conflict, Continuation, Page, StorageError};
 use mockall::predicate::eq;
 
 use super::*;
+use crate::login_limit::LoginLimit;
 use crate::ports::MockCursorCodec;
 use crate::ports::MockPasswordHasher;
 use crate::testing::{fixed_clock, user, uuid, FakeStorage, NOW};
 use crate::validation::{Field, Patch};
 
 struct Fixture {
-    storage: Arc<FakeStorage>,
+    storage: FakeStorage,
     hasher: MockPasswordHasher,
     cursors: MockCursorCodec,
 }
 
 impl Fixture {
     fn new() -> Self {
-        Self {
-            storage: Arc::new(FakeStorage::default()),
-            hasher: MockPasswordHasher::new(),
-            cursors: MockCursorCodec::new(),
-        }
+        Self { storage: FakeStorage::default(), hasher: MockPasswordHasher::new(), cursors: MockCursorCodec::new() }
     }
 
     fn service(self) -> (UserService, Arc<FakeStorage>) {
+        let storage = Arc::new(self.storage);
         let deps = UserDeps {
-            storage: self.storage.clone(),
+            storage: storage.clone(),
             hasher: Arc::new(self.hasher),
             clock: Arc::new(fixed_clock()),
             cursors: Arc::new(self.cursors),
         };
-        (UserService::new(deps), self.storage)
+        (UserService::new(deps, LoginLimit::default()), storage)
+    }
+
+    /// Expects `times` checks of the current password counted against the caller's account,
+    /// answering `failures`.
+    fn counts(&mut self, times: usize, failures: u32) {
+        self.storage
+            .attempts()
+            .expect_reserve()
+            .with(eq(AttemptKey::Account(UserId(uuid(1)))), eq(NOW), eq(time::Duration::minutes(15)))
+            .times(times)
+            .returning(move |_, _, _| Ok(Reservation { failures, window_ends: NOW + time::Duration::minutes(9) }));
     }
 }
 
@@ -197,6 +207,8 @@ fn a_null_name_is_reported_with_the_other_invalid_fields() {
 #[tokio::test]
 async fn change_password_checks_the_current_one_and_ends_every_login() {
     let mut f = Fixture::new();
+    f.counts(1, 4);
+    f.storage.attempts().expect_clear().with(eq(AttemptKey::Account(UserId(uuid(1))))).times(1).returning(|_| Ok(()));
     f.hasher
         .expect_verify()
         .with(eq("old password"), eq(PasswordHash("hash-of-ada".into())))
@@ -217,12 +229,18 @@ async fn change_password_checks_the_current_one_and_ends_every_login() {
     let (service, storage) = f.service();
 
     assert_eq!(service.change_password(me(), "old password", "new password").await, Ok(()));
-    assert_eq!(storage.calls(), ["read", "begin", "commit"]);
+    assert_eq!(
+        storage.calls(),
+        ["read", "reserve", "clear", "begin", "commit"],
+        "the right password is no failure: its count goes"
+    );
 }
 
 #[tokio::test]
-async fn change_password_with_a_wrong_current_password_is_refused() {
+async fn change_password_with_a_wrong_current_password_is_refused_and_counted() {
     let mut f = Fixture::new();
+    f.counts(1, 10);
+    f.storage.attempts().expect_clear().never();
     f.hasher.expect_verify().returning(|_, _| Ok(false));
     f.hasher.expect_hash().never();
     f.storage.unit(|uow| {
@@ -231,7 +249,24 @@ async fn change_password_with_a_wrong_current_password_is_refused() {
     let (service, storage) = f.service();
 
     assert_eq!(service.change_password(me(), "guess", "new password").await, Err(AppError::WrongCurrentPassword));
-    assert_eq!(storage.calls(), ["read"]);
+    assert_eq!(storage.calls(), ["read", "reserve"]);
+}
+
+#[tokio::test]
+async fn change_password_over_the_accounts_limit_is_429_without_a_hash() {
+    let mut f = Fixture::new();
+    f.counts(1, 11);
+    f.hasher.expect_verify().never();
+    f.hasher.expect_hash().never();
+    f.storage.unit(|uow| {
+        uow.users.expect_get().returning(|_| Ok(Some(user(1, "ada", Role::User))));
+    });
+    let (service, storage) = f.service();
+
+    let answer = service.change_password(me(), "old password", "new password").await;
+
+    assert_eq!(answer, Err(AppError::TooManyRequests { retry_after_secs: 540 }));
+    assert_eq!(storage.calls(), ["read", "reserve"]);
 }
 
 #[tokio::test]
@@ -245,9 +280,12 @@ async fn change_password_enforces_the_policy_on_the_new_one() {
     assert!(storage.calls().is_empty());
 }
 
+/// Each check of the current password is counted, the one after a lost race too.
 #[tokio::test]
 async fn change_password_retries_after_losing_a_race() {
     let mut f = Fixture::new();
+    f.counts(2, 1);
+    f.storage.attempts().expect_clear().times(2).returning(|_| Ok(()));
     f.hasher.expect_verify().times(2).returning(|_, _| Ok(true));
     f.hasher.expect_hash().times(2).returning(|_| Ok(PasswordHash("new-hash".into())));
     for attempt in 0..2 {
@@ -262,7 +300,7 @@ async fn change_password_retries_after_losing_a_race() {
     let (service, storage) = f.service();
 
     assert_eq!(service.change_password(me(), "old password", "new password").await, Ok(()));
-    assert_eq!(storage.calls(), ["read", "begin", "read", "begin", "commit"]);
+    assert_eq!(storage.calls(), ["read", "reserve", "clear", "begin", "read", "reserve", "clear", "begin", "commit"]);
 }
 
 #[tokio::test]

@@ -12,7 +12,7 @@ use bootstrap::Config;
 use domain::posts::{CreatorPostsQuery, Post, PostBody, PostId, PostStatus, PostTitle, ProjectPostsQuery, Slug};
 use domain::projects::{ProjectId, ProjectListQuery, ProjectRole};
 use domain::users::UserId;
-use domain::{PageLimit, StorageError};
+use domain::{PageBudget, PageLimit, StorageError};
 use serde_json::Value;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -75,13 +75,19 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
             storage.read().await?.users().get(actor.id).await?;
         }
         "projects" => {
-            let query = ProjectListQuery { member: actor.id, after: None, limit };
+            let query = ProjectListQuery { member: actor.id, after: None, limit, budget: PageBudget::DEFAULT };
             storage.read().await?.projects().list(&query).await?;
         }
         "project_posts" => {
             let mut reader = storage.read().await?;
             reader.members().get(actor.project, actor.id).await?;
-            let query = ProjectPostsQuery { project: actor.project, status: None, after: None, limit };
+            let query = ProjectPostsQuery {
+                project: actor.project,
+                status: None,
+                after: None,
+                limit,
+                budget: PageBudget::DEFAULT,
+            };
             reader.posts().list_for_project(&query).await?;
         }
         "creator_posts" => {
@@ -93,6 +99,7 @@ async fn once(storage: &dyn Storage, op: &str, actor: &Actor, n: u64) -> Result<
                 drafts_visible_to: vec![ProjectRole::Owner, ProjectRole::Editor],
                 after: None,
                 limit,
+                budget: PageBudget::DEFAULT,
             };
             reader.posts().list_for_creator(&query).await?;
         }

@@ -4,8 +4,10 @@
 //!   same data, written the way Tessera writes it) and the fixtures the load scripts use.
 //! - `ceiling`: runs the storage calls one API operation makes, straight on the adapter, at a
 //!   given concurrency: what the backend can do without HTTP, JSON and Tessera's services.
+//! - `hidden`: what a creator's posts cost to page through when the caller sees almost none.
 
 mod ceiling;
+mod hidden;
 mod seed;
 
 use bootstrap::Config;
@@ -26,6 +28,8 @@ enum Tool {
     Seed(seed::SeedArgs),
     /// Measure the storage's own rate for the calls of one operation.
     Ceiling(ceiling::CeilingArgs),
+    /// Measure a creator's posts when the caller may see almost none of them (empty storage).
+    Hidden(hidden::HiddenArgs),
 }
 
 #[tokio::main]
@@ -34,5 +38,6 @@ async fn main() -> Result<(), String> {
     match cli.command {
         Tool::Seed(args) => seed::run(&cli.config, &args).await,
         Tool::Ceiling(args) => ceiling::run(&cli.config, &args).await,
+        Tool::Hidden(args) => hidden::run(&cli.config, &args).await,
     }
 }

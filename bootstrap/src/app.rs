@@ -7,11 +7,12 @@ use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::health::HealthService;
-use application::login_throttle::InMemoryLoginThrottle;
+use application::login_limit::LoginLimit;
 use application::members::MemberService;
 use application::ports::CursorCodec;
 use application::posts::PostService;
 use application::projects::ProjectService;
+use application::sweep::{SweepService, SweepSettings};
 use application::users::{UserDeps, UserService};
 use application::workspace::WorkspaceDeps;
 use tessera_http::{HttpServices, HttpSettings, MetricsRender};
@@ -20,6 +21,7 @@ use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIss
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::secret::server_key;
+use crate::sweeping::sweep_periodically;
 use crate::system::{SystemClock, UuidV7Ids};
 use crate::telemetry::prometheus;
 use crate::BootError;
@@ -29,6 +31,8 @@ pub struct App {
     pub backend: Backend,
     pub auth: AuthService,
     pub users: UserService,
+    pub sweep: SweepService,
+    sweep_interval: Duration,
     services: HttpServices,
     settings: HttpSettings,
 }
@@ -46,6 +50,10 @@ impl App {
         let limits = HashingLimits::new(config.hash_concurrency, config.hash_queue);
         let hasher = Arc::new(Argon2Hasher::new(limits).map_err(|e| BootError::Config(e.to_string()))?);
         let access_ttl = time::Duration::seconds(i64::from(config.access_token_ttl));
+        let login_limit = LoginLimit {
+            max_failures: config.login_max_failures,
+            window: time::Duration::seconds(i64::from(config.login_window)),
+        };
         let auth = AuthService::new(
             AuthDeps {
                 storage: storage.clone(),
@@ -53,20 +61,19 @@ impl App {
                 tokens: Arc::new(JwtTokenIssuer::new(&key, access_ttl)),
                 clock: clock.clone(),
                 ids: Arc::new(UuidV7Ids),
-                throttle: Arc::new(InMemoryLoginThrottle::new(
-                    config.login_max_failures,
-                    time::Duration::seconds(i64::from(config.login_window)),
-                )),
             },
-            AuthSettings { refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)) },
+            AuthSettings {
+                refresh_ttl: time::Duration::seconds(i64::from(config.refresh_token_ttl)),
+                session_max_age: time::Duration::seconds(i64::from(config.session_max_age)),
+                login_limit,
+            },
         );
+        let sweep = SweepService::new(storage.clone(), clock.clone(), SweepSettings::default());
         let cursors: Arc<dyn CursorCodec> = Arc::new(HmacCursorCodec::new(&key));
-        let users = UserService::new(UserDeps {
-            storage: storage.clone(),
-            hasher,
-            clock: clock.clone(),
-            cursors: cursors.clone(),
-        });
+        let users = UserService::new(
+            UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
+            login_limit,
+        );
         let workspace = WorkspaceDeps { storage: storage.clone(), clock, ids: Arc::new(UuidV7Ids), cursors };
         let metrics = prometheus();
         let services = HttpServices {
@@ -84,13 +91,15 @@ impl App {
             // The hasher bounds its own queue too; the edge sheds at the same bound earlier,
             // before a refused request reads its body or touches storage.
             hashing_lane: limits.admitted(),
+            max_connections: config.max_connections,
             request_timeout: Duration::from_millis(config.request_timeout_ms),
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             head_timeout: Duration::from_millis(config.header_timeout_ms),
             body_timeout: Duration::from_millis(config.body_timeout_ms),
         };
-        Ok(Self { backend, auth, users, services, settings })
+        let sweep_interval = Duration::from_secs(u64::from(config.sweep_interval));
+        Ok(Self { backend, auth, users, sweep, sweep_interval, services, settings })
     }
 
     /// Serves until `shutdown` resolves, then drains in-flight requests for at most `grace`.
@@ -109,10 +118,12 @@ impl App {
                 handle.run_upkeep();
             }
         });
+        let sweeping = tokio::spawn(sweep_periodically(self.sweep, self.sweep_interval));
         let result = tessera_http::serve(listener, self.services, self.settings, shutdown, grace)
             .await
             .map_err(|e| BootError::Io(e.to_string()));
         upkeep.abort();
+        sweeping.abort();
         self.backend.close().await;
         result
     }

@@ -30,6 +30,9 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// Purge expired refresh tokens, ended logins and ended login-attempt windows once, print
+    /// what was removed, and exit (`serve` also does it every --sweep-interval).
+    Sweep,
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
     ConfigReference,
@@ -105,13 +108,28 @@ pub struct Config {
     #[arg(long, env = "TESSERA_REFRESH_TOKEN_TTL", hide_env_values = true, default_value_t = 30 * 24 * 3600, global = true)]
     pub refresh_token_ttl: u32,
 
-    /// Failed logins per login name allowed within the window before 429.
-    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", hide_env_values = true, default_value_t = 10, global = true)]
-    pub login_max_failures: usize,
+    /// Failed password checks per account (or unknown login name) allowed within the window
+    /// before 429; counted in the storage, so shared by every instance.
+    #[arg(long, env = "TESSERA_LOGIN_MAX_FAILURES", hide_env_values = true, default_value_t = 10, global = true,
+          value_parser = clap::value_parser!(u32).range(1..i64::from(u16::MAX)))]
+    pub login_max_failures: u32,
 
-    /// The failed-login window, in seconds.
-    #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true)]
+    /// The failed-login window, in seconds, from the first failure.
+    #[arg(long, env = "TESSERA_LOGIN_WINDOW", hide_env_values = true, default_value_t = 15 * 60, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub login_window: u32,
+
+    /// How long a login lives, in seconds, from `auth/login`, however often it is refreshed.
+    #[arg(long, env = "TESSERA_SESSION_MAX_AGE", hide_env_values = true, default_value_t = 90 * 24 * 3600, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_max_age: u32,
+
+    /// Seconds between two sweeps of expired refresh tokens, logins and login-attempt windows
+    /// in `serve`. The first comes within a minute of the start, and each is jittered so that
+    /// instances do not sweep in step.
+    #[arg(long, env = "TESSERA_SWEEP_INTERVAL", hide_env_values = true, default_value_t = 3600, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub sweep_interval: u32,
 
     /// Password hashes computed at once [default: half the cores, at least 1].
     #[arg(long, env = "TESSERA_HASH_CONCURRENCY", hide_env_values = true, global = true)]
@@ -168,6 +186,11 @@ pub struct Config {
     /// Requests handled at once by this instance; more are answered 503 `overloaded` at once.
     #[arg(long, env = "TESSERA_MAX_IN_FLIGHT", hide_env_values = true, default_value_t = 1024, global = true)]
     pub max_in_flight: usize,
+
+    /// Connections this instance keeps open at once; one more is answered 503 `overloaded` and
+    /// closed at once. Keep the open-files limit (`ulimit -n`) above it and the storage pool.
+    #[arg(long, env = "TESSERA_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 1024, global = true)]
+    pub max_connections: usize,
 
     /// Longest a request may take before it is abandoned with 503 `request_timeout`, in milliseconds.
     #[arg(long, env = "TESSERA_REQUEST_TIMEOUT_MS", hide_env_values = true, default_value_t = 30_000, global = true)]
@@ -258,6 +281,7 @@ mod tests {
         assert_eq!(config.body_limit, 1024 * 1024);
         assert_eq!((config.access_token_ttl, config.refresh_token_ttl), (900, 2_592_000));
         assert_eq!((config.login_max_failures, config.login_window), (10, 900));
+        assert_eq!((config.session_max_age, config.sweep_interval), (7_776_000, 3600));
     }
 
     #[test]

@@ -3,8 +3,10 @@
 
 pub mod app;
 pub mod backend;
+pub mod cli;
 pub mod config;
 mod secret;
+pub mod sweeping;
 pub mod system;
 pub mod telemetry;
 

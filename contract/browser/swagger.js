@@ -1,6 +1,7 @@
 // Swagger UI in a real browser (Debian's Chromium driven by playwright-core), against Tessera's own
 // /docs: authorize with a bearer token, "Try it out" create_project (201 shown), then get_project
-// with an unknown id (the 404 problem body shown); no request may leave 127.0.0.1; a screenshot is saved.
+// with an unknown id (the 404 problem body shown); no request may leave 127.0.0.1; all of it under
+// the page's own Content-Security-Policy, which nothing may violate; a screenshot is saved.
 //
 // Usage: node browser/swagger.js BASE_URL ACCESS_TOKEN SCREENSHOT_PATH
 const { chromium } = require('playwright-core');
@@ -40,7 +41,14 @@ async function tryItOut(page, operation, fill) {
   });
   try {
     const page = context.pages()[0] || (await context.newPage());
-    await page.goto(`${base}/docs`, { waitUntil: 'networkidle' });
+    // Chromium reports every blocked script, style, image or request on the console.
+    const violations = [];
+    page.on('console', (message) => {
+      if (message.text().includes('Content Security Policy')) violations.push(message.text());
+    });
+    const docs = await page.goto(`${base}/docs`, { waitUntil: 'networkidle' });
+    const policy = (await docs.allHeaders())['content-security-policy'] || '';
+    if (!policy.includes("script-src 'sha256-")) fail(`/docs is not served under its own policy: ${policy}`);
     await page.locator('#operations-projects-create_project').waitFor({ timeout: 15000 });
 
     await page.getByRole('button', { name: 'Authorize' }).first().click();
@@ -64,6 +72,7 @@ async function tryItOut(page, operation, fill) {
 
     await page.locator('#operations-projects-get_project').screenshot({ path: screenshot });
     if (foreign.length > 0) fail(`the page reached beyond 127.0.0.1: ${foreign.join(', ')}`);
+    if (violations.length > 0) fail(`the page broke its Content-Security-Policy: ${violations.join('\n')}`);
     console.log('swagger ui: OK');
   } finally {
     await context.close();

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod errors;
+pub mod login_attempts;
 pub mod members;
 pub mod pagination;
 pub mod ports;
@@ -15,5 +16,5 @@ mod text;
 pub mod users;
 
 pub use errors::{Conflict, FieldViolation, StorageError};
-pub use pagination::{Continuation, Page, PageLimit};
+pub use pagination::{Continuation, JsonSize, Page, PageBudget, PageFill, PageLimit};
 pub use text::Raw;

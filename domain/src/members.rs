@@ -2,7 +2,7 @@
 
 use time::OffsetDateTime;
 
-use crate::pagination::{Continuation, PageLimit};
+use crate::pagination::{Continuation, JsonSize, PageBudget, PageLimit};
 use crate::projects::{ProjectId, ProjectRole};
 use crate::users::{Profile, UserId};
 
@@ -22,10 +22,18 @@ pub struct MemberView {
     pub added_at: OffsetDateTime,
 }
 
+/// The profile, and at most 80 bytes for the role, the time and field names.
+impl JsonSize for MemberView {
+    fn json_size(&self) -> usize {
+        80 + self.user.json_size()
+    }
+}
+
 /// One page of a project's members, in the order they were added (then by user id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberListQuery {
     pub project: ProjectId,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    pub budget: PageBudget,
 }

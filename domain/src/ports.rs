@@ -45,6 +45,11 @@ pub trait UserRepository: Send {
 /// Storage of refresh-token chains and tokens.
 #[async_trait]
 pub trait RefreshTokenRepository: Send {
+    /// Stores a new chain: a successful login. MUST also clear the failed login attempts counted
+    /// under [`AttemptKey::Account`] of `chain.user_id`, in the same unit of work (they clear when
+    /// it commits, and only then): a success clears the account's count at no extra call.
+    ///
+    /// [`AttemptKey::Account`]: crate::login_attempts::AttemptKey::Account
     async fn insert_chain(&mut self, chain: &RefreshChain) -> Result<(), StorageError>;
 
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError>;

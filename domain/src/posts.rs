@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::errors::FieldViolation;
-use crate::pagination::{Continuation, PageLimit};
+use crate::pagination::{json_text_len, Continuation, JsonSize, PageBudget, PageLimit};
 use crate::projects::{ProjectId, ProjectRole};
 use crate::text;
 use crate::users::{Profile, UserId};
@@ -194,11 +194,25 @@ impl Post {
     }
 }
 
+/// The post's own fields (without its creator): its texts, and at most 340 bytes for its ids,
+/// status, times, version and field names.
+impl JsonSize for Post {
+    fn json_size(&self) -> usize {
+        340 + json_text_len(self.slug.as_str()) + json_text_len(self.title.as_str()) + json_text_len(self.body.as_str())
+    }
+}
+
 /// A post with its creator's profile.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostView {
     pub post: Post,
     pub creator: Profile,
+}
+
+impl JsonSize for PostView {
+    fn json_size(&self) -> usize {
+        self.post.json_size() + self.creator.json_size()
+    }
 }
 
 /// One page of a project's posts, newest activity first, optionally of one status only.
@@ -208,6 +222,7 @@ pub struct ProjectPostsQuery {
     pub status: Option<PostStatus>,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    pub budget: PageBudget,
 }
 
 /// One page of a creator's posts in the projects `viewer` is a member of, newest activity first.
@@ -219,6 +234,7 @@ pub struct CreatorPostsQuery {
     pub drafts_visible_to: Vec<ProjectRole>,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    pub budget: PageBudget,
 }
 
 #[cfg(test)]

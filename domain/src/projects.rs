@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::errors::FieldViolation;
-use crate::pagination::{Continuation, PageLimit};
+use crate::pagination::{json_text_len, Continuation, JsonSize, PageBudget, PageLimit};
 use crate::text;
 use crate::users::{Profile, UserId};
 
@@ -155,12 +155,23 @@ pub struct ProjectView {
     pub post_count: i64,
 }
 
+/// Its texts and the owner's profile, and at most 300 bytes for ids, role, counts, times, version
+/// and field names.
+impl JsonSize for ProjectView {
+    fn json_size(&self) -> usize {
+        300 + json_text_len(self.project.name.as_str())
+            + json_text_len(self.project.description.as_str())
+            + self.owner.json_size()
+    }
+}
+
 /// One page of the projects a person owns or is a member of, newest first.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectListQuery {
     pub member: UserId,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    pub budget: PageBudget,
 }
 
 #[cfg(test)]

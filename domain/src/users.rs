@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::errors::FieldViolation;
-use crate::pagination::{Continuation, PageLimit};
+use crate::pagination::{json_text_len, Continuation, JsonSize, PageBudget, PageLimit};
 
 /// A user's id (UUIDv7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,6 +220,30 @@ pub struct Profile {
     pub created_at: OffsetDateTime,
 }
 
+/// A profile's texts, and at most 160 bytes for its id, time and field names.
+fn profile_json_size(username: &Username, first: &PersonName, last: &PersonName, avatar: Option<&AvatarUrl>) -> usize {
+    160 + json_text_len(username.as_str())
+        + json_text_len(first.as_str())
+        + json_text_len(last.as_str())
+        + avatar.map_or(0, |url| json_text_len(url.as_str()))
+}
+
+impl JsonSize for Profile {
+    fn json_size(&self) -> usize {
+        profile_json_size(&self.username, &self.first_name, &self.last_name, self.avatar_url.as_ref())
+    }
+}
+
+/// A user as the admin list shows them: the profile's fields, the email, and at most 60 more bytes
+/// for the role, the version and field names.
+impl JsonSize for User {
+    fn json_size(&self) -> usize {
+        profile_json_size(&self.username, &self.first_name, &self.last_name, self.avatar_url.as_ref())
+            + 60
+            + json_text_len(self.email.as_str())
+    }
+}
+
 impl User {
     pub fn profile(&self) -> Profile {
         Profile {
@@ -239,6 +263,7 @@ pub struct UserListQuery {
     pub prefix: Option<UsernamePrefix>,
     pub after: Option<Continuation>,
     pub limit: PageLimit,
+    pub budget: PageBudget,
 }
 
 #[cfg(test)]

@@ -86,10 +86,12 @@ fn fresh_dynamodb_table() -> String {
     format!("t_{}", uuid::Uuid::now_v7().simple())
 }
 
-/// A configuration pointing at a database of its own, which lives as long as this value.
+/// A configuration pointing at a database of its own, which lives as long as this value (and its
+/// clones: a second server on the same database shares it).
+#[derive(Clone)]
 pub struct IsolatedConfig {
     pub config: Config,
-    _dir: TempDir,
+    _dir: Arc<TempDir>,
 }
 
 pub async fn isolated_config() -> IsolatedConfig {
@@ -118,7 +120,7 @@ pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
             config.dynamodb_table = fresh_dynamodb_table();
         }
     }
-    IsolatedConfig { config, _dir: dir }
+    IsolatedConfig { config, _dir: Arc::new(dir) }
 }
 
 /// A migrated, empty storage backend for the conformance suite.

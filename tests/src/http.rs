@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use bootstrap::backend::Backend;
 use bootstrap::{App, Config, Running};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -16,6 +17,8 @@ pub struct TestServer {
     pub base: String,
     pub client: reqwest::Client,
     running: Option<Running>,
+    /// A server started as a process of its own ([`TestServer::another_process`]), killed on drop.
+    process: Option<tokio::process::Child>,
     config: IsolatedConfig,
 }
 
@@ -75,9 +78,92 @@ impl TestServer {
         Self::around(running, config)
     }
 
+    /// Starts `program` — the `tessera` command line, built for tests as `tessera-under-test`
+    /// (pass `env!("CARGO_BIN_EXE_tessera-under-test")`) — as an operating-system process of its
+    /// own on this server's configuration: the same SQLite file, PostgreSQL database or DynamoDB
+    /// table, and the same secret. A second instance of one deployment that shares nothing with
+    /// this one but the storage, so a rule that holds across both holds because of the storage.
+    pub async fn another_process(&self, program: &str) -> Self {
+        let config = self.config.clone();
+        let c = &config.config;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free loopback port")
+            .port();
+        let mut command = self.command_on_this_storage(program);
+        command
+            .arg("serve")
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--login-max-failures", &c.login_max_failures.to_string()])
+            .args(["--login-window", &c.login_window.to_string()]);
+        let mut child = command.spawn().expect("the test build of tessera starts");
+        let base = format!("http://127.0.0.1:{port}");
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = child.try_wait().expect("the process can be asked") {
+                panic!("the second tessera process exited before serving: {status}");
+            }
+            let ready = client.get(format!("{base}/health/ready")).send().await;
+            if ready.is_ok_and(|r| r.status() == StatusCode::OK) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the second tessera process never became ready");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self { base, client, running: None, process: Some(child), config }
+    }
+
+    /// Runs `program` (the test build of `tessera`, as for [`TestServer::another_process`]) with
+    /// `args` on this server's storage and secret, as an operator would, and waits for it to end.
+    pub async fn run_command(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let mut command = self.command_on_this_storage(program);
+        command.args(args);
+        command.output().await.expect("the test build of tessera runs")
+    }
+
+    /// `program` set to this server's storage (SQLite file, PostgreSQL database or DynamoDB table)
+    /// and secret, logging warnings only, migrating nothing.
+    fn command_on_this_storage(&self, program: &str) -> tokio::process::Command {
+        let c = &self.config.config;
+        let mut command = tokio::process::Command::new(program);
+        command
+            .args(["--storage", &format!("{:?}", c.storage).to_lowercase()])
+            .args(["--dynamodb-table", &c.dynamodb_table])
+            .args(["--log-format", "json"])
+            .arg("--no-migrate")
+            .env("RUST_LOG", "warn")
+            .env("TESSERA_JWT_SECRET", c.jwt_secret.clone().unwrap_or_default())
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true);
+        if let Some(url) = &c.database_url {
+            command.env("TESSERA_DATABASE_URL", url);
+        }
+        if let Some(endpoint) = &c.dynamodb_endpoint {
+            command.env("TESSERA_DYNAMODB_ENDPOINT", endpoint);
+        }
+        command
+    }
+
+    /// Starts a server on `backend` whose storage was set up beforehand with the default settings,
+    /// so that `adjust` may shorten the storage timeouts for a fault test without a busy machine
+    /// pushing a cold backend's set-up calls past them: setting up is not what such a test is about.
+    pub async fn start_set_up_on(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = isolated_config_on(backend).await;
+        adjust(&mut config.config);
+        let mut set_up = config.config.clone();
+        set_up.dynamodb_timeout_ms = Config::defaults().dynamodb_timeout_ms.max(10_000);
+        let backend = Backend::open(&set_up).await.expect("the test backend opens");
+        backend.migrate().await.expect("migrations apply");
+        backend.close().await;
+        config.config.no_migrate = true;
+        let running = bootstrap::spawn(&config.config).await.expect("the server starts");
+        Self::around(running, config)
+    }
+
     fn around(running: Running, config: IsolatedConfig) -> Self {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
-        Self { base: format!("http://{}", running.addr), client, running: Some(running), config }
+        Self { base: format!("http://{}", running.addr), client, running: Some(running), process: None, config }
     }
 
     /// Starts a server whose storage is closed before it serves: every storage call fails as it
@@ -129,6 +215,9 @@ impl TestServer {
         if let Some(running) = self.running.take() {
             running.stop().await.expect("a clean stop");
         }
+        if let Some(mut process) = self.process.take() {
+            let _ = process.kill().await;
+        }
     }
 
     /// Sends a request; `body` as JSON when given. Every error answer is checked for the problem
@@ -146,12 +235,14 @@ impl TestServer {
 
     pub async fn answer(&self, request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("the server answers");
+        let path = response.url().path().to_owned();
         let status = response.status();
         let headers = response.headers().clone();
         let text = response.text().await.expect("a readable body");
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
         let answer = Answer { status, headers, body, text };
         check_problem_contract(&answer);
+        check_security_headers(&answer, &path);
         answer
     }
 
@@ -304,4 +395,24 @@ fn check_problem_contract(answer: &Answer) {
     if matches!(answer.status.as_u16(), 429 | 503) {
         assert!(answer.header("retry-after").is_some(), "{} without Retry-After", answer.status);
     }
+}
+
+/// What every `/api/v1` answer carries (OWASP REST Security Cheat Sheet), errors included; its
+/// `Cache-Control` is `no-store` unless the resource says otherwise (`e2e/headers.rs` checks which).
+pub const SECURITY_HEADERS: [(&str, &str); 3] = [
+    ("x-content-type-options", "nosniff"),
+    ("content-security-policy", "frame-ancestors 'none'"),
+    ("x-frame-options", "DENY"),
+];
+
+/// Every answer of every suite under `/api/v1` is checked for [`SECURITY_HEADERS`] and a `Cache-Control`.
+#[track_caller]
+fn check_security_headers(answer: &Answer, path: &str) {
+    if !path.starts_with("/api/v1") {
+        return;
+    }
+    for (name, value) in SECURITY_HEADERS {
+        assert_eq!(answer.header(name), Some(value), "{} on {path} without {name}: {value}", answer.status);
+    }
+    assert!(answer.header("cache-control").is_some(), "{} on {path} without Cache-Control", answer.status);
 }

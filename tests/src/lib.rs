@@ -8,5 +8,6 @@ pub mod backend;
 pub mod conformance;
 pub mod http;
 pub mod load;
+pub mod login_flood;
 pub mod refresh_chains;
 pub mod throwaway;

@@ -2,7 +2,7 @@
 //! does something to the server or its storage, every answer recorded with how long it took.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,8 @@ pub struct Sent {
 
 pub struct Load {
     stop: Arc<AtomicBool>,
+    /// Answers (or failures) recorded so far, by every worker.
+    answered: Arc<AtomicUsize>,
     workers: Vec<JoinHandle<Vec<Sent>>>,
 }
 
@@ -40,10 +42,11 @@ impl Load {
         F: Future<Output = Result<u16, String>> + Send + 'static,
     {
         let stop = Arc::new(AtomicBool::new(false));
+        let answered = Arc::new(AtomicUsize::new(0));
         let step = Arc::new(step);
         let workers = (0..count)
             .map(|worker| {
-                let (stop, step) = (stop.clone(), step.clone());
+                let (stop, step, answered) = (stop.clone(), step.clone(), answered.clone());
                 tokio::spawn(async move {
                     let mut sent = Vec::new();
                     let mut n = 0;
@@ -55,12 +58,23 @@ impl Load {
                             Err(e) => (0, Some(e)),
                         };
                         sent.push(Sent { worker, n, status, error, took: started.elapsed() });
+                        answered.fetch_add(1, Ordering::SeqCst);
                     }
                     sent
                 })
             })
             .collect();
-        Load { stop, workers }
+        Load { stop, answered, workers }
+    }
+
+    /// Waits until the workers have had `count` answers in all, so that what the test does next
+    /// happens under load however slow the machine is (a fixed sleep does not promise that).
+    pub async fn wait_for_answers(&self, count: usize, within: Duration) {
+        let deadline = Instant::now() + within;
+        while self.answered.load(Ordering::SeqCst) < count {
+            assert!(Instant::now() < deadline, "the load had fewer than {count} answers after {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Stops the workers after their request in flight and returns every answer.

@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use reqwest::Method;
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
-use tessera_tests::http::TestServer;
+use tessera_tests::http::{TestServer, PASSWORD};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
@@ -54,11 +54,14 @@ impl<S: Subscriber> Layer<S> for StatementLog {
                 event.record(&mut call);
                 STATEMENTS.lock().unwrap().push(call.1.unwrap_or_default());
             }
-            // sqlx does not log transaction control: the SQL adapters' own begin/commit calls.
+            // sqlx does not log transaction control: the SQL adapters' own begin/commit calls
+            // (DynamoDB's commit is the write call the SDK logs above).
             "tessera::storage" => {
-                let mut operation = Named("operation", None);
+                let (mut backend, mut operation) = (Named("backend", None), Named("operation", None));
+                event.record(&mut backend);
                 event.record(&mut operation);
-                if let Some(control @ ("begin" | "commit")) = operation.1.as_deref() {
+                let sql = backend.1.as_deref() != Some("dynamodb");
+                if let (true, Some(control @ ("begin" | "commit"))) = (sql, operation.1.as_deref()) {
                     STATEMENTS.lock().unwrap().push(control.to_uppercase());
                 }
             }
@@ -126,12 +129,15 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
     let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
     // (path, caller, SQL statements, DynamoDB calls). On DynamoDB the project-scoped lists first
     // read the caller's membership (one BatchGetItem of member + project); a page is then one
-    // Query and one BatchGetItem of the profiles it shows.
+    // Query and one BatchGetItem of the profiles it shows. A creator's posts read the caller's
+    // member items in the posts' projects before any post (one BatchGetItem), so that no post
+    // the caller may not see is read; then the page's posts, projects and creator.
+    let creator_posts: &[&str] = &["GetItem", "Query", "BatchGetItem", "BatchGetItem"];
     let lists: [(&str, &str, usize, &[&str]); 5] = [
         ("/api/v1/projects", &ada.access, 1, &["Query", "BatchGetItem"]),
         (&format!("/api/v1/projects/{id}/members"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
         (&format!("/api/v1/projects/{id}/posts"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
-        (&format!("/api/v1/creators/{}/posts", ada.user_id), &root.access, 2, &["GetItem", "Query", "BatchGetItem"]),
+        (&format!("/api/v1/creators/{}/posts", ada.user_id), &root.access, 2, creator_posts),
         ("/api/v1/users", &root.access, 2, &["GetItem", "Query", "BatchGetItem"]),
     ];
     for (path, token, statements, calls) in lists {
@@ -191,4 +197,67 @@ async fn every_write_request_is_one_transaction() {
 
 fn take() -> Vec<String> {
     std::mem::take(&mut *STATEMENTS.lock().unwrap())
+}
+
+/// The storage calls of one login, from a warm server (connection set-up left out).
+async fn calls_of_login(server: &TestServer, login: &str, password: &str, status: u16) -> Vec<String> {
+    take();
+    server.login(login, password).await.expect(status);
+    take().into_iter().filter(|s| !s.trim_start().to_uppercase().starts_with("PRAGMA")).collect()
+}
+
+/// Asserts `calls` are `expected`, each SQL statement by its beginning.
+#[track_caller]
+fn assert_calls(calls: &[String], expected: &[&str], what: &str) {
+    let matches = calls.len() == expected.len() && calls.iter().zip(expected).all(|(c, e)| c.starts_with(e));
+    assert!(matches, "{what}: expected {expected:#?}, got {calls:#?}");
+}
+
+/// What a login costs in storage calls. Before failed attempts were counted in the storage (an
+/// in-process limiter, measured at de79082) a successful login cost, on SQL, 5: find the user,
+/// BEGIN, insert the chain, insert the token, COMMIT; on DynamoDB, 3: GetItem of the login-name
+/// claim, GetItem of the user, one TransactWriteItems. A wrong password cost the lookup alone
+/// (SQL 1, DynamoDB 2). Counting adds one call to each, the upsert (SQL) or UpdateItem
+/// (DynamoDB) before the password is checked; a success clears the count inside its own
+/// transaction (a trigger on SQL, one more action of the TransactWriteItems on DynamoDB), for free.
+#[tokio::test]
+async fn a_login_costs_one_call_more_than_without_a_limiter() {
+    let _log = install().await;
+    let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
+    let server = TestServer::start().await;
+    server.register("ada").await.expect(201);
+    // Warm the pools (and count, then clear, once).
+    server.login("ada", PASSWORD).await.expect(200);
+
+    const FIND: &str = "SELECT id, email, username";
+    const COUNT: &str = "INSERT INTO login_attempts";
+    let (success, failure, unknown): (&[&str], &[&str], &[&str]) = if dynamodb {
+        (
+            &["GetItem", "GetItem", "UpdateItem", "TransactWriteItems"],
+            &["GetItem", "GetItem", "UpdateItem"],
+            &["GetItem", "UpdateItem"],
+        )
+    } else {
+        (
+            &[FIND, COUNT, "BEGIN", "INSERT INTO refresh_chains", "INSERT INTO refresh_tokens", "COMMIT"],
+            &[FIND, COUNT],
+            &[FIND, COUNT],
+        )
+    };
+    let (before_success, before_failure) = if dynamodb { (3, 2) } else { (5, 1) };
+    assert_eq!((success.len(), failure.len()), (before_success + 1, before_failure + 1));
+
+    for login in ["ada", "ada@example.com"] {
+        assert_calls(&calls_of_login(&server, login, PASSWORD, 200).await, success, "a successful login");
+    }
+    assert_calls(&calls_of_login(&server, "ada", "wrong password", 401).await, failure, "a wrong password");
+    assert_calls(&calls_of_login(&server, "nobody", "wrong password", 401).await, unknown, "an unknown name");
+    // A name that can be nobody's is not looked up; one over 254 characters is not even counted.
+    assert_calls(&calls_of_login(&server, "x@y@z", "wrong password", 401).await, &unknown[1..], "nobody's name");
+    assert_calls(&calls_of_login(&server, &"x".repeat(255), PASSWORD, 401).await, &[], "a login too long");
+    // Locked: the same calls as a failure, and no more.
+    for _ in 0..10 {
+        server.login("ada", "wrong password").await;
+    }
+    assert_calls(&calls_of_login(&server, "ada", PASSWORD, 429).await, failure, "a locked account");
 }

@@ -30,6 +30,11 @@ impl Position<'_> {
         Continuation(bytes)
     }
 
+    /// The attributes of `item` that make its position: the `ExclusiveStartKey` after it.
+    pub(crate) fn key_of(&self, item: &Item) -> Item {
+        self.names.iter().filter_map(|name| item.get(*name).map(|value| ((*name).to_owned(), value.clone()))).collect()
+    }
+
     /// The `ExclusiveStartKey` a continuation stands for, if every value passes `valid`.
     pub(crate) fn start_key(
         &self,

@@ -2,6 +2,7 @@
 //! `README.md` beside this crate maps each access pattern onto these keys.
 
 use domain::auth::{ChainId, TokenHash};
+use domain::login_attempts::AttemptKey;
 use domain::posts::{PostId, Slug};
 use domain::projects::ProjectId;
 use domain::users::UserId;
@@ -17,8 +18,11 @@ pub(crate) const STATUS_ORDER: &str = "lsk2";
 /// Keys of the `by_creator` global index: a creator's posts across projects.
 pub(crate) const CREATOR: &str = "gpk";
 pub(crate) const CREATOR_ORDER: &str = "gsk";
-/// Epoch seconds after which DynamoDB's TTL may delete the item (refresh tokens).
+/// Epoch seconds after which DynamoDB's TTL may delete the item (refresh tokens, login attempts).
 pub(crate) const EXPIRES: &str = "expires_at_s";
+/// On a post: the JSON its fields take in a page (`domain::JsonSize`), projected into the indexes
+/// so that a page reads only the posts that fit it.
+pub(crate) const JSON_SIZE: &str = "json_size";
 /// Set on a project whose deletion has begun: from then on it reads as gone.
 pub(crate) const DELETING: &str = "deleting_at";
 
@@ -100,6 +104,12 @@ impl Key {
 
     pub(crate) fn deletion(project: ProjectId) -> Key {
         Key::new(DELETIONS, project.0.to_string())
+    }
+
+    /// The failed login attempts of one account or unknown name (a partition each: attempts on
+    /// different keys never contend).
+    pub(crate) fn login_attempts(key: &AttemptKey) -> Key {
+        Key::new(format!("LOGIN#{}", key.as_text()), "LOGIN")
     }
 }
 

@@ -149,6 +149,7 @@ impl MemberRepository for DynamoUnit {
                 MemberView { user: profile_from_item(user)?, role: member.role, added_at: member.added_at },
             ));
         }
-        Ok(Page::from_overfetch(rows, query.limit, |(item, _)| MEMBER_POSITION.after(item)).map(|(_, view)| view))
+        Ok(Page::from_overfetch(rows, query.limit, query.budget, |(item, _)| MEMBER_POSITION.after(item))
+            .map(|(_, view)| view))
     }
 }

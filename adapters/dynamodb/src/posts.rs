@@ -1,7 +1,7 @@
 //! `PostRepository` on DynamoDB. A post lives in its project's partition under its slug (so the
 //! slug is unique there by key) and is listed by newest activity through the `by_order` and
 //! `by_status` local indexes. A pointer item leads from the post's id to that key. The
-//! `by_creator` global index lists a creator's posts across projects.
+//! `by_creator` global index lists a creator's posts across projects (pages: `post_pages.rs`).
 
 use async_trait::async_trait;
 use domain::ports::PostRepository;
@@ -10,24 +10,17 @@ use domain::posts::{
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;
-use domain::{Conflict, Page, StorageError};
+use domain::{Conflict, JsonSize, Page, StorageError};
 
-use crate::cursor::Position;
 use crate::item::{millis, n, s, sortable, Fields, Item};
 use crate::keys::{
-    creator_partition, project_partition, Key, BY_CREATOR, BY_ORDER, BY_STATUS, CREATOR, CREATOR_ORDER, ORDER, PK,
-    POST_PREFIX, SK, STATUS_ORDER,
+    creator_partition, project_partition, Key, CREATOR, CREATOR_ORDER, JSON_SIZE, ORDER, PK, POST_PREFIX, SK,
+    STATUS_ORDER,
 };
-use crate::members::member_from_item;
-use crate::projects::project_from_item;
 use crate::table::QuerySpec;
 use crate::unit_of_work::{Counts, DynamoUnit};
 use crate::users::profile_from_item;
 use crate::writes::{Failure, Write};
-
-const ORDER_POSITION: Position<'static> = Position { names: &[PK, SK, ORDER] };
-const STATUS_POSITION: Position<'static> = Position { names: &[PK, SK, STATUS_ORDER] };
-const CREATOR_POSITION: Position<'static> = Position { names: &[CREATOR, CREATOR_ORDER, PK, SK] };
 
 fn activity_key(post: &Post) -> String {
     format!("{}#{}", sortable(post.activity_at()), post.id.0)
@@ -45,6 +38,7 @@ fn post_item(post: &Post) -> Item {
         ("creator_id".to_owned(), s(post.creator_id.0.to_string())),
         ("created_at".to_owned(), n(millis(post.created_at))),
         ("version".to_owned(), n(post.version)),
+        (JSON_SIZE.to_owned(), n(i64::try_from(post.json_size()).unwrap_or(i64::MAX))),
         (ORDER.to_owned(), s(format!("{POST_PREFIX}{activity}"))),
         (STATUS_ORDER.to_owned(), s(format!("{POST_PREFIX}{}#{activity}", post.status.as_str()))),
         (CREATOR.to_owned(), s(creator_partition(post.creator_id))),
@@ -182,130 +176,10 @@ impl PostRepository for DynamoUnit {
     }
 
     async fn list_for_project(&mut self, query: &ProjectPostsQuery) -> Result<Page<PostView>, StorageError> {
-        let partition = project_partition(query.project);
-        let (index, attribute, prefix, position) = match query.status {
-            None => (BY_ORDER, ORDER, POST_PREFIX.to_owned(), &ORDER_POSITION),
-            Some(status) => (BY_STATUS, STATUS_ORDER, format!("{POST_PREFIX}{}#", status.as_str()), &STATUS_POSITION),
-        };
-        let start = match &query.after {
-            Some(after) => Some(position.start_key(after, |name, value| match name {
-                PK => value == partition,
-                SK => value.starts_with(POST_PREFIX),
-                _ => value.starts_with(&prefix),
-            })?),
-            None => None,
-        };
-        let items = self
-            .table
-            .query_up_to(
-                "posts.list_for_project",
-                QuerySpec {
-                    index: Some(index),
-                    partition: (PK, partition),
-                    prefix: Some((attribute, prefix.clone())),
-                    forward: false,
-                    start,
-                    limit: query.limit.get() as i32 + 1,
-                    keys_only: false,
-                },
-            )
-            .await?;
-        // The index holds keys and ids; the posts and their creators come in one BatchGetItem.
-        let mut keys = Vec::with_capacity(items.len() * 2);
-        for entry in &items {
-            keys.push(Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?);
-            keys.push(Key::user(UserId(Fields::of(entry, "post entry").uuid("creator_id")?)));
-        }
-        let found = self.table.batch_get("posts.list_for_project", &keys).await?;
-        let mut rows = Vec::with_capacity(items.len());
-        for (entry, key) in items.into_iter().zip(keys.into_iter().step_by(2)) {
-            // Deleted between the Query and the read: not on this page.
-            let Some(post) = found.get(&key).map(post_from_item).transpose()? else { continue };
-            let creator = found
-                .get(&Key::user(post.creator_id))
-                .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
-            rows.push((entry, PostView { creator: profile_from_item(creator)?, post }));
-        }
-        Ok(Page::from_overfetch(rows, query.limit, |(entry, _)| position.after(entry)).map(|(_, view)| view))
+        self.project_posts_page(query).await
     }
 
-    /// The creator's posts come from the global index; which of them the viewer may see depends
-    /// on the viewer's membership of each post's project, read with the creator's profile in
-    /// one BatchGetItem per Query. When some are hidden the next Query continues, so a page is
-    /// never cut short by them.
     async fn list_for_creator(&mut self, query: &CreatorPostsQuery) -> Result<Page<PostView>, StorageError> {
-        let partition = creator_partition(query.creator);
-        let mut start = match &query.after {
-            Some(after) => Some(CREATOR_POSITION.start_key(after, |name, value| match name {
-                CREATOR => value == partition,
-                PK => value.starts_with("PROJECT#"),
-                SK => value.starts_with(POST_PREFIX),
-                _ => value.bytes().all(|b| b.is_ascii_hexdigit() || b == b'#' || b == b'-'),
-            })?),
-            None => None,
-        };
-        let wanted = query.limit.get() as usize + 1;
-        let mut rows = Vec::with_capacity(wanted);
-        let mut creator = None;
-        let mut rounds = 0;
-        loop {
-            let (items, next) = self
-                .table
-                .query(
-                    "posts.list_for_creator",
-                    QuerySpec {
-                        index: Some(BY_CREATOR),
-                        partition: (CREATOR, partition.clone()),
-                        prefix: None,
-                        forward: false,
-                        start: start.take(),
-                        // After a round that hid posts, read ahead in larger steps: entries past the
-                        // page are read again by the next page, never skipped.
-                        limit: if rounds == 0 { (wanted - rows.len()) as i32 } else { 100 },
-                        keys_only: false,
-                    },
-                )
-                .await?;
-            rounds += 1;
-            // Per entry: the post, its project and the viewer's membership; and the creator once.
-            let mut keys = Vec::with_capacity(items.len() * 3 + 1);
-            let mut post_keys = Vec::with_capacity(items.len());
-            if creator.is_none() {
-                keys.push(Key::user(query.creator));
-            }
-            for entry in &items {
-                let post_key = Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))?;
-                let project = ProjectId(Fields::of(entry, "post entry").uuid("project_id")?);
-                keys.extend([post_key.clone(), Key::project(project), Key::member(project, query.viewer)]);
-                post_keys.push(post_key);
-            }
-            let found = self.table.batch_get("posts.list_for_creator", &keys).await?;
-            if creator.is_none() {
-                creator = found.get(&Key::user(query.creator)).map(profile_from_item).transpose()?;
-            }
-            for (item, post_key) in items.into_iter().zip(post_keys) {
-                let Some(post) = found.get(&post_key).map(post_from_item).transpose()? else { continue };
-                let live = found.get(&Key::project(post.project_id)).map(project_from_item).transpose()?.flatten();
-                let member =
-                    found.get(&Key::member(post.project_id, query.viewer)).map(member_from_item).transpose()?;
-                let visible = match (live, member) {
-                    (Some(_), Some(member)) => {
-                        post.status == PostStatus::Published || query.drafts_visible_to.contains(&member.role)
-                    }
-                    _ => false,
-                };
-                if visible {
-                    let creator = creator
-                        .clone()
-                        .ok_or_else(|| StorageError::backend(format!("post {} without its creator", post.id.0)))?;
-                    rows.push((item, PostView { post, creator }));
-                }
-            }
-            match next {
-                Some(next) if rows.len() < wanted => start = Some(next),
-                _ => break,
-            }
-        }
-        Ok(Page::from_overfetch(rows, query.limit, |(item, _)| CREATOR_POSITION.after(item)).map(|(_, view)| view))
+        self.creator_posts_page(query).await
     }
 }

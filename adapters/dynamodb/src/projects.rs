@@ -205,6 +205,7 @@ impl ProjectRepository for DynamoUnit {
                 _ => break,
             }
         }
-        Ok(Page::from_overfetch(rows, query.limit, |(item, _)| MEMBERSHIP_POSITION.after(item)).map(|(_, view)| view))
+        Ok(Page::from_overfetch(rows, query.limit, query.budget, |(item, _)| MEMBERSHIP_POSITION.after(item))
+            .map(|(_, view)| view))
     }
 }

@@ -1,26 +1,38 @@
 //! `RefreshTokenRepository` on DynamoDB: a chain is one item, a token is one item keyed by its
-//! hash with a TTL attribute, so DynamoDB deletes expired tokens by itself (lazily: reads still
-//! check `expires_at`).
+//! hash. Both carry the TTL attribute (a token its `expires_at`, a chain its `ends_at`), so
+//! DynamoDB deletes them by itself once they can no longer serve (lazily: the service still
+//! compares both times). A new chain also deletes its user's login-attempts item.
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::login_attempts::AttemptKey;
 use domain::ports::RefreshTokenRepository;
 use domain::users::UserId;
 use domain::StorageError;
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::item::{millis, n, s, Fields, Item};
 use crate::keys::{Key, EXPIRES};
 use crate::unit_of_work::DynamoUnit;
 use crate::writes::{Failure, Write};
 
+/// The session max age of chains written before chains stored their end: the default then.
+const ENDS_AFTER_BEFORE_THEY_WERE_STORED: Duration = Duration::days(90);
+
+/// Epoch seconds for the TTL attribute, rounded up: TTL must not remove an item before `at`.
+fn ttl(at: OffsetDateTime) -> i64 {
+    (millis(at) + 999).div_euclid(1000)
+}
+
 fn chain_from_item(item: &Item) -> Result<RefreshChain, StorageError> {
     let f = Fields::of(item, "refresh chain");
+    let created_at = f.time("created_at")?;
     Ok(RefreshChain {
         id: ChainId(f.uuid("id")?),
         user_id: UserId(f.uuid("user_id")?),
         session_epoch: f.int("session_epoch")?,
-        created_at: f.time("created_at")?,
+        created_at,
+        ends_at: f.opt_time("ends_at")?.unwrap_or(created_at + ENDS_AFTER_BEFORE_THEY_WERE_STORED),
         revoked_at: f.opt_time("revoked_at")?,
     })
 }
@@ -45,11 +57,22 @@ impl RefreshTokenRepository for DynamoUnit {
             ("user_id".to_owned(), s(chain.user_id.0.to_string())),
             ("session_epoch".to_owned(), n(chain.session_epoch)),
             ("created_at".to_owned(), n(millis(chain.created_at))),
+            ("ends_at".to_owned(), n(millis(chain.ends_at))),
+            (EXPIRES.to_owned(), n(ttl(chain.ends_at))),
         ]);
         if let Some(at) = chain.revoked_at {
             item.insert("revoked_at".into(), n(millis(at)));
         }
-        self.write([Write::put(Key::chain(chain.id), item).when("attribute_not_exists(pk)", Failure::ConditionFailed)])
+        let put = Write::put(Key::chain(chain.id), item).when("attribute_not_exists(pk)", Failure::ConditionFailed);
+        // A login clears its account's failed attempts in its own transaction (the port's
+        // contract): one more action, no more calls. Once per unit: a transaction may not touch
+        // an item twice.
+        let attempts = Key::login_attempts(&AttemptKey::Account(chain.user_id));
+        if self.writes_to(&attempts) {
+            self.write([put])
+        } else {
+            self.write([put, Write::delete(attempts)])
+        }
     }
 
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError> {
@@ -70,7 +93,7 @@ impl RefreshTokenRepository for DynamoUnit {
             ("user_id".to_owned(), s(token.user_id.0.to_string())),
             ("issued_at".to_owned(), n(millis(token.issued_at))),
             ("expires_at".to_owned(), n(millis(token.expires_at))),
-            (EXPIRES.to_owned(), n(token.expires_at.unix_timestamp())),
+            (EXPIRES.to_owned(), n(ttl(token.expires_at))),
         ]);
         if let Some(at) = token.spent_at {
             item.insert("spent_at".into(), n(millis(at)));

@@ -11,7 +11,9 @@ use aws_sdk_dynamodb::types::{
 use domain::StorageError;
 
 use crate::errors::sdk_error;
-use crate::keys::{BY_CREATOR, BY_ORDER, BY_STATUS, CREATOR, CREATOR_ORDER, EXPIRES, ORDER, PK, SK, STATUS_ORDER};
+use crate::keys::{
+    BY_CREATOR, BY_ORDER, BY_STATUS, CREATOR, CREATOR_ORDER, EXPIRES, JSON_SIZE, ORDER, PK, SK, STATUS_ORDER,
+};
 use crate::table::Table;
 
 const ACTIVE_WAIT: Duration = Duration::from_secs(120);
@@ -26,8 +28,10 @@ fn key(name: &str, kind: KeyType) -> Result<KeySchemaElement, StorageError> {
 
 /// What the indexes carry besides the keys: enough to read the rest in one BatchGetItem, never
 /// a post's title or body. An item and its entries in the local indexes must fit 400 KB together,
-/// so projecting everything would cut the largest post the API accepts to a third.
-const PROJECTED: [&str; 7] = ["id", "project_id", "user_id", "owner_id", "creator_id", "role", "added_at"];
+/// so projecting everything would cut the largest post the API accepts to a third. A post's
+/// status and size let a page decide which posts it shows before it reads any.
+const PROJECTED: [&str; 9] =
+    ["id", "project_id", "user_id", "owner_id", "creator_id", "role", "added_at", "status", JSON_SIZE];
 
 fn projected() -> Projection {
     Projection::builder()

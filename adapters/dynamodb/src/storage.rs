@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::ports::{Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, LoginAttempts, SessionsSwept, Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -15,6 +15,7 @@ use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use domain::StorageError;
+use time::OffsetDateTime;
 
 use crate::errors::sdk_error;
 use crate::keys::Key;
@@ -108,7 +109,7 @@ impl DynamoStorage {
         Ok(Self { table, closed: Arc::new(AtomicBool::new(false)) })
     }
 
-    /// Creates the table, its indexes and the refresh-token TTL if absent (safe when several
+    /// Creates the table, its indexes and the TTL setting if absent (safe when several
     /// instances start at once), then finishes project deletions a stopped process left.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         crate::setup::ensure_table(&self.table).await?;
@@ -120,7 +121,7 @@ impl DynamoStorage {
         self.closed.store(true, Ordering::SeqCst);
     }
 
-    fn open(&self) -> Result<&Table, StorageError> {
+    pub(crate) fn open(&self) -> Result<&Table, StorageError> {
         if self.closed.load(Ordering::SeqCst) {
             Err(StorageError::unavailable("the storage is closed"))
         } else {
@@ -150,5 +151,24 @@ impl Storage for DynamoStorage {
                 other => other,
             },
         )
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
+    }
+}
+
+#[async_trait]
+impl ExpiredSessions for DynamoStorage {
+    /// DynamoDB's TTL removes tokens past `expires_at` and chains past `ends_at` (both carry
+    /// `expires_at_s`), lazily but without a Scan of the whole table, which is what finding them
+    /// here would take: nothing to do. A revoked chain waits for its end; nothing reads it as live.
+    async fn sweep(&self, _now: OffsetDateTime, _limit: u32) -> Result<SessionsSwept, StorageError> {
+        self.open()?;
+        Ok(SessionsSwept::default())
     }
 }

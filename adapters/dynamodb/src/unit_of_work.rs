@@ -66,6 +66,11 @@ impl DynamoUnit {
         Ok(())
     }
 
+    /// Whether a write buffered so far touches the item at `key`.
+    pub(crate) fn writes_to(&self, key: &Key) -> bool {
+        self.writes.iter().any(|w| w.key == *key)
+    }
+
     pub(crate) fn count(&mut self, project: ProjectId, change: Counts) -> Result<(), StorageError> {
         if !self.writable {
             return Err(StorageError::backend("a write through a read-only unit of work"));

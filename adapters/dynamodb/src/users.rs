@@ -181,6 +181,7 @@ impl UserRepository for DynamoUnit {
                 .ok_or_else(|| StorageError::backend(format!("username claim without its user {}", id.0)))?;
             rows.push((claim, user_from_item(&item)?));
         }
-        Ok(Page::from_overfetch(rows, query.limit, |(claim, _)| USER_POSITION.after(claim)).map(|(_, user)| user))
+        Ok(Page::from_overfetch(rows, query.limit, query.budget, |(claim, _)| USER_POSITION.after(claim))
+            .map(|(_, user)| user))
     }
 }

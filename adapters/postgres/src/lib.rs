@@ -3,7 +3,9 @@
 //! errors by constraint name. Reads that need no transaction go straight to the pool.
 
 mod errors;
+mod expired_sessions;
 mod keyset;
+mod login_attempts;
 mod members;
 mod metrics;
 mod posts;

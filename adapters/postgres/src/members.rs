@@ -103,7 +103,7 @@ impl MemberRepository for PgUnit {
                     })
                 })
                 .collect::<Result<Vec<_>, StorageError>>()?;
-            Ok(Page::from_overfetch(items, query.limit, |m| keyset::encode(m.added_at, m.user.id.0)))
+            Ok(Page::from_overfetch(items, query.limit, query.budget, |m| keyset::encode(m.added_at, m.user.id.0)))
         })
         .await
     }

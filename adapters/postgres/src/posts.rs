@@ -7,7 +7,8 @@ use domain::posts::{
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;
-use domain::{Continuation, Page, PageLimit, StorageError};
+use domain::{Continuation, Page, PageBudget, PageFill, PageLimit, StorageError};
+use futures::TryStreamExt;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
@@ -53,12 +54,15 @@ fn view_from_row(row: &PgRow) -> Result<PostView, StorageError> {
 }
 
 /// Newest activity first, after the continuation, `limit + 1` rows; one statement. `sql` is the
-/// inner query of [`page_select`], open at its WHERE clause.
+/// inner query of [`page_select`], open at its WHERE clause. Its rows are taken one at a time
+/// until the page is full; the connection discards the rest as they arrive, so a page of the
+/// largest posts holds its budget and one more row, not `limit + 1` bodies.
 async fn list_page(
     unit: &mut PgUnit,
     mut sql: QueryBuilder<'_, Postgres>,
     after: Option<&Continuation>,
     limit: PageLimit,
+    budget: PageBudget,
 ) -> Result<Page<PostView>, StorageError> {
     if let Some(after) = after {
         let (at, id) = keyset::decode(after)?;
@@ -66,9 +70,16 @@ async fn list_page(
     }
     sql.push(" ORDER BY p.activity_at DESC, p.id DESC LIMIT ").push_bind(i64::from(limit.get()) + 1);
     sql.push(") p ").push(lateral_profile("c", "p.creator_id")).push(" ORDER BY p.activity_at DESC, p.id DESC");
-    let rows = sql.build().fetch_all(unit.conn()).await.map_err(storage_error)?;
-    let items = rows.iter().map(view_from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(items, limit, |v| keyset::encode(v.post.activity_at(), v.post.id.0)))
+    let mut page = PageFill::new(limit, budget);
+    let mut more = false;
+    let mut rows = sql.build().fetch(unit.conn());
+    while let Some(row) = rows.try_next().await.map_err(storage_error)? {
+        if !page.offer(view_from_row(&row)?) {
+            more = true;
+            break;
+        }
+    }
+    Ok(page.finish_after_last(more, |v| keyset::encode(v.post.activity_at(), v.post.id.0)))
 }
 
 #[async_trait]
@@ -180,7 +191,7 @@ impl PostRepository for PgUnit {
             if let Some(status) = query.status {
                 sql.push(" AND p.status = ").push_bind(status.as_str());
             }
-            list_page(self, sql, query.after.as_ref(), query.limit).await
+            list_page(self, sql, query.after.as_ref(), query.limit, query.budget).await
         })
         .await
     }
@@ -194,7 +205,7 @@ impl PostRepository for PgUnit {
             sql.push(" WHERE p.creator_id = ").push_bind(query.creator.0);
             let roles: Vec<&str> = query.drafts_visible_to.iter().map(|r| r.as_str()).collect();
             sql.push(" AND (p.status = 'published' OR v.role = ANY(").push_bind(roles).push("))");
-            list_page(self, sql, query.after.as_ref(), query.limit).await
+            list_page(self, sql, query.after.as_ref(), query.limit, query.budget).await
         })
         .await
     }

@@ -148,7 +148,9 @@ impl ProjectRepository for PgUnit {
             sql.push(") p ").push(lateral_profile("o", "p.owner_id")).push(" ORDER BY p.created_at DESC, p.id DESC");
             let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
             let items = rows.iter().map(view_from_row).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_overfetch(items, query.limit, |v| keyset::encode(v.project.created_at, v.project.id.0)))
+            Ok(Page::from_overfetch(items, query.limit, query.budget, |v| {
+                keyset::encode(v.project.created_at, v.project.id.0)
+            }))
         })
         .await
     }

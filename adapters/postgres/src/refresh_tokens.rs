@@ -17,12 +17,14 @@ impl RefreshTokenRepository for PgUnit {
     async fn insert_chain(&mut self, chain: &RefreshChain) -> Result<(), StorageError> {
         timed("refresh_chains.insert", async {
             sqlx::query(
-                "INSERT INTO refresh_chains (id, user_id, session_epoch, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO refresh_chains (id, user_id, session_epoch, created_at, ends_at, revoked_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(chain.id.0)
             .bind(chain.user_id.0)
             .bind(chain.session_epoch)
             .bind(chain.created_at)
+            .bind(chain.ends_at)
             .bind(chain.revoked_at)
             .execute(self.write_conn()?)
             .await
@@ -35,7 +37,7 @@ impl RefreshTokenRepository for PgUnit {
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError> {
         timed("refresh_chains.get", async {
             let row = sqlx::query(
-                "SELECT id, user_id, session_epoch, created_at, revoked_at FROM refresh_chains WHERE id = $1",
+                "SELECT id, user_id, session_epoch, created_at, ends_at, revoked_at FROM refresh_chains WHERE id = $1",
             )
             .bind(id.0)
             .fetch_optional(self.conn())
@@ -47,6 +49,7 @@ impl RefreshTokenRepository for PgUnit {
                 user_id: UserId(row.try_get("user_id").map_err(storage_error)?),
                 session_epoch: row.try_get("session_epoch").map_err(storage_error)?,
                 created_at: row.try_get("created_at").map_err(storage_error)?,
+                ends_at: row.try_get("ends_at").map_err(storage_error)?,
                 revoked_at: row.try_get("revoked_at").map_err(storage_error)?,
             }))
         })

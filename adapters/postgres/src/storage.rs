@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -38,7 +38,7 @@ impl PostgresSettings {
 
 #[derive(Clone)]
 pub struct PostgresStorage {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStorage {
@@ -91,5 +91,13 @@ impl Storage for PostgresStorage {
             sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error)
         })
         .await
+    }
+
+    fn login_attempts(&self) -> &dyn LoginAttempts {
+        self
+    }
+
+    fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
     }
 }

@@ -160,7 +160,9 @@ impl UserRepository for PgUnit {
             sql.push(" ORDER BY username LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
             let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
             let items = rows.iter().map(user_from_row).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_overfetch(items, query.limit, |u| Continuation(u.username.as_str().as_bytes().to_vec())))
+            Ok(Page::from_overfetch(items, query.limit, query.budget, |u| {
+                Continuation(u.username.as_str().as_bytes().to_vec())
+            }))
         })
         .await
     }

@@ -5,7 +5,9 @@
 //! before it writes can never fail to upgrade its lock. Reads use a pool of their own.
 
 mod errors;
+mod expired_sessions;
 mod keyset;
+mod login_attempts;
 mod members;
 mod metrics;
 mod posts;

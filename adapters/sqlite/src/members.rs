@@ -102,7 +102,9 @@ impl MemberRepository for SqliteUnit {
                     })
                 })
                 .collect::<Result<Vec<_>, StorageError>>()?;
-            Ok(Page::from_overfetch(items, query.limit, |m| keyset::encode(millis(m.added_at), m.user.id.0)))
+            Ok(Page::from_overfetch(items, query.limit, query.budget, |m| {
+                keyset::encode(millis(m.added_at), m.user.id.0)
+            }))
         })
         .await
     }

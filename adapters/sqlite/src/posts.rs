@@ -7,7 +7,8 @@ use domain::posts::{
 };
 use domain::projects::ProjectId;
 use domain::users::UserId;
-use domain::{Continuation, Page, PageLimit, StorageError};
+use domain::{Continuation, Page, PageBudget, PageFill, PageLimit, StorageError};
+use futures::TryStreamExt;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
@@ -49,21 +50,31 @@ fn view_from_row(row: &SqliteRow) -> Result<PostView, StorageError> {
     Ok(PostView { post: post_from_row(row)?, creator: profile_from_row(row, "creator")? })
 }
 
-/// Newest activity first, after the continuation, `limit + 1` rows; one statement.
+/// Newest activity first, after the continuation, `limit + 1` rows; one statement. Its rows are
+/// taken one at a time until the page is full, and the rest are never read: a page of the
+/// largest posts holds its budget and one more row, not `limit + 1` bodies.
 async fn list_page(
     unit: &mut SqliteUnit,
     mut sql: QueryBuilder<'_, Sqlite>,
     after: Option<&Continuation>,
     limit: PageLimit,
+    budget: PageBudget,
 ) -> Result<Page<PostView>, StorageError> {
     if let Some(after) = after {
         let (at, id) = keyset::decode(after)?;
         sql.push(" AND (p.activity_at, p.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
     }
     sql.push(" ORDER BY p.activity_at DESC, p.id DESC LIMIT ").push_bind(i64::from(limit.get()) + 1);
-    let rows = sql.build().fetch_all(unit.conn()).await.map_err(storage_error)?;
-    let items = rows.iter().map(view_from_row).collect::<Result<Vec<_>, _>>()?;
-    Ok(Page::from_overfetch(items, limit, |v| keyset::encode(millis(v.post.activity_at()), v.post.id.0)))
+    let mut page = PageFill::new(limit, budget);
+    let mut more = false;
+    let mut rows = sql.build().fetch(unit.conn());
+    while let Some(row) = rows.try_next().await.map_err(storage_error)? {
+        if !page.offer(view_from_row(&row)?) {
+            more = true;
+            break;
+        }
+    }
+    Ok(page.finish_after_last(more, |v| keyset::encode(millis(v.post.activity_at()), v.post.id.0)))
 }
 
 #[async_trait]
@@ -177,7 +188,7 @@ impl PostRepository for SqliteUnit {
             if let Some(status) = query.status {
                 sql.push(" AND p.status = ").push_bind(status.as_str());
             }
-            list_page(self, sql, query.after.as_ref(), query.limit).await
+            list_page(self, sql, query.after.as_ref(), query.limit, query.budget).await
         })
         .await
     }
@@ -197,7 +208,7 @@ impl PostRepository for SqliteUnit {
                 roles.push_bind(role.as_str());
             }
             sql.push("))");
-            list_page(self, sql, query.after.as_ref(), query.limit).await
+            list_page(self, sql, query.after.as_ref(), query.limit, query.budget).await
         })
         .await
     }

@@ -146,7 +146,7 @@ impl ProjectRepository for SqliteUnit {
             sql.push(" ORDER BY p.created_at DESC, p.id DESC LIMIT ").push_bind(i64::from(query.limit.get()) + 1);
             let rows = sql.build().fetch_all(self.conn()).await.map_err(storage_error)?;
             let items = rows.iter().map(view_from_row).collect::<Result<Vec<_>, _>>()?;
-            Ok(Page::from_overfetch(items, query.limit, |v| {
+            Ok(Page::from_overfetch(items, query.limit, query.budget, |v| {
                 keyset::encode(millis(v.project.created_at), v.project.id.0)
             }))
         })

@@ -18,13 +18,14 @@ impl RefreshTokenRepository for SqliteUnit {
     async fn insert_chain(&mut self, chain: &RefreshChain) -> Result<(), StorageError> {
         timed("refresh_chains.insert", async {
             sqlx::query(
-                "INSERT INTO refresh_chains (id, user_id, session_epoch, created_at, revoked_at) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO refresh_chains (id, user_id, session_epoch, created_at, ends_at, revoked_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .bind(chain.id.0.to_string())
             .bind(chain.user_id.to_string())
             .bind(chain.session_epoch)
             .bind(millis(chain.created_at))
+            .bind(millis(chain.ends_at))
             .bind(chain.revoked_at.map(millis))
             .execute(self.write_conn()?)
             .await
@@ -37,7 +38,7 @@ impl RefreshTokenRepository for SqliteUnit {
     async fn get_chain(&mut self, id: ChainId) -> Result<Option<RefreshChain>, StorageError> {
         timed("refresh_chains.get", async {
             let row = sqlx::query(
-                "SELECT id, user_id, session_epoch, created_at, revoked_at FROM refresh_chains WHERE id = ?1",
+                "SELECT id, user_id, session_epoch, created_at, ends_at, revoked_at FROM refresh_chains WHERE id = ?1",
             )
             .bind(id.0.to_string())
             .fetch_optional(self.conn())
@@ -49,6 +50,7 @@ impl RefreshTokenRepository for SqliteUnit {
                 user_id: UserId(uuid(&row.try_get::<String, _>("user_id").map_err(storage_error)?)?),
                 session_epoch: row.try_get("session_epoch").map_err(storage_error)?,
                 created_at: from_millis(row.try_get("created_at").map_err(storage_error)?)?,
+                ends_at: from_millis(row.try_get("ends_at").map_err(storage_error)?)?,
                 revoked_at: opt_from_millis(row.try_get("revoked_at").map_err(storage_error)?)?,
             }))
         })

@@ -8,6 +8,8 @@
 //! helper that takes only the storage would be run too, so helpers are private or take more.
 
 pub mod harness;
+pub mod login_attempts;
+pub mod pages;
 pub mod posts;
 pub mod projects;
 pub mod refresh_tokens;

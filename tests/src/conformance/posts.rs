@@ -3,7 +3,7 @@
 use application::ports::Storage;
 use domain::posts::{CreatorPostsQuery, PostStatus, PostTitle, ProjectPostsQuery, Slug};
 use domain::projects::{ProjectId, ProjectRole};
-use domain::{Conflict, PageLimit, StorageError};
+use domain::{Conflict, PageBudget, PageLimit, StorageError};
 use time::Duration;
 use uuid::Uuid;
 
@@ -126,8 +126,13 @@ pub async fn a_projects_posts_are_listed_by_newest_activity_with_a_status_filter
         let mut after = None;
         loop {
             let mut reader = storage.read().await.unwrap();
-            let query =
-                ProjectPostsQuery { project: project.id, status, after, limit: PageLimit::parse(limit).unwrap() };
+            let query = ProjectPostsQuery {
+                project: project.id,
+                status,
+                after,
+                limit: PageLimit::parse(limit).unwrap(),
+                budget: PageBudget::DEFAULT,
+            };
             let page = reader.posts().list_for_project(&query).await.unwrap();
             all.extend(page.items.into_iter().map(|v| v.post.id));
             after = page.next;
@@ -166,6 +171,7 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
             drafts_visible_to: vec![ProjectRole::Owner, ProjectRole::Editor],
             after,
             limit: PageLimit::parse(1).unwrap(),
+            budget: PageBudget::DEFAULT,
         };
         let page = reader.posts().list_for_creator(&query).await.unwrap();
         for view in &page.items {
@@ -180,8 +186,12 @@ pub async fn a_creators_posts_are_those_the_viewer_may_see(storage: &dyn Storage
     assert_eq!(seen, [p3.id, p1.id]);
 }
 
+/// A budget no page reaches: the case below is about the backends' own limits, not the API's.
+const UNBOUNDED: PageBudget = PageBudget::bytes(usize::MAX);
+
 /// Posts of the largest size (100,000 characters of 4-byte UTF-8 each): a full page is full
-/// whatever the backend's limits per response (DynamoDB returns at most 1 MB per Query).
+/// whatever the backend's limits per response (DynamoDB returns at most 1 MB per Query and 16 MB
+/// per BatchGetItem). The API's own budget on pages is `pages.rs`'s.
 pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
     let project = stored_project(storage, &ada, "Heavy", 0).await;
@@ -194,8 +204,13 @@ pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
         uow.commit().await.unwrap();
     }
     let mut reader = storage.read().await.unwrap();
-    let query =
-        ProjectPostsQuery { project: project.id, status: None, after: None, limit: PageLimit::parse(10).unwrap() };
+    let query = ProjectPostsQuery {
+        project: project.id,
+        status: None,
+        after: None,
+        limit: PageLimit::parse(10).unwrap(),
+        budget: UNBOUNDED,
+    };
     let first = reader.posts().list_for_project(&query).await.unwrap();
     assert_eq!(first.items.len(), 10);
     assert!(first.items.iter().all(|v| v.post.body == body));
@@ -209,6 +224,85 @@ pub async fn pages_of_the_largest_posts_are_complete(storage: &dyn Storage) {
         drafts_visible_to: vec![ProjectRole::Owner],
         after: None,
         limit: PageLimit::parse(10).unwrap(),
+        budget: UNBOUNDED,
     };
     assert_eq!(reader.posts().list_for_creator(&creators).await.unwrap().items.len(), 10);
+}
+
+/// A creator whose newest posts are hidden from the caller: 980 in one project, and one in each
+/// of 150 more (more projects than one lookup of memberships covers). Pages may come short,
+/// even empty, where a backend bounds its work per page; the walk still ends, and shows each
+/// visible post once, in order.
+pub async fn a_creators_posts_behind_many_hidden_ones_are_each_found_once(storage: &dyn Storage) {
+    let ada = stored_user(storage, "ada").await;
+    let vic = stored_user(storage, "vic").await;
+    let shared = stored_project(storage, &ada, "Shared", 0).await;
+    add_member(storage, &shared, &vic, ProjectRole::Viewer, 0).await;
+    let mut visible = Vec::new();
+    for i in 0..3 {
+        visible.insert(
+            0,
+            stored_post(storage, &shared, &ada, &format!("seen-{i}"), PostStatus::Published, 1 + i).await.id,
+        );
+    }
+    stored_post(storage, &shared, &ada, "draft", PostStatus::Draft, 5).await;
+    for batch in 0..5 {
+        // 30 projects per unit of work: on DynamoDB 90 items (project, owner, owner's copy).
+        let mut uow = storage.begin().await.unwrap();
+        let mut projects = Vec::new();
+        for i in 0..30 {
+            let mut project = shared.clone();
+            project.id = ProjectId(Uuid::now_v7());
+            project.name = domain::projects::ProjectName::parse(format!("Private {batch}-{i}")).unwrap();
+            uow.projects().insert(&project).await.unwrap();
+            let owner = domain::members::Member {
+                project_id: project.id,
+                user_id: ada.id,
+                role: ProjectRole::Owner,
+                added_at: project.created_at,
+            };
+            uow.members().insert(&owner).await.unwrap();
+            projects.push(project);
+        }
+        uow.commit().await.unwrap();
+        let mut uow = storage.begin().await.unwrap();
+        for (i, project) in projects.iter().enumerate() {
+            let post = new_post(project, &ada, &format!("elsewhere-{batch}-{i}"), PostStatus::Published, 10 + batch);
+            uow.posts().insert(&post).await.unwrap();
+        }
+        uow.commit().await.unwrap();
+    }
+    let private = stored_project(storage, &ada, "Private", 0).await;
+    for batch in 0..20 {
+        // 49 posts per unit of work: on DynamoDB 98 items (post, pointer) and one counter.
+        let mut uow = storage.begin().await.unwrap();
+        for i in 0..49 {
+            let post = new_post(&private, &ada, &format!("hidden-{batch}-{i}"), PostStatus::Published, 100 + batch);
+            uow.posts().insert(&post).await.unwrap();
+        }
+        uow.commit().await.unwrap();
+    }
+
+    let mut seen = Vec::new();
+    let mut after = None;
+    let mut pages = 0;
+    loop {
+        let query = CreatorPostsQuery {
+            creator: ada.id,
+            viewer: vic.id,
+            drafts_visible_to: vec![ProjectRole::Owner, ProjectRole::Editor],
+            after: after.take(),
+            limit: PageLimit::parse(2).unwrap(),
+            budget: PageBudget::DEFAULT,
+        };
+        let page = storage.read().await.unwrap().posts().list_for_creator(&query).await.unwrap();
+        pages += 1;
+        seen.extend(page.items.iter().map(|v| v.post.id));
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+        assert!(pages < 20, "the walk makes no progress: {pages} pages, {} posts", seen.len());
+    }
+    assert_eq!(seen, visible);
 }

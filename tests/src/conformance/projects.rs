@@ -4,7 +4,7 @@ use application::ports::Storage;
 use domain::members::MemberListQuery;
 use domain::posts::{PostStatus, Slug};
 use domain::projects::{ProjectListQuery, ProjectName, ProjectRole};
-use domain::{Conflict, Continuation, PageLimit, StorageError};
+use domain::{Conflict, Continuation, PageBudget, PageLimit, StorageError};
 use time::Duration;
 
 use super::workspace::{add_member, new_post, stored_post, stored_project, stored_user};
@@ -62,7 +62,7 @@ pub async fn counts_follow_committed_writes_only(storage: &dyn Storage) {
     assert_eq!((view.member_count, view.post_count), (2, 1), "removals count down");
     let listed = reader
         .projects()
-        .list(&ProjectListQuery { member: bob.id, after: None, limit: PageLimit::DEFAULT })
+        .list(&ProjectListQuery { member: bob.id, after: None, limit: PageLimit::DEFAULT, budget: PageBudget::DEFAULT })
         .await
         .unwrap()
         .items;
@@ -122,7 +122,7 @@ pub async fn deleting_a_project_removes_its_members_and_posts(storage: &dyn Stor
     assert_eq!(reader.posts().get(kept.id).await.unwrap(), Some(kept));
     let bobs = reader
         .projects()
-        .list(&ProjectListQuery { member: bob.id, after: None, limit: PageLimit::DEFAULT })
+        .list(&ProjectListQuery { member: bob.id, after: None, limit: PageLimit::DEFAULT, budget: PageBudget::DEFAULT })
         .await
         .unwrap();
     assert_eq!(bobs.items.iter().map(|v| v.project.id).collect::<Vec<_>>(), [other.id]);
@@ -167,7 +167,12 @@ pub async fn deleting_a_project_with_hundreds_of_posts_leaves_nothing(storage: &
     assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap(), Vec::<Slug>::new());
     let listed = reader
         .members()
-        .list(&MemberListQuery { project: project.id, after: None, limit: PageLimit::DEFAULT })
+        .list(&MemberListQuery {
+            project: project.id,
+            after: None,
+            limit: PageLimit::DEFAULT,
+            budget: PageBudget::DEFAULT,
+        })
         .await
         .unwrap();
     assert_eq!(listed.items, Vec::new(), "no member is left in the project");
@@ -175,7 +180,12 @@ pub async fn deleting_a_project_with_hundreds_of_posts_leaves_nothing(storage: &
         assert_eq!(reader.members().get(project.id, user.id).await.unwrap(), None);
         let theirs = reader
             .projects()
-            .list(&ProjectListQuery { member: user.id, after: None, limit: PageLimit::DEFAULT })
+            .list(&ProjectListQuery {
+                member: user.id,
+                after: None,
+                limit: PageLimit::DEFAULT,
+                budget: PageBudget::DEFAULT,
+            })
             .await
             .unwrap();
         assert_eq!(theirs.items, Vec::new());
@@ -203,7 +213,12 @@ pub async fn a_members_projects_are_listed_newest_first_in_pages(storage: &dyn S
         let mut reader = storage.read().await.unwrap();
         let page = reader
             .projects()
-            .list(&ProjectListQuery { member: ada.id, after: after.clone(), limit: PageLimit::parse(2).unwrap() })
+            .list(&ProjectListQuery {
+                member: ada.id,
+                after: after.clone(),
+                limit: PageLimit::parse(2).unwrap(),
+                budget: PageBudget::DEFAULT,
+            })
             .await
             .unwrap();
         for view in &page.items {
@@ -224,7 +239,12 @@ pub async fn a_members_projects_are_listed_newest_first_in_pages(storage: &dyn S
     let foreign = Continuation(b"not a keyset".to_vec());
     let result = reader
         .projects()
-        .list(&ProjectListQuery { member: ada.id, after: Some(foreign), limit: PageLimit::DEFAULT })
+        .list(&ProjectListQuery {
+            member: ada.id,
+            after: Some(foreign),
+            limit: PageLimit::DEFAULT,
+            budget: PageBudget::DEFAULT,
+        })
         .await;
     assert_matches!(result.err(), Some(StorageError::BadContinuation));
 }
@@ -303,7 +323,12 @@ pub async fn members_are_listed_in_the_order_they_were_added(storage: &dyn Stora
     let mut after = None;
     loop {
         let mut reader = storage.read().await.unwrap();
-        let query = MemberListQuery { project: project.id, after, limit: PageLimit::parse(2).unwrap() };
+        let query = MemberListQuery {
+            project: project.id,
+            after,
+            limit: PageLimit::parse(2).unwrap(),
+            budget: PageBudget::DEFAULT,
+        };
         let page = reader.members().list(&query).await.unwrap();
         seen.extend(page.items.iter().map(|m| (m.user.id, m.role)));
         after = page.next;

@@ -2,7 +2,7 @@
 
 use application::ports::Storage;
 use domain::users::{AvatarUrl, Email, UserId, UserListQuery, Username, UsernamePrefix};
-use domain::{Conflict, Continuation, PageLimit, StorageError};
+use domain::{Conflict, Continuation, PageBudget, PageLimit, StorageError};
 use uuid::Uuid;
 
 use super::{assert_matches, new_user, T0};
@@ -126,7 +126,12 @@ pub async fn the_user_list_pages_by_username_without_repeats(storage: &dyn Stora
     let mut pages = 0;
     loop {
         let mut reader = storage.read().await.unwrap();
-        let query = UserListQuery { prefix: None, after: after.clone(), limit: PageLimit::parse(3).unwrap() };
+        let query = UserListQuery {
+            prefix: None,
+            after: after.clone(),
+            limit: PageLimit::parse(3).unwrap(),
+            budget: PageBudget::DEFAULT,
+        };
         let page = reader.users().list(&query).await.unwrap();
         pages += 1;
         seen.extend(page.items.iter().map(|u| u.username.as_str().to_owned()));
@@ -145,8 +150,12 @@ pub async fn the_user_list_filters_by_prefix_literally(storage: &dyn Storage) {
         insert(storage, &new_user(name)).await.unwrap();
     }
     let mut reader = storage.read().await.unwrap();
-    let query =
-        UserListQuery { prefix: Some(UsernamePrefix::parse("a_").unwrap()), after: None, limit: PageLimit::DEFAULT };
+    let query = UserListQuery {
+        prefix: Some(UsernamePrefix::parse("a_").unwrap()),
+        after: None,
+        limit: PageLimit::DEFAULT,
+        budget: PageBudget::DEFAULT,
+    };
     let page = reader.users().list(&query).await.unwrap();
 
     let names: Vec<_> = page.items.iter().map(|u| u.username.as_str()).collect();
@@ -161,14 +170,24 @@ pub async fn a_full_last_page_may_end_with_an_empty_one(storage: &dyn Storage) {
     let mut reader = storage.read().await.unwrap();
     let first = reader
         .users()
-        .list(&UserListQuery { prefix: None, after: None, limit: PageLimit::parse(2).unwrap() })
+        .list(&UserListQuery {
+            prefix: None,
+            after: None,
+            limit: PageLimit::parse(2).unwrap(),
+            budget: PageBudget::DEFAULT,
+        })
         .await
         .unwrap();
     assert_eq!(first.items.len(), 2);
     if let Some(next) = first.next {
         let rest = reader
             .users()
-            .list(&UserListQuery { prefix: None, after: Some(next), limit: PageLimit::parse(2).unwrap() })
+            .list(&UserListQuery {
+                prefix: None,
+                after: Some(next),
+                limit: PageLimit::parse(2).unwrap(),
+                budget: PageBudget::DEFAULT,
+            })
             .await
             .unwrap();
         assert!(rest.items.is_empty());

@@ -130,7 +130,7 @@ async fn an_unknown_login_and_a_wrong_password_get_the_same_answer() {
 }
 
 #[tokio::test]
-async fn failed_logins_are_limited_per_login_name() {
+async fn failed_logins_are_limited_per_account() {
     let server = TestServer::start().await;
     server.register("ada").await.expect(201);
     server.register("bob").await.expect(201);

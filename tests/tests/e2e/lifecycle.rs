@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
-use tessera_tests::http::{TestServer, PASSWORD};
+use tessera_tests::http::{TestServer, PASSWORD, SECURITY_HEADERS};
 use tessera_tests::load::Load;
 
 #[tokio::test]
@@ -41,7 +41,7 @@ async fn shutting_down_under_load_drains_without_failing_a_request() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    load.wait_for_answers(12, Duration::from_secs(30)).await;
 
     let shutdown = server.begin_shutdown();
     let ready = server.answer(server.client.get(format!("{}/health/ready", server.base))).await;
@@ -57,7 +57,13 @@ async fn shutting_down_under_load_drains_without_failing_a_request() {
 
 #[tokio::test]
 async fn a_login_flood_does_not_hold_up_other_requests() {
-    let server = TestServer::start_with(|c| c.hash_concurrency = Some(1)).await;
+    // Thirty logins of one account at once would be refused past the failed-login limit (each is
+    // counted before its check, and none has succeeded yet): this test is about hashing, not that.
+    let server = TestServer::start_with(|c| {
+        c.hash_concurrency = Some(1);
+        c.login_max_failures = 100;
+    })
+    .await;
     let ada = server.user("ada").await;
     let flood_done = Arc::new(AtomicBool::new(false));
     let flood = {
@@ -161,6 +167,10 @@ fn assert_headers_too_large(answer: &str, what: &str) {
     assert_eq!(problem["status"], 431);
     let id = problem["request_id"].as_str().unwrap();
     assert!(head.contains(&format!("x-request-id: {id}")), "{what}: {head}");
+    // Written below HTTP, and still with the headers of every answer.
+    for (name, value) in SECURITY_HEADERS.into_iter().chain([("cache-control", "no-store")]) {
+        assert!(head.contains(&format!("{name}: {}", value.to_ascii_lowercase())), "{what} without {name}: {head}");
+    }
 }
 
 #[tokio::test]
@@ -179,4 +189,43 @@ async fn oversized_request_heads_are_refused_and_the_server_carries_on() {
     let (answer, _) = tokio::task::spawn_blocking(move || trickle(addr, vec![head], Duration::ZERO)).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "100 header fields: {}", &answer[..answer.len().min(200)]);
     server.get("/health/live", None).await.expect(200);
+}
+
+/// `--max-connections`: a connection past the cap is answered `503 overloaded` at once and
+/// closed, without waiting for a slot; once a held connection closes, the next one is served.
+#[tokio::test]
+async fn connections_past_the_cap_are_refused_at_once_until_one_closes() {
+    let server = TestServer::start_with(|c| c.max_connections = 2).await;
+    let addr = server.addr();
+    // Two clients keep a connection each alive, holding both slots.
+    let holders: Vec<reqwest::Client> = (0..2).map(|_| reqwest::Client::new()).collect();
+    for client in &holders {
+        let answer = client.get(format!("{}/health/live", server.base)).send().await.unwrap();
+        assert_eq!(answer.status(), 200);
+    }
+    let request = || vec!["GET /health/live HTTP/1.1\r\nHost: tessera\r\nConnection: close\r\n\r\n".to_owned()];
+
+    let (answer, took) = tokio::task::spawn_blocking(move || trickle(addr, request(), Duration::ZERO)).await.unwrap();
+
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    assert!(head.starts_with("HTTP/1.1 503"), "{answer}");
+    let head = head.to_ascii_lowercase();
+    assert!(head.contains("retry-after: 1") && head.contains("content-type: application/problem+json"), "{head}");
+    assert!(head.contains("x-content-type-options: nosniff") && head.contains("cache-control: no-store"), "{head}");
+    let problem: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!((problem["status"].as_u64(), problem["code"].as_str()), (Some(503), Some("overloaded")), "{body}");
+    assert!(head.contains(&format!("x-request-id: {}", problem["request_id"].as_str().unwrap())), "{head}");
+    assert!(took < Duration::from_secs(2), "refused after {took:?}");
+
+    drop(holders);
+    // The slot is free once the server has seen its connection close.
+    let mut served = String::new();
+    for _ in 0..50 {
+        (served, _) = tokio::task::spawn_blocking(move || trickle(addr, request(), Duration::ZERO)).await.unwrap();
+        if served.starts_with("HTTP/1.1 200") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
 }

@@ -5,12 +5,15 @@
 
 mod auth;
 mod authorization;
+mod brute_force;
 mod errors;
 mod floods;
+mod headers;
 mod lifecycle;
 mod members;
 mod posts;
 mod projects;
+mod sessions;
 mod system;
 mod tokens;
 mod users;

@@ -214,6 +214,50 @@ async fn a_walk_with_writes_between_pages_neither_repeats_nor_skips() {
     assert_eq!(seen, originals);
 }
 
+/// API.md: a page also stops early once its items reach about 1 MiB of JSON, and `next_cursor`
+/// is null exactly at the end. Twelve posts of ~400 KB (100,000 four-byte characters) walked
+/// with `limit=100`: short pages with cursors, every post once, on both lists of posts.
+#[tokio::test]
+async fn pages_of_large_posts_are_short_with_cursors_and_hold_every_post_once() {
+    let server = TestServer::start().await;
+    let ada = server.user("ada").await;
+    let vic = server.user("vic").await;
+    let project = server.create_project(&ada, "Heavy").await;
+    let id = project["id"].as_str().unwrap();
+    server.share(&ada, id, &vic, "viewer").await;
+    let body = "\u{1F600}".repeat(100_000);
+    let mut created = Vec::new();
+    for i in 0..12 {
+        let new = json!({"title": format!("Heavy {i}"), "body": body, "status": "published"});
+        let answer = server.post(&format!("/api/v1/projects/{id}/posts"), Some(&ada.access), new).await;
+        answer.expect(201);
+        created.insert(0, answer.body["id"].clone());
+    }
+
+    for path in [format!("/api/v1/projects/{id}/posts"), format!("/api/v1/creators/{}/posts", ada.user_id)] {
+        let mut seen = Vec::new();
+        let mut pages = Vec::new();
+        let mut next = format!("{path}?limit=100");
+        loop {
+            let page = server.get(&next, Some(&vic.access)).await;
+            page.expect(200);
+            let items = page.body["items"].as_array().unwrap();
+            assert!(items.iter().all(|p| p["body"].as_str() == Some(body.as_str())), "{path}: whole posts");
+            seen.extend(items.iter().map(|p| p["id"].clone()));
+            pages.push((items.len(), page.text.len()));
+            match page.body["next_cursor"].as_str() {
+                Some(cursor) => next = format!("{path}?limit=100&cursor={cursor}"),
+                None => break,
+            }
+            assert!(pages.len() < 12, "{path}: the walk does not end: {pages:?}");
+        }
+
+        assert_eq!(seen, created, "{path}: every post once, newest first");
+        // Two posts take ~800 KB; a third would pass 1 MiB.
+        assert!(pages.iter().all(|&(items, bytes)| items == 2 && bytes < 1024 * 1024), "{path}: {pages:?}");
+    }
+}
+
 #[tokio::test]
 async fn cursors_are_bound_to_their_list() {
     let server = TestServer::start().await;

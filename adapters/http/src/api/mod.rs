@@ -18,6 +18,8 @@ pub mod json;
 pub mod json_bytes;
 pub mod members;
 pub mod openapi;
+#[cfg(test)]
+mod page_sizes_tests;
 pub mod posts;
 pub mod problems;
 pub mod projects;
@@ -33,13 +35,13 @@ use application::members::MemberService;
 use application::posts::PostService;
 use application::projects::ProjectService;
 use application::users::UserService;
-use poem::endpoint::make_sync;
-use poem::web::Html;
-use poem::{Endpoint, EndpointExt, IntoResponse, Response, Route};
+use poem::http::header::CONTENT_SECURITY_POLICY;
+use poem::{Endpoint, EndpointExt, Route};
 
-use crate::api::openapi::{api_service, openapi_json, openapi_yaml, swagger_ui_html};
+use crate::api::openapi::{api_service, openapi_json, openapi_yaml, swagger_ui_csp, swagger_ui_html};
 use crate::api::system::MetricsRender;
 use crate::server::lifecycle::Lifecycle;
+use crate::server::static_document::{Document, StaticDocument};
 
 /// The services the operations call.
 #[derive(Clone)]
@@ -53,19 +55,19 @@ pub struct HttpServices {
     pub metrics: MetricsRender,
 }
 
-fn static_text(body: String, content_type: &'static str) -> impl Endpoint<Output = Response> {
-    make_sync(move |_| body.clone().with_content_type(content_type).into_response())
-}
-
 /// Every route of the API — the operations, Swagger UI and the document itself — with the
 /// services they call. Readiness also reads the instance's [`Lifecycle`].
 pub fn routes(services: HttpServices, lifecycle: Lifecycle) -> impl Endpoint {
-    let docs = swagger_ui_html();
+    let docs = StaticDocument::new(|| {
+        let html = swagger_ui_html();
+        let policy = swagger_ui_csp(&html);
+        Document::new(html, "text/html; charset=utf-8").with_header(CONTENT_SECURITY_POLICY, &policy)
+    });
     Route::new()
         .nest("/", api_service())
-        .at("/docs", make_sync(move |_| Html(docs.clone())))
-        .at("/openapi.json", static_text(openapi_json(), "application/json"))
-        .at("/openapi.yaml", static_text(openapi_yaml(), "application/yaml"))
+        .at("/docs", docs)
+        .at("/openapi.json", StaticDocument::new(|| Document::new(openapi_json(), "application/json")))
+        .at("/openapi.yaml", StaticDocument::new(|| Document::new(openapi_yaml(), "application/yaml")))
         .data(services.auth)
         .data(services.users)
         .data(services.projects)

@@ -2,8 +2,11 @@
 //! trip generated clients and linters. The same adjusted text is served, embedded in Swagger UI,
 //! and committed under `openapi/`.
 
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
 use poem_openapi::{LicenseObject, OpenApiService};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::api::auth::AuthApi;
 use crate::api::members::MembersApi;
@@ -23,7 +26,9 @@ pub fn api_service() -> OpenApiService<Apis, ()> {
     .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
     .description(
         "Team workspaces: people register, create projects, share them as viewers or editors, and publish posts. \
-         Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`.",
+         Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`. \
+         Every answer carries `X-Content-Type-Options: nosniff`, `Content-Security-Policy: frame-ancestors 'none'`, \
+         `X-Frame-Options: DENY` and, unless it declares another, `Cache-Control: no-store`.",
     )
 }
 
@@ -49,6 +54,52 @@ pub fn openapi_yaml() -> String {
 pub fn swagger_ui_html() -> String {
     let api = api_service();
     api.swagger_ui_html().replace(&api.spec(), &openapi_json())
+}
+
+/// The `Content-Security-Policy` Swagger UI works under, and nothing more: its inline scripts (the
+/// bundle, and the start-up script holding the document) and its inline stylesheet, each allowed by
+/// its digest; images from this origin or `data:` URLs (the stylesheet's icons); requests ("Try it
+/// out") to this origin only; no plugins, no forms sent anywhere, no framing.
+pub fn swagger_ui_csp(html: &str) -> String {
+    let elements = inline_elements(html);
+    format!(
+        "default-src 'none'; script-src {}; style-src {}; img-src 'self' data:; connect-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+        digests(&texts(&elements, "script")),
+        digests(&texts(&elements, "style")),
+    )
+}
+
+/// CSP sources allowing these inline texts: `'sha256-…'` of each, as the browser computes it (of
+/// the parsed text, whose line ends HTML has made `\n`).
+fn digests(texts: &[&str]) -> String {
+    let digest = |text: &str| STANDARD.encode(Sha256::digest(text.replace("\r\n", "\n").replace('\r', "\n")));
+    texts.iter().map(|text| format!("'sha256-{}'", digest(text))).collect::<Vec<_>>().join(" ")
+}
+
+/// The text of each inline `<script>` and `<style>` element in `html`, in order, with its tag. An
+/// element's text ends at the first closing tag of its kind, as it does for the browser; so a
+/// `<script` or `<style` inside a script's text (the bundle has some in strings) starts nothing.
+fn inline_elements(html: &str) -> Vec<(&'static str, &str)> {
+    let mut elements = Vec::new();
+    let mut rest = html;
+    loop {
+        let next = ["script", "style"]
+            .into_iter()
+            .filter_map(|tag| rest.find(&format!("<{tag}")).map(|at| (at, tag)))
+            .min_by_key(|(at, _)| *at);
+        let Some((at, tag)) = next else { break };
+        let Some((_, text_and_after)) = rest[at..].split_once('>') else { break };
+        let Some((text, after)) = text_and_after.split_once(&format!("</{tag}>")) else { break };
+        elements.push((tag, text));
+        rest = after;
+    }
+    elements
+}
+
+/// The texts of the `tag` elements among `elements`.
+fn texts<'a>(elements: &[(&str, &'a str)], tag: &str) -> Vec<&'a str> {
+    elements.iter().filter(|(t, _)| *t == tag).map(|(_, text)| *text).collect()
 }
 
 fn adjust(doc: &mut Value) {
@@ -116,5 +167,45 @@ fn plain_json_media_types(value: &mut Value) {
         }
         Value::Array(items) => items.iter_mut().for_each(plain_json_media_types),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn swagger_ui_runs_its_own_inline_scripts_and_styles_by_digest_and_nothing_else() {
+        let html = swagger_ui_html();
+        let elements = inline_elements(&html);
+        let (scripts, styles) = (texts(&elements, "script"), texts(&elements, "style"));
+        assert_eq!(scripts.len(), 2, "the bundle and the start-up script");
+        assert!(scripts[0].len() > 1_000_000 && scripts[1].contains("SwaggerUIBundle("));
+        assert_eq!(styles.len(), 1);
+
+        let policy = swagger_ui_csp(&html);
+
+        let directive = |name: &str| policy.split("; ").find(|d| d.starts_with(name)).unwrap_or_default().to_owned();
+        for (name, texts) in [("script-src ", scripts), ("style-src ", styles)] {
+            let directive = directive(name);
+            for text in &texts {
+                let digest = STANDARD.encode(Sha256::digest(text.as_bytes()));
+                assert!(directive.contains(&format!("'sha256-{digest}'")), "{directive}");
+            }
+            assert_eq!(directive.matches("'sha256-").count(), texts.len(), "{directive}");
+            assert!(!directive.contains("unsafe"), "{directive}");
+        }
+        assert!(policy.starts_with("default-src 'none';") && policy.ends_with("frame-ancestors 'none'"), "{policy}");
+    }
+
+    #[test]
+    fn an_element_ends_at_its_closing_tag_whatever_it_contains() {
+        let html = r#"<script a="1">var s = "<script><style>";</script><style>p{}</style><script>go()</script>"#;
+
+        let elements = inline_elements(html);
+
+        assert_eq!(texts(&elements, "script"), vec![r#"var s = "<script><style>";"#, "go()"]);
+        assert_eq!(texts(&elements, "style"), vec!["p{}"]);
+        assert_eq!(digests(&["a\r\nb"]), digests(&["a\nb"]), "as the browser parsed it");
     }
 }

@@ -1,6 +1,6 @@
 //! The outermost layer every request passes: request id, body size limit and read deadline,
-//! load shedding, request timeout, tracing span, metrics, and the conversion of every error
-//! (poem's own included) into a problem+json response.
+//! load shedding, request timeout, tracing span, metrics, the conversion of every error (poem's
+//! own included) into a problem+json response, and the security headers of every answer.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -16,7 +16,9 @@ use uuid::Uuid;
 use crate::api::problems::ProblemResponse;
 use crate::server::allow::AllowedMethods;
 use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
+use crate::server::security_headers;
 use crate::server::settings::HttpSettings;
+
 /// Label for requests that matched no operation (unknown routes, docs, spec files).
 const UNMATCHED: &str = "unmatched";
 
@@ -227,6 +229,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         if let Ok(value) = HeaderValue::from_str(&request_id) {
             response.headers_mut().insert(REQUEST_ID_HEADER, value);
         }
+        security_headers::apply(response.headers_mut());
         let status = response.status();
         let elapsed = started.elapsed();
         let labels = [("operation", operation.to_owned()), ("status", status.as_u16().to_string())];

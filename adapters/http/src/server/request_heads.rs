@@ -5,7 +5,7 @@
 //!   the idle timeout. Bodies are bounded by the edge's body deadline, silent connections by the
 //!   idle timeout.
 //! - oversized heads: a head over [`MAX_HEAD_BYTES`] or [`MAX_HEADER_LINES`] is answered `431`
-//!   with a problem document and the connection closed. hyper refuses such heads itself too, but
+//!   with a problem document (and the security headers of every answer) and the connection closed. hyper refuses such heads itself too, but
 //!   with an empty body; the guard sees the bytes first and keeps hyper's limits out of reach.
 //!
 //! The guard only watches bytes: a head starts with the first byte read after the previous
@@ -25,6 +25,7 @@ use tokio::time::Sleep;
 
 use crate::api::problems::{ProblemResponse, PROBLEM_JSON};
 use crate::server::request_id::REQUEST_ID;
+use crate::server::security_headers;
 
 /// Below hyper's own limit (~400 KB of buffered head).
 pub(crate) const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -99,9 +100,10 @@ fn refusal() -> Vec<u8> {
     let body = problem.problem.to_bytes();
     let head = format!(
         "HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: {}\r\nx-request-id: {request_id}\r\n\
-         content-length: {}\r\nconnection: close\r\n\r\n",
+         content-length: {}\r\n{}connection: close\r\n\r\n",
         PROBLEM_JSON,
-        body.len()
+        body.len(),
+        security_headers::raw_lines(),
     );
     [head.into_bytes(), body].concat()
 }
@@ -270,6 +272,8 @@ mod tests {
         let mut g = guarded();
         assert!(g.saw(b"GET / HTTP/1.1\r\nX: "));
         assert!(!g.saw(&vec![b'a'; MAX_HEAD_BYTES]), "a head over the byte limit");
-        assert!(refusal().starts_with(b"HTTP/1.1 431 "));
+        let answer = String::from_utf8(refusal()).expect("text");
+        assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
+        assert!(answer.contains(&security_headers::raw_lines()), "the headers of every answer: {answer}");
     }
 }

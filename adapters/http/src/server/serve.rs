@@ -9,6 +9,7 @@ use crate::api::openapi::openapi_json;
 use crate::api::problems::ProblemResponse;
 use crate::api::{self, HttpServices};
 use crate::server::allow::AllowedMethods;
+use crate::server::connections::ConnectionCap;
 use crate::server::edge::Edge;
 use crate::server::lifecycle::Lifecycle;
 use crate::server::request_heads::HeadGuard;
@@ -38,7 +39,8 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send,
     grace: Duration,
 ) -> std::io::Result<()> {
-    let acceptor = HeadGuard::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.head_timeout);
+    let connections = ConnectionCap::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.max_connections);
+    let acceptor = HeadGuard::new(connections, settings.head_timeout);
     let lifecycle = Lifecycle::default();
     let drain_delay = settings.drain_delay;
     let draining = lifecycle.clone();

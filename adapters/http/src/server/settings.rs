@@ -12,6 +12,8 @@ pub struct HttpSettings {
     /// apart from `max_in_flight`: the hasher's threads plus the hashes that may wait for them.
     /// More are answered `503 overloaded` at once.
     pub hashing_lane: usize,
+    /// Connections kept open at once; one more is answered `503 overloaded` and closed.
+    pub max_connections: usize,
     /// Longest a request may take before it is abandoned with `503 request_timeout`.
     pub request_timeout: Duration,
     /// After a shutdown is asked for: how long readiness says 503 while new requests are still
@@ -34,6 +36,7 @@ impl Default for HttpSettings {
             body_limit: 1024 * 1024,
             max_in_flight: 1024,
             hashing_lane: 33,
+            max_connections: 1024,
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::ZERO,
             idle_timeout: Duration::from_secs(60),

@@ -7,7 +7,7 @@ use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
-use self::schemas::{LoginRequest, RefreshRequest, RegisterRequest, TokenPairBody};
+use self::schemas::{LoginRequest, NoStore, RefreshRequest, RegisterRequest, TokenPairBody};
 use crate::api::etag::etag;
 use crate::api::json::Serialized;
 use crate::api::problems::{error_set, ApiError};
@@ -30,8 +30,18 @@ pub enum Registered {
 
 #[derive(ApiResponse)]
 pub enum Tokens {
+    /// The new pair; never to be cached.
     #[oai(status = 200)]
-    Ok(Serialized<TokenPairBody>),
+    Ok(
+        Serialized<TokenPairBody>,
+        /// Always `no-store`: tokens are never kept by a cache (RFC 6749 §5.1).
+        #[oai(header = "Cache-Control")]
+        NoStore,
+    ),
+}
+
+fn tokens(pair: application::auth::TokenPair) -> Tokens {
+    Tokens::Ok(Serialized(pair.into()), NoStore)
 }
 
 #[derive(ApiResponse)]
@@ -66,11 +76,11 @@ impl AuthApi {
 
     /// Log in
     ///
-    /// Failed attempts are limited per login name; past the limit the answer is 429.
+    /// Failed attempts are limited per account (email and username alike) and per unknown login
+    /// name, across every instance; past the limit the answer is 429, the right password included.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
-        let pair = auth.login(&body.0.login.0, &body.0.password.0).await?;
-        Ok(Tokens::Ok(Serialized(pair.into())))
+        Ok(tokens(auth.login(&body.0.login.0, &body.0.password.0).await?))
     }
 
     /// Exchange a refresh token for a new pair
@@ -82,8 +92,7 @@ impl AuthApi {
         auth: Data<&AuthService>,
         body: Json<RefreshRequest>,
     ) -> Result<Tokens, ApiError<RefreshErrors>> {
-        let pair = auth.refresh(&body.0.refresh_token.0).await?;
-        Ok(Tokens::Ok(Serialized(pair.into())))
+        Ok(tokens(auth.refresh(&body.0.refresh_token.0).await?))
     }
 
     /// Log out

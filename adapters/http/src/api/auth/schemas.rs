@@ -1,6 +1,11 @@
 //! Request and response schemas of the auth feature.
 
+use std::borrow::Cow;
+
 use application::auth::TokenPair;
+use poem::http::HeaderValue;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
+use poem_openapi::types::{ToHeader, Type};
 use poem_openapi::{Enum, Object};
 
 use crate::api::schemas::inputs::{EmailInput, NameInput, NewPasswordInput, SecretInput, UsernameInput};
@@ -57,5 +62,45 @@ impl From<TokenPair> for TokenPairBody {
             expires_in: pair.expires_in,
             refresh_token: pair.refresh_token,
         }
+    }
+}
+
+/// `Cache-Control: no-store`, which every answer holding tokens carries (RFC 6749 §5.1): declared on
+/// those operations as a header whose only value is `no-store`.
+#[derive(Debug, Clone, Copy)]
+pub struct NoStore;
+
+impl NoStore {
+    const VALUE: &'static str = "no-store";
+}
+
+impl Type for NoStore {
+    const IS_REQUIRED: bool = true;
+    type RawValueType = &'static str;
+    type RawElementValueType = &'static str;
+
+    fn name() -> Cow<'static, str> {
+        "string(no-store)".into()
+    }
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            enum_items: vec![Self::VALUE.into()],
+            ..MetaSchema::new("string")
+        }))
+    }
+
+    fn as_raw_value(&self) -> Option<&Self::RawValueType> {
+        Some(&Self::VALUE)
+    }
+
+    fn raw_element_iter<'a>(&'a self) -> Box<dyn Iterator<Item = &'a Self::RawElementValueType> + 'a> {
+        Box::new(std::iter::once(&Self::VALUE))
+    }
+}
+
+impl ToHeader for NoStore {
+    fn to_header(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static(Self::VALUE))
     }
 }

@@ -166,6 +166,10 @@ impl PostsApi {
     }
 
     /// A creator's posts in the projects you can see, newest activity first
+    ///
+    /// The work one page may take is bounded: where many of the creator's posts are in projects
+    /// you cannot see, a page may hold fewer posts than `limit`, or none, and still have a
+    /// `next_cursor`, which may lead to an empty last page. Follow it until it is `null`.
     #[oai(path = "/creators/:creator_id/posts", method = "get", operation_id = "list_creator_posts")]
     async fn list_creator_posts(
         &self,

@@ -22,7 +22,7 @@ pub struct UsersApi;
 
 error_set!(GetMeErrors: 401, 500, 503);
 error_set!(UpdateMeErrors: 400, 401, 408, 409, 412, 413, 415, 422, 500, 503);
-error_set!(ChangePasswordErrors: 400, 401, 403, 408, 413, 415, 422, 500, 503);
+error_set!(ChangePasswordErrors: 400, 401, 403, 408, 413, 415, 422, 429, 500, 503);
 error_set!(GetUserErrors: 400, 401, 404, 500, 503);
 error_set!(ListUsersErrors: 400, 401, 403, 500, 503);
 
@@ -94,7 +94,8 @@ impl UsersApi {
 
     /// Change the caller's password
     ///
-    /// Ends every login of the user: all their refresh tokens stop working.
+    /// Ends every login of the user: all their refresh tokens stop working. A wrong
+    /// `current_password` counts against the account's failed-login limit; past it the answer is 429.
     #[oai(path = "/users/me/password", method = "put", operation_id = "change_password")]
     async fn change_password(
         &self,

@@ -102,7 +102,9 @@ pub struct ChangePasswordRequest {
 #[oai(rename = "UserPage")]
 pub struct UserPageBody {
     pub items: Vec<UserBody>,
-    /// Pass as `cursor` to get the next page; `null` on the last page.
+    /// Pass as `cursor` to get the next page; `null` exactly when the list has no more items. A page
+    /// also stops early at about 1 MiB of JSON, so it may hold fewer than `limit` items and still
+    /// have a cursor.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
 }

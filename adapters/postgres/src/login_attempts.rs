@@ -1,0 +1,77 @@
+//! `LoginAttempts` on PostgreSQL: each call is one statement on a pooled connection, outside any
+//! unit of work (a counted attempt stays counted whatever its request does next).
+
+use application::ports::LoginAttempts;
+use async_trait::async_trait;
+use domain::login_attempts::{AttemptKey, Reservation};
+use domain::StorageError;
+use sqlx::Row;
+use time::{Duration, OffsetDateTime};
+
+use crate::errors::{corrupt, storage_error};
+use crate::metrics::timed;
+use crate::storage::PostgresStorage;
+
+/// Counts one attempt in one statement: a window that ended (`window_ends <= now`) starts anew
+/// with this attempt, an open one gains it, up to the cap. Every `SET` expression reads the row
+/// as it was, so the three `CASE`s agree; concurrent upserts of one key wait on its row lock and
+/// each sees the count the one before it left.
+const RESERVE: &str = "\
+INSERT INTO login_attempts AS a (key, failures, window_start, window_ends) VALUES ($1, 1, $2, $3)
+ON CONFLICT (key) DO UPDATE SET
+    failures     = CASE WHEN a.window_ends <= $2 THEN 1  ELSE least(a.failures + 1, $4) END,
+    window_start = CASE WHEN a.window_ends <= $2 THEN $2 ELSE a.window_start END,
+    window_ends  = CASE WHEN a.window_ends <= $2 THEN $3 ELSE a.window_ends END
+RETURNING a.failures, a.window_ends";
+
+#[async_trait]
+impl LoginAttempts for PostgresStorage {
+    async fn reserve(
+        &self,
+        key: &AttemptKey,
+        now: OffsetDateTime,
+        window: Duration,
+    ) -> Result<Reservation, StorageError> {
+        timed("login_attempts.reserve", async {
+            let cap = i32::try_from(Reservation::MAX_FAILURES).unwrap_or(i32::MAX);
+            let row = sqlx::query(RESERVE)
+                .bind(key.as_text())
+                .bind(now)
+                .bind(now + window)
+                .bind(cap)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(storage_error)?;
+            let failures: i32 = row.try_get("failures").map_err(storage_error)?;
+            Ok(Reservation {
+                failures: u32::try_from(failures).map_err(|e| corrupt("login attempt count", e))?,
+                window_ends: row.try_get("window_ends").map_err(storage_error)?,
+            })
+        })
+        .await
+    }
+
+    async fn clear(&self, key: &AttemptKey) -> Result<(), StorageError> {
+        timed("login_attempts.clear", async {
+            sqlx::query("DELETE FROM login_attempts WHERE key = $1")
+                .bind(key.as_text())
+                .execute(&self.pool)
+                .await
+                .map(drop)
+                .map_err(storage_error)
+        })
+        .await
+    }
+
+    async fn sweep(&self, before: OffsetDateTime) -> Result<u64, StorageError> {
+        timed("login_attempts.sweep", async {
+            sqlx::query("DELETE FROM login_attempts WHERE window_ends <= $1")
+                .bind(before)
+                .execute(&self.pool)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(storage_error)
+        })
+        .await
+    }
+}
