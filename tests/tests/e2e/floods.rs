@@ -148,6 +148,57 @@ async fn while_200_logins_flood_reads_are_answered_before_the_flood_ends() {
     assert!(statuses.contains(&401), "those queued are checked: {statuses:?}");
 }
 
+/// The count of `tessera_http_requests_total` for `operation` and `status`.
+fn requests_counted(metrics: &str, operation: &str, status: u16) -> u64 {
+    let series = format!(r#"tessera_http_requests_total{{operation="{operation}",status="{status}"}} "#);
+    metrics.lines().find_map(|line| line.strip_prefix(&series)).map_or(0, |n| n.trim().parse().unwrap())
+}
+
+#[tokio::test]
+async fn logins_whose_clients_left_while_they_waited_are_never_checked() {
+    let server = TestServer::start_with(|c| {
+        c.hash_concurrency = Some(1);
+        c.hash_queue = Some(100);
+    })
+    .await;
+    let addr = server.addr();
+
+    // 40 logins at once, each on its own connection, closed 100 ms later: one hashing thread has
+    // checked only a few of them by then.
+    tokio::task::spawn_blocking(move || {
+        let connections: Vec<TcpStream> = (0..40)
+            .map(|i| {
+                let body = format!(r#"{{"login": "gone_{i}", "password": "{PASSWORD}"}}"#);
+                let mut stream = TcpStream::connect(addr).unwrap();
+                let head = format!(
+                    "POST /api/v1/auth/login HTTP/1.1\r\nHost: tessera\r\nContent-Type: application/json\r\n\
+                     Content-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                stream.write_all(format!("{head}{body}").as_bytes()).unwrap();
+                stream
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100));
+        drop(connections);
+    })
+    .await
+    .unwrap();
+
+    // Every login is accounted for: checked (401) or abandoned when its client left (499).
+    let started = Instant::now();
+    let (checked, abandoned) = loop {
+        let metrics = server.get("/metrics", None).await.text;
+        let counts = (requests_counted(&metrics, "login", 401), requests_counted(&metrics, "login", 499));
+        if counts.0 + counts.1 >= 40 || started.elapsed() > Duration::from_secs(30) {
+            break counts;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(checked + abandoned, 40, "{checked} checked, {abandoned} abandoned");
+    assert!(abandoned >= 20, "the logins still waiting when their clients left were dropped: {checked} checked");
+}
+
 /// Sends `head`, then `body` one byte every `pause` while the server has not answered, reading
 /// the answer as it comes: what the server said (or how it ended the connection), and when.
 fn trickle_body(addr: SocketAddr, head: &str, body: &[u8], pause: Duration) -> (String, Duration) {

@@ -2,8 +2,11 @@
 //! load shedding, request timeout, tracing span, metrics, the conversion of every error (poem's
 //! own included) into a problem+json response, and the security headers of every answer.
 
+use std::pin::pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use futures::future::{select, Either};
 
 use poem::error::ReadBodyError;
 use poem::http::{header, HeaderValue, Method, StatusCode};
@@ -15,6 +18,7 @@ use uuid::Uuid;
 
 use crate::api::problems::ProblemResponse;
 use crate::server::allow::AllowedMethods;
+use crate::server::departures::Departures;
 use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
 use crate::server::security_headers;
 use crate::server::settings::HttpSettings;
@@ -27,10 +31,12 @@ const UNMATCHED: &str = "unmatched";
 /// body is read or storage is touched (a refused login counts no attempt against its account).
 /// They take none of the general in-flight slots, so a login flood cannot take the slots every
 /// other request needs.
-const HASHING: [(Method, &str); 3] = [
-    (Method::POST, "/api/v1/auth/login"),
-    (Method::POST, "/api/v1/auth/register"),
-    (Method::PUT, "/api/v1/users/me/password"),
+/// A request of theirs whose client leaves while it waits is dropped: poem would drive it to its
+/// end, hash included, for nobody.
+const HASHING: [(Method, &str, &str); 3] = [
+    (Method::POST, "/api/v1/auth/login", "login"),
+    (Method::POST, "/api/v1/auth/register", "register"),
+    (Method::PUT, "/api/v1/users/me/password", "change_password"),
 ];
 
 /// Which bound a request is counted against.
@@ -38,8 +44,8 @@ const HASHING: [(Method, &str); 3] = [
 enum Lane {
     /// Health answers: a busy instance is alive, and says so.
     Unbounded,
-    /// The [`HASHING`] operations.
-    Hashing,
+    /// The [`HASHING`] operations, by operation id.
+    Hashing(&'static str),
     /// Everything else: the in-flight slots.
     General,
 }
@@ -48,8 +54,8 @@ impl Lane {
     fn of(method: &Method, path: &str) -> Self {
         if path.starts_with("/health/") {
             Lane::Unbounded
-        } else if HASHING.iter().any(|(m, p)| m == method && *p == path) {
-            Lane::Hashing
+        } else if let Some((_, _, operation)) = HASHING.iter().find(|(m, p, _)| m == method && *p == path) {
+            Lane::Hashing(operation)
         } else {
             Lane::General
         }
@@ -64,18 +70,20 @@ pub struct Edge<E> {
     in_flight: Arc<Semaphore>,
     /// The same for the operations that hash a password.
     hashing: Arc<Semaphore>,
+    departures: Departures,
     request_timeout: Duration,
     body_timeout: Duration,
 }
 
 impl<E> Edge<E> {
-    pub fn new(inner: E, settings: &HttpSettings, allowed: AllowedMethods) -> Self {
+    pub fn new(inner: E, settings: &HttpSettings, allowed: AllowedMethods, departures: Departures) -> Self {
         Self {
             inner,
             body_limit: settings.body_limit,
             allowed,
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.clamp(1, Semaphore::MAX_PERMITS))),
             hashing: Arc::new(Semaphore::new(settings.hashing_lane.clamp(1, Semaphore::MAX_PERMITS))),
+            departures,
             request_timeout: settings.request_timeout,
             body_timeout: settings.body_timeout,
         }
@@ -122,6 +130,12 @@ fn problem_for_poem_error(err: &poem::Error) -> ProblemResponse {
         }
         status => ProblemResponse::new(status, "bad_request", "Request refused", err.to_string()),
     }
+}
+
+/// What is recorded for a request whose client left before its answer: nginx's 499 ("client
+/// closed request"), in the log and the metrics only, since nobody is there to read it.
+fn client_left() -> Response {
+    Response::builder().status(StatusCode::from_u16(499).unwrap_or(StatusCode::REQUEST_TIMEOUT)).finish()
 }
 
 fn payload_too_large() -> ProblemResponse {
@@ -204,6 +218,7 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         let method = req.method().clone();
         let span = tracing::info_span!("request", %method, path = %req.uri().path(), request_id = %request_id);
         let lane = Lane::of(&method, req.uri().path());
+        let remote = req.remote_addr().as_socket_addr().copied();
         let work = async {
             let _permit = match lane {
                 Lane::Unbounded => None,
@@ -211,17 +226,27 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                     Ok(permit) => Some(permit),
                     Err(_) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
                 },
-                Lane::Hashing => match self.hashing.try_acquire() {
+                Lane::Hashing(operation) => match self.hashing.try_acquire() {
                     Ok(permit) => Some(permit),
-                    Err(_) => return (ProblemResponse::hashing_overloaded().into_response(), UNMATCHED),
+                    Err(_) => return (ProblemResponse::hashing_overloaded().into_response(), operation),
                 },
             };
             // Dropping the handler's future at the deadline drops an open unit of work, which rolls
             // back: nothing is half-written. (A commit already sent may still land, as with any
             // timeout; the client learns it by reading again, or retries with If-Match.)
-            match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
-                Ok(done) => done,
-                Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
+            let handled = async {
+                match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
+                    Ok(done) => done,
+                    Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
+                }
+            };
+            let Lane::Hashing(operation) = lane else {
+                return handled.await;
+            };
+            // Dropped when its client leaves, as at the deadline: a hash for nobody is never made.
+            match select(pin!(handled), pin!(self.departures.left(remote))).await {
+                Either::Left((done, _)) => done,
+                Either::Right(((), _)) => (client_left(), operation),
             }
         };
         let (mut response, operation) = REQUEST_ID.scope(request_id.clone(), work).instrument(span.clone()).await;
@@ -249,11 +274,11 @@ mod tests {
 
     #[test]
     fn the_operations_that_hash_have_a_lane_of_their_own_and_health_none() {
-        let allowed = AllowedMethods::from_openapi(&openapi_json());
-        for (method, path) in &HASHING {
-            assert_eq!(Lane::of(method, path), Lane::Hashing, "{method} {path}");
-            let methods = allowed.for_path(path).unwrap_or_default();
-            assert!(methods.split(", ").any(|m| m == method.as_str()), "{method} {path} is an operation: {methods}");
+        let document: serde_json::Value = serde_json::from_str(&openapi_json()).unwrap();
+        for (method, path, operation) in &HASHING {
+            assert_eq!(Lane::of(method, path), Lane::Hashing(operation), "{method} {path}");
+            let declared = &document["paths"][path][method.as_str().to_lowercase()]["operationId"];
+            assert_eq!(declared, operation, "{method} {path} is the operation {operation}");
         }
         assert_eq!(Lane::of(&Method::GET, "/health/ready"), Lane::Unbounded);
         assert_eq!(Lane::of(&Method::GET, "/api/v1/users/me"), Lane::General);

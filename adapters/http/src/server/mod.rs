@@ -5,9 +5,11 @@
 //! - `serve.rs`: the API's routes behind these layers, served on a listener until shutdown;
 //! - `settings.rs`: the limits and timeouts the layers apply;
 //! - `connections.rs`: below HTTP, the cap on open connections;
-//! - `request_heads.rs`: below HTTP, the guard on request heads (too slow, too large);
-//! - `edge.rs`: the outermost layer every request passes (body limit, load shedding, request
-//!   timeout, tracing, metrics, poem's own errors as problems);
+//! - `request_heads.rs`: below HTTP, the guard on request heads (too slow, too large) that also
+//!   sees clients leave mid-request;
+//! - `departures.rs`: those clients, for the edge;
+//! - `edge.rs`: the outermost layer every request passes (body limit and deadline, load shedding,
+//!   request timeout, tracing, metrics, poem's own errors as problems);
 //! - `request_id.rs`: the request id, from the client or generated, kept for the request's life;
 //! - `security_headers.rs`: the headers every answer carries (caching, sniffing, framing);
 //! - `static_document.rs`: documents built once (Swagger UI, the OpenAPI document), served
@@ -17,6 +19,7 @@
 
 pub mod allow;
 pub mod connections;
+pub mod departures;
 pub mod edge;
 pub mod lifecycle;
 pub mod request_heads;

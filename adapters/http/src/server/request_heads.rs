@@ -8,6 +8,10 @@
 //!   with a problem document (and the security headers of every answer) and the connection closed. hyper refuses such heads itself too, but
 //!   with an empty body; the guard sees the bytes first and keeps hyper's limits out of reach.
 //!
+//! - departures: a client that ends its stream while its request is pending (between the end of
+//!   its head and the first byte of the answer) is reported to [`Departures`], which the edge
+//!   reads: poem itself would let the request run to its end.
+//!
 //! The guard only watches bytes: a head starts with the first byte read after the previous
 //! response was written (or after the connection opened), and ends at `\r\n\r\n`.
 
@@ -24,6 +28,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
 use crate::api::problems::{ProblemResponse, PROBLEM_JSON};
+use crate::server::departures::{Departures, Presence};
 use crate::server::request_id::REQUEST_ID;
 use crate::server::security_headers;
 
@@ -35,11 +40,12 @@ pub(crate) const MAX_HEADER_LINES: usize = 101;
 pub(crate) struct HeadGuard<A> {
     inner: A,
     timeout: Duration,
+    departures: Departures,
 }
 
 impl<A> HeadGuard<A> {
-    pub(crate) fn new(inner: A, timeout: Duration) -> Self {
-        Self { inner, timeout }
+    pub(crate) fn new(inner: A, timeout: Duration, departures: Departures) -> Self {
+        Self { inner, timeout, departures }
     }
 }
 
@@ -52,7 +58,8 @@ impl<A: Acceptor> Acceptor for HeadGuard<A> {
 
     async fn accept(&mut self) -> io::Result<(Self::Io, LocalAddr, RemoteAddr, Scheme)> {
         let (io, local, remote, scheme) = self.inner.accept().await?;
-        Ok((Guarded::new(io, self.timeout), local, remote, scheme))
+        let presence = remote.0.as_socket_addr().map(|addr| self.departures.arrived(*addr));
+        Ok((Guarded::new(io, self.timeout, presence), local, remote, scheme))
     }
 }
 
@@ -77,6 +84,7 @@ pub(crate) struct Guarded<Io> {
     head_bytes: usize,
     head_lines: usize,
     refusal: Vec<u8>,
+    presence: Option<Presence>,
 }
 
 const END: &[u8; 4] = b"\r\n\r\n";
@@ -109,8 +117,17 @@ fn refusal() -> Vec<u8> {
 }
 
 impl<Io> Guarded<Io> {
-    fn new(io: Io, timeout: Duration) -> Self {
-        Self { io, timeout, state: State::Awaiting, deadline: None, head_bytes: 0, head_lines: 0, refusal: Vec::new() }
+    fn new(io: Io, timeout: Duration, presence: Option<Presence>) -> Self {
+        Self {
+            io,
+            timeout,
+            state: State::Awaiting,
+            deadline: None,
+            head_bytes: 0,
+            head_lines: 0,
+            refusal: Vec::new(),
+            presence,
+        }
     }
 
     /// Follows the head through `bytes`; false once it is over the limits.
@@ -181,7 +198,18 @@ impl<Io: AsyncRead + AsyncWrite + Unpin> AsyncRead for Guarded<Io> {
             }
         }
         let before = buf.filled().len();
+        let room = buf.remaining() > 0;
         let polled = Pin::new(&mut self.io).poll_read(cx, buf);
+        if self.state == State::Received {
+            let ended = match &polled {
+                Poll::Ready(Ok(())) => room && buf.filled().len() == before,
+                Poll::Ready(Err(_)) => true,
+                Poll::Pending => false,
+            };
+            if let (true, Some(presence)) = (ended, &self.presence) {
+                presence.left();
+            }
+        }
         if let Poll::Ready(Ok(())) = polled {
             if !self.saw(&buf.filled()[before..]) {
                 // hyper never sees the oversized head: the guard answers it.
@@ -243,7 +271,7 @@ mod tests {
     use super::*;
 
     fn guarded() -> Guarded<tokio::io::Empty> {
-        Guarded::new(tokio::io::empty(), Duration::from_secs(1))
+        Guarded::new(tokio::io::empty(), Duration::from_secs(1), None)
     }
 
     #[tokio::test]

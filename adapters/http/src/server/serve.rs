@@ -10,23 +10,29 @@ use crate::api::problems::ProblemResponse;
 use crate::api::{self, HttpServices};
 use crate::server::allow::AllowedMethods;
 use crate::server::connections::ConnectionCap;
+use crate::server::departures::Departures;
 use crate::server::edge::Edge;
 use crate::server::lifecycle::Lifecycle;
 use crate::server::request_heads::HeadGuard;
 use crate::server::settings::HttpSettings;
 
-/// The whole HTTP application, ready to serve.
+/// The whole HTTP application, ready to serve (it learns of no client leaving mid-request; that
+/// takes [`serve`]'s connections).
 pub fn app(services: HttpServices, settings: HttpSettings, lifecycle: Lifecycle) -> impl Endpoint<Output = Response> {
-    with_edge(api::routes(services, lifecycle), settings)
+    with_edge(api::routes(services, lifecycle), settings, Departures::default())
 }
 
 /// The layers every route sits behind: panics become 500 problems, and [`Edge`] outermost.
-fn with_edge(routes: impl Endpoint + 'static, settings: HttpSettings) -> impl Endpoint<Output = Response> {
+fn with_edge(
+    routes: impl Endpoint + 'static,
+    settings: HttpSettings,
+    departures: Departures,
+) -> impl Endpoint<Output = Response> {
     let routes = routes.with(CatchPanic::new().with_handler(|_| {
         tracing::error!("a request handler panicked");
         ProblemResponse::internal()
     }));
-    Edge::new(routes, &settings, AllowedMethods::from_openapi(&openapi_json()))
+    Edge::new(routes, &settings, AllowedMethods::from_openapi(&openapi_json()), departures)
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; then readiness says 503 for
@@ -40,7 +46,8 @@ pub async fn serve(
     grace: Duration,
 ) -> std::io::Result<()> {
     let connections = ConnectionCap::new(poem::listener::TcpAcceptor::from_tokio(listener)?, settings.max_connections);
-    let acceptor = HeadGuard::new(connections, settings.head_timeout);
+    let departures = Departures::default();
+    let acceptor = HeadGuard::new(connections, settings.head_timeout, departures.clone());
     let lifecycle = Lifecycle::default();
     let drain_delay = settings.drain_delay;
     let draining = lifecycle.clone();
@@ -53,7 +60,11 @@ pub async fn serve(
     poem::Server::new_with_acceptor(acceptor)
         .name("tessera")
         .idle_timeout(settings.idle_timeout)
-        .run_with_graceful_shutdown(app(services, settings, lifecycle), stop_accepting, Some(grace))
+        .run_with_graceful_shutdown(
+            with_edge(api::routes(services, lifecycle), settings, departures),
+            stop_accepting,
+            Some(grace),
+        )
         .await
 }
 
@@ -73,7 +84,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_becomes_a_500_problem_without_internals() {
-        let app = with_edge(Route::new().at("/boom", explode), HttpSettings::default());
+        let app = with_edge(Route::new().at("/boom", explode), HttpSettings::default(), Departures::default());
 
         let response = app.call(Request::builder().uri_str("/boom").header("x-request-id", "r-1").finish()).await;
 
