@@ -10,7 +10,9 @@
 # Then: logins whose clients leave while they wait (ABANDONED, default 150), and how long one
 # more login takes after them.
 #
-# BENCH_DURATION (s, default 20) of flood; FLOOD (default 200) concurrent logins; TESSERA_BIN
+# BENCH_DURATION (s, default 20) of flood; FLOOD (default 200) concurrent logins; FLOOD_OP=anonymous
+# floods with `GET /users/me` without a token instead (a control: cheap requests refused at once);
+# TESSERA_BIN
 # measures that binary instead of building this tree's (e.g. a build of main, for a before/after);
 # server flags may follow the backend (bench/login_flood.sh sqlite --hash-concurrency 2).
 set -euo pipefail
@@ -87,7 +89,7 @@ row() { # label, the RESULT line
 }
 
 echo
-echo "Tessera ($("$bin" --version 2>/dev/null || echo tessera)) on $backend: GET /users/me from one connection, alone, then during $flood concurrent logins of unknown names; $duration s each, wrk on the same machine"
+echo "Tessera ($("$bin" --version 2>/dev/null || echo tessera)) on $backend: GET /users/me from one connection, alone, then during $flood concurrent ${FLOOD_OP:-login}s; $duration s each, wrk on the same machine"
 printf "%-22s %9s %8s %8s %9s %8s %7s\n" "/users/me" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
 wrk -t1 -c1 -d2s -s bench/wrk/flood.lua "$base" -- me "$token" >/dev/null # warm-up
 quiet=$(wrk -t1 -c1 -d"${duration}s" -s bench/wrk/flood.lua "$base" -- me "$token" | grep '^RESULT')
@@ -130,7 +132,7 @@ echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS
 cpu_before=$(cpu_seconds)
 # The flood runs 2 s longer than the reads, which start once it is under way. Logins may wait
 # long under it: wrk's own 2 s timeout would drop and resend them.
-wrk -t1 -c"$flood" -d"$((duration + 2))s" --timeout 60s -s bench/wrk/flood.lua "$base" -- login \
+wrk -t1 -c"$flood" -d"$((duration + 2))s" --timeout 60s -s bench/wrk/flood.lua "$base" -- "${FLOOD_OP:-login}" \
     >"$work/flood.txt" &
 flood_pid=$!
 sleep 1
@@ -142,7 +144,7 @@ cpu_after=$(cpu_seconds)
 peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
 
 echo
-printf "%-22s %9s %8s %8s %9s %8s %7s\n" "logins" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
+printf "%-22s %9s %8s %8s %9s %8s %7s\n" "${FLOOD_OP:-login}s" "req/s" "p50 ms" "p99 ms" "p99.9 ms" "max ms" errors
 row "the flood" "$(grep '^RESULT' "$work/flood.txt")"
 echo "statuses: $(grep '^STATUSES' "$work/flood.txt" | cut -d' ' -f2-) (reads during the flood: $(grep '^STATUSES' "$work/during.txt" | cut -d' ' -f2-))"
 echo "server: peak RSS $peak MB, $(echo "$cpu_after - $cpu_before" | bc) CPU s during the flood"

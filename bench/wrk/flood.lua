@@ -1,6 +1,8 @@
 -- The two sides of bench/login_flood.sh as wrk workloads:
 --   wrk ... -s bench/wrk/flood.lua http://127.0.0.1:PORT -- login        a login flood
 --   wrk ... -s bench/wrk/flood.lua http://127.0.0.1:PORT -- me TOKEN     reads of /users/me
+--   wrk ... -s bench/wrk/flood.lua http://127.0.0.1:PORT -- anonymous    /users/me without a token
+--     (answered 401 at once: what a flood of cheap requests from as many connections costs)
 -- Each login names a user nobody registered (as an attacker's would, and so that no login limit
 -- per name ever answers it without a hash). Prints one RESULT line (errors: failed sockets, and
 -- for reads any answer but 2xx/3xx) and the count of each status.
@@ -29,6 +31,8 @@ function request()
    counter = counter + 1
    if op == "me" then
       return wrk.format("GET", "/api/v1/users/me", { ["Authorization"] = "Bearer " .. token })
+   elseif op == "anonymous" then
+      return wrk.format("GET", "/api/v1/users/me")
    end
    local body = string.format('{"login":"flood_%d_%d","password":"not the password"}', tid, counter)
    return wrk.format("POST", "/api/v1/auth/login", json, body)

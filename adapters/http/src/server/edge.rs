@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::{select, Either};
-
 use poem::error::ReadBodyError;
 use poem::http::{header, HeaderValue, Method, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
@@ -31,6 +30,7 @@ const UNMATCHED: &str = "unmatched";
 /// body is read or storage is touched (a refused login counts no attempt against its account).
 /// They take none of the general in-flight slots, so a login flood cannot take the slots every
 /// other request needs.
+///
 /// A request of theirs whose client leaves while it waits is dropped: poem would drive it to its
 /// end, hash included, for nobody.
 const HASHING: [(Method, &str, &str); 3] = [
