@@ -35,7 +35,7 @@ impl LoginLimit {
     ) -> Result<(), AppError> {
         let reservation = storage.login_attempts().reserve(key, now, self.window).await?;
         if reservation.failures > self.max_failures {
-            return Err(AppError::TooManyRequests { retry_after_secs: reservation.retry_after_secs(now) });
+            return Err(AppError::TooManyRequests { retry_after_secs: reservation.retry_after_secs(now, self.window) });
         }
         Ok(())
     }

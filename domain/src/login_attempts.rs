@@ -4,7 +4,7 @@
 use std::fmt;
 
 use sha2::{Digest, Sha256};
-use time::OffsetDateTime;
+use time::{Duration, OffsetDateTime};
 
 use crate::users::UserId;
 
@@ -89,17 +89,19 @@ impl Reservation {
     /// below it.
     pub const MAX_FAILURES: u32 = u16::MAX as u32;
 
-    /// Whole seconds until the window ends, rounded up and at least 1: a `Retry-After`.
-    pub fn retry_after_secs(&self, now: OffsetDateTime) -> u64 {
+    /// Whole seconds until the window ends, rounded up, at least 1 and at most the window's
+    /// length: a `Retry-After`. `now` is read before the count is taken, so a window that another
+    /// request (or instance) opened in between can end slightly more than one window after it.
+    pub fn retry_after_secs(&self, now: OffsetDateTime, window: Duration) -> u64 {
         let millis = u64::try_from((self.window_ends - now).whole_milliseconds()).unwrap_or(0);
-        millis.div_ceil(1000).max(1)
+        let longest = u64::try_from(window.whole_seconds()).unwrap_or(0).max(1);
+        millis.div_ceil(1000).clamp(1, longest)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use time::macros::datetime;
-    use time::Duration;
     use uuid::Uuid;
 
     use super::*;
@@ -133,8 +135,10 @@ mod tests {
     #[test]
     fn retry_after_rounds_up_to_whole_seconds_and_is_never_zero() {
         let now = datetime!(2026-11-22 10:00 UTC);
-        let at = |ends| Reservation { failures: 11, window_ends: ends }.retry_after_secs(now);
+        let at = |ends| Reservation { failures: 11, window_ends: ends }.retry_after_secs(now, Duration::minutes(15));
         assert_eq!(at(now + Duration::seconds(600)), 600);
+        // A window opened by a request that read the clock after this one.
+        assert_eq!(at(now + Duration::milliseconds(900_250)), 900);
         assert_eq!(at(now + Duration::milliseconds(600_001)), 601);
         assert_eq!(at(now + Duration::milliseconds(1)), 1);
         assert_eq!(at(now), 1);
