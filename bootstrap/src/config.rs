@@ -136,7 +136,7 @@ pub struct Config {
     pub hash_concurrency: Option<usize>,
 
     /// Password checks and hashes (logins, registrations, password changes) that may wait for a
-    /// hashing thread; more are answered 503 `overloaded` at once [default: 32 per hashing thread].
+    /// hashing thread; more are answered 503 `overloaded` at once [default: 64 per hashing thread].
     #[arg(long, env = "TESSERA_HASH_QUEUE", hide_env_values = true, global = true)]
     pub hash_queue: Option<usize>,
 

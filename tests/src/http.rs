@@ -306,6 +306,25 @@ impl TestServer {
         panic!("the list never ends");
     }
 
+    /// Takes one of the server's in-flight slots and keeps it: announces a body and sends none of
+    /// it. The slot is held until the body deadline or until the returned connection is dropped.
+    /// With `max_in_flight = 1`, every request but health and the hashing operations is then refused.
+    pub async fn hold_an_in_flight_slot(&self) -> std::net::TcpStream {
+        use std::io::Write;
+        let head = "POST /api/v1/projects HTTP/1.1\r\nHost: tessera\r\nContent-Type: application/json\r\n\
+                    Content-Length: 100\r\n\r\n";
+        for _ in 0..20 {
+            let mut stream = std::net::TcpStream::connect(self.addr()).expect("a connection");
+            stream.write_all(head.as_bytes()).expect("the head is sent");
+            // Nothing else is sent meanwhile: a request in flight when it arrives would take the slot.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            if self.get("/api/v1/users/me", None).await.status == StatusCode::SERVICE_UNAVAILABLE {
+                return stream;
+            }
+        }
+        panic!("the in-flight slot was never taken");
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {
         self.send(Method::GET, path, token, None).await
     }
