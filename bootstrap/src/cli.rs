@@ -91,8 +91,8 @@ async fn sweep(config: &Config) -> Result<(), BootError> {
     app.backend.close().await;
     let swept = swept?;
     println!(
-        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows",
-        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts
+        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows, {} idempotency records",
+        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts, swept.idempotency_records
     );
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use application::ports::{UnitOfWork, MAX_WRITES_PER_UNIT};
+use application::ports::{IdempotentAnswers, UnitOfWork, MAX_WRITES_PER_UNIT};
 use application::ErrorChain;
 use async_trait::async_trait;
 
@@ -142,6 +142,10 @@ impl UnitOfWork for DynamoUnit {
     }
 
     fn posts(&mut self) -> &mut dyn PostRepository {
+        self
+    }
+
+    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
         self
     }
 

@@ -6,6 +6,7 @@
 
 mod errors;
 mod expired_sessions;
+mod idempotency;
 mod keyset;
 mod login_attempts;
 mod members;

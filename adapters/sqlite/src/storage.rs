@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -115,6 +115,10 @@ impl Storage for SqliteStorage {
     }
 
     fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyRecords {
         self
     }
 }

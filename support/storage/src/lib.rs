@@ -165,6 +165,10 @@ macro_rules! sql_unit_of_work {
                 self
             }
 
+            fn idempotency(&mut self) -> &mut dyn $crate::application::ports::IdempotentAnswers {
+                self
+            }
+
             async fn commit(self: Box<Self>) -> Result<(), $crate::domain::StorageError> {
                 match self.exec {
                     Exec::Tx(tx) => {

@@ -8,6 +8,7 @@
 //! helper that takes only the storage would be run too, so helpers are private or take more.
 
 pub mod harness;
+pub mod idempotency;
 pub mod login_attempts;
 pub mod pages;
 pub mod posts;
