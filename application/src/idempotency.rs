@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use domain::idempotency::{Answer, ClaimOutcome, ClaimRequest, Completion, Fingerprint, Holder, RecordKey, Scope};
+use domain::StorageError;
 use time::{Duration, OffsetDateTime};
 
 use crate::errors::AppError;
@@ -53,7 +54,7 @@ pub enum Claim {
 
 /// A held claim. Finishing it is one of: [`Retry::record`] in the effect's unit of work,
 /// [`Retries::store`], or [`Retries::release`]; a lease never finished lapses by itself.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Lease {
     record: RecordKey,
     holder: Holder,
@@ -66,28 +67,27 @@ pub trait Recorder<T: ?Sized + Sync>: Send + Sync {
 }
 
 /// Handed to a use case with an effect: its answer, to write beside the effect.
-pub struct Retry<'a, T: ?Sized + Sync> {
-    retries: &'a Retries,
-    lease: &'a Lease,
-    recorder: &'a dyn Recorder<T>,
+pub struct Retry<T: ?Sized + Sync> {
+    retries: Retries,
+    lease: Lease,
+    recorder: Arc<dyn Recorder<T>>,
 }
 
-impl<T: ?Sized + Sync> Retry<'_, T> {
+impl<T: ?Sized + Sync> Retry<T> {
     /// Writes the answer for `value` into `uow`, before its commit.
-    pub async fn record(&self, uow: &mut dyn UnitOfWork, value: &T) -> Result<(), AppError> {
+    pub async fn record(&self, uow: &mut dyn UnitOfWork, value: &T) -> Result<(), StorageError> {
         let answer = self.recorder.answer(value).await;
-        uow.idempotency().store(&self.retries.completion(self.lease, answer)).await?;
-        Ok(())
+        uow.idempotency().store(&self.retries.completion(&self.lease, answer)).await
     }
 }
 
 /// Records `value`'s answer in `uow` when the request carries a key: the one line a use case with
 /// an effect adds before its commit.
 pub async fn record<T: ?Sized + Sync>(
-    retry: Option<&Retry<'_, T>>,
+    retry: Option<&Retry<T>>,
     uow: &mut dyn UnitOfWork,
     value: &T,
-) -> Result<(), AppError> {
+) -> Result<(), StorageError> {
     match retry {
         Some(retry) => retry.record(uow, value).await,
         None => Ok(()),
@@ -139,8 +139,8 @@ impl Retries {
     }
 
     /// The handle a use case records its answer through.
-    pub fn retry<'a, T: ?Sized + Sync>(&'a self, lease: &'a Lease, recorder: &'a dyn Recorder<T>) -> Retry<'a, T> {
-        Retry { retries: self, lease, recorder }
+    pub fn retry<T: ?Sized + Sync>(&self, lease: &Lease, recorder: Arc<dyn Recorder<T>>) -> Retry<T> {
+        Retry { retries: self.clone(), lease: lease.clone(), recorder }
     }
 
     /// Stores the answer of a request that committed no effect (nothing to write it with). A

@@ -103,7 +103,7 @@ async fn the_answer_of_an_effect_goes_into_its_unit_of_work() {
     let retries = Retries::new(storage.clone(), Arc::new(fixed_clock()), Arc::new(ids), SETTINGS);
 
     let Claim::Run(lease) = retries.claim(&request(1)).await.unwrap() else { panic!("not granted") };
-    let retry = retries.retry(&lease, &Echo);
+    let retry = retries.retry(&lease, Arc::new(Echo));
     let mut uow = storage.begin().await.unwrap();
     record(Some(&retry), uow.as_mut(), "made it").await.unwrap();
     uow.commit().await.unwrap();
@@ -125,9 +125,9 @@ async fn a_lost_claim_fails_the_unit_as_in_use() {
 
     let Claim::Run(lease) = retries.claim(&request(1)).await.unwrap() else { panic!("not granted") };
     let mut uow = storage.begin().await.unwrap();
-    let err = record(Some(&retries.retry(&lease, &Echo)), uow.as_mut(), "late").await.unwrap_err();
+    let err = record(Some(&retries.retry(&lease, Arc::new(Echo))), uow.as_mut(), "late").await.unwrap_err();
 
-    assert_eq!(err, AppError::IdempotencyKeyInUse { retry_after_secs: 1 });
+    assert_eq!(AppError::from(err), AppError::IdempotencyKeyInUse { retry_after_secs: 1 });
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::health::HealthService;
+use application::idempotency::{Retries, RetrySettings};
 use application::login_limit::LoginLimit;
 use application::members::MemberService;
 use application::ports::CursorCodec;
@@ -74,6 +75,13 @@ impl App {
             UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
             login_limit,
         );
+        let request_timeout = Duration::from_millis(config.request_timeout_ms);
+        let retries = Retries::new(
+            storage.clone(),
+            clock.clone(),
+            Arc::new(UuidV7Ids),
+            RetrySettings { lease: idempotency_lease(request_timeout), ..RetrySettings::default() },
+        );
         let workspace = WorkspaceDeps { storage: storage.clone(), clock, ids: Arc::new(UuidV7Ids), cursors };
         let metrics = prometheus();
         let services = HttpServices {
@@ -84,6 +92,7 @@ impl App {
             posts: PostService::new(workspace),
             health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),
+            retries,
         };
         let settings = HttpSettings {
             body_limit: config.body_limit,
@@ -92,7 +101,7 @@ impl App {
             // before a refused request reads its body or touches storage.
             hashing_lane: limits.admitted(),
             max_connections: config.max_connections,
-            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            request_timeout,
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             head_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -172,4 +181,12 @@ pub async fn spawn_app(app: App, config: &Config) -> Result<Running, BootError> 
         grace,
     ));
     Ok(Running { addr, stop: Some(stop), task })
+}
+
+/// A keyed request's claim outlives the request: the edge abandons a request at its timeout, and
+/// a commit sent just before may still land a moment later. Only a holder that died (or hung past
+/// its timeout) leaves its claim to lapse.
+fn idempotency_lease(request_timeout: Duration) -> time::Duration {
+    let margin = Duration::from_secs(10);
+    time::Duration::try_from(request_timeout + margin).unwrap_or(time::Duration::minutes(1))
 }

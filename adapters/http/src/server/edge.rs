@@ -16,6 +16,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::api::problems::ProblemResponse;
+use crate::api::retries::{self, BodyDigest};
 use crate::server::allow::AllowedMethods;
 use crate::server::departures::Departures;
 use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
@@ -166,7 +167,13 @@ impl<E: Endpoint> Edge<E> {
         // its buffer until the request timeout: it gets the shorter body deadline instead.
         let body = tokio::time::timeout(self.body_timeout, req.take_body().into_bytes_limit(self.body_limit)).await;
         match body {
-            Ok(Ok(bytes)) => req.set_body(bytes),
+            Ok(Ok(bytes)) => {
+                // A keyed POST is fingerprinted by its body's bytes, which only this layer holds.
+                if req.method() == Method::POST && req.headers().contains_key(retries::KEY_HEADER) {
+                    req.extensions_mut().insert(BodyDigest::of(&bytes));
+                }
+                req.set_body(bytes)
+            }
             Ok(Err(ReadBodyError::PayloadTooLarge)) => return (payload_too_large().into_response(), UNMATCHED),
             Err(_) => {
                 let mut response = ProblemResponse::body_timeout().into_response();
