@@ -13,6 +13,7 @@ mod lifecycle;
 mod members;
 mod posts;
 mod projects;
+mod retries;
 mod sessions;
 mod system;
 mod tokens;

@@ -1,7 +1,9 @@
 //! `Idempotency-Key` on every POST (API.md, "Idempotent retries"). This adapter owns the header,
 //! the fingerprint and the answers' encoding; `application::idempotency` owns the claim and the
 //! record. An operation with a key answers from its encoded answer — the first time and on every
-//! replay alike — so a replay is the first answer byte for byte, plus `Idempotency-Replayed`.
+//! replay alike — so a replay is the first answer byte for byte (its `X-Request-Id` included: it
+//! names the request that made the answer, as a problem body's `request_id` does), plus
+//! `Idempotency-Replayed: true`.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -20,6 +22,7 @@ use poem_openapi::ApiResponse;
 use sha2::{Digest, Sha256};
 
 use crate::api::problems::{ApiError, ErrorSet, ProblemResponse};
+use crate::server::request_id::{current_request_id, REQUEST_ID_HEADER};
 
 pub const KEY_HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
@@ -153,11 +156,13 @@ struct Stored {
 
 async fn encode(response: Response) -> Answer {
     let status = response.status().as_u16();
-    let headers = response
+    let mut headers: Vec<(String, String)> = response
         .headers()
         .iter()
         .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
         .collect();
+    // A replay is the first answer: it names the request that made it (as a problem body does).
+    headers.push((REQUEST_ID_HEADER.to_owned(), current_request_id()));
     let body = match response.into_body().into_bytes().await {
         Ok(bytes) => BASE64.encode(bytes),
         Err(err) => {
