@@ -183,10 +183,11 @@ pub async fn spawn_app(app: App, config: &Config) -> Result<Running, BootError> 
     Ok(Running { addr, stop: Some(stop), task })
 }
 
-/// A keyed request's claim outlives the request: the edge abandons a request at its timeout, and
-/// a commit sent just before may still land a moment later. Only a holder that died (or hung past
-/// its timeout) leaves its claim to lapse.
+/// How long a keyed request's claim keeps retries out. The edge abandons a request at its
+/// timeout, so a live holder never needs more (plus a second for clocks read at different
+/// moments). Correctness does not rest on it: a holder that outlives its lease fails its
+/// conditional write of the answer, and so its whole transaction.
 fn idempotency_lease(request_timeout: Duration) -> time::Duration {
-    let margin = Duration::from_secs(10);
+    let margin = Duration::from_secs(1);
     time::Duration::try_from(request_timeout + margin).unwrap_or(time::Duration::minutes(1))
 }
