@@ -25,6 +25,7 @@ pub mod problems;
 pub mod projects;
 pub mod retries;
 pub mod schemas;
+mod sealed_answers;
 pub mod security;
 pub mod system;
 pub mod tags;

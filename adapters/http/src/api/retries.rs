@@ -22,6 +22,7 @@ use poem_openapi::ApiResponse;
 use sha2::{Digest, Sha256};
 
 use crate::api::problems::{ApiError, ErrorSet, ProblemResponse};
+use crate::api::sealed_answers::Seal;
 use crate::server::request_id::{current_request_id, REQUEST_ID_HEADER};
 
 pub const KEY_HEADER: &str = "Idempotency-Key";
@@ -78,15 +79,19 @@ where
         return run(None).await.map(|value| Answered::Now(render(&value))).map_err(ApiError::from);
     };
     let retries = req.data::<Retries>().ok_or_else(|| AppError::Internal("idempotency records not wired".into()))?;
+    let seal = Arc::new(Seal::for_request(&request).ok_or_else(|| AppError::Internal("no answer seal".into()))?);
     let lease = match retries.claim(&request).await? {
-        Claim::Replay(answer) => return Ok(Answered::Stored { answer, replayed: true }),
+        Claim::Replay(answer) => {
+            let plain = seal.open(&answer).ok_or_else(|| AppError::Internal("a stored answer did not open".into()))?;
+            return Ok(Answered::Stored { plain, replayed: true });
+        }
         Claim::Run(lease) => lease,
     };
-    let recorder = Arc::new(Rendering { render, recorded: Mutex::new(None) });
+    let recorder = Arc::new(Rendering { render, seal: seal.clone(), recorded: Mutex::new(None) });
     let outcome = run(Some(retries.retry(&lease, recorder.clone()))).await;
-    let answer = match outcome {
+    let plain = match outcome {
         Ok(value) => match recorder.take() {
-            Some(recorded) => return Ok(Answered::Stored { answer: recorded, replayed: false }),
+            Some(recorded) => return Ok(Answered::Stored { plain: recorded, replayed: false }),
             // The use case wrote nothing (e.g. a logout of an unknown token): no effect to store with.
             None => encode(render(&value).into_response()).await,
         },
@@ -96,12 +101,17 @@ where
         }
         Err(err) => encode(ApiError::<S>::from(err).into_response()).await,
     };
-    if let Err(err) = retries.store(&lease, answer.clone()).await {
-        // The client still gets its answer; a retry finds the claim until its lease ends, then
-        // runs again — the outcome had no effect, so running it again is safe.
-        tracing::warn!(error = %err, "the answer of a keyed request could not be stored");
+    match seal.seal(plain.clone()) {
+        // The client still gets its answer if storing fails; a retry finds the claim until its
+        // lease ends, then runs again — the outcome had no effect, so running it again is safe.
+        Some(answer) => {
+            if let Err(err) = retries.store(&lease, answer).await {
+                tracing::warn!(error = %err, "the answer of a keyed request could not be stored");
+            }
+        }
+        None => tracing::error!("the answer of a keyed request could not be sealed"),
     }
-    Ok(Answered::Stored { answer, replayed: false })
+    Ok(Answered::Stored { plain, replayed: false })
 }
 
 /// API.md: `429`, `503` and `409 idempotency_key_in_use` are not stored; retrying them runs the
@@ -126,11 +136,12 @@ async fn release(retries: &Retries, lease: &Lease) {
 /// operation sends exactly the bytes its unit of work stored.
 struct Rendering<T, R> {
     render: fn(&T) -> R,
-    recorded: Mutex<Option<Answer>>,
+    seal: Arc<Seal>,
+    recorded: Mutex<Option<Vec<u8>>>,
 }
 
 impl<T, R> Rendering<T, R> {
-    fn take(&self) -> Option<Answer> {
+    fn take(&self) -> Option<Vec<u8>> {
         self.recorded.lock().ok().and_then(|mut recorded| recorded.take())
     }
 }
@@ -138,11 +149,16 @@ impl<T, R> Rendering<T, R> {
 #[async_trait]
 impl<T: Send + Sync + 'static, R: IntoResponse + 'static> Recorder<T> for Rendering<T, R> {
     async fn answer(&self, value: &T) -> Answer {
-        let answer = encode((self.render)(value).into_response()).await;
+        let plain = encode((self.render)(value).into_response()).await;
+        let sealed = self.seal.seal(plain.clone()).unwrap_or_else(|| {
+            // Only a failing random source gets here; the replay of this answer will be a 500.
+            tracing::error!("the answer of a keyed request could not be sealed");
+            Answer(Vec::new())
+        });
         if let Ok(mut recorded) = self.recorded.lock() {
-            *recorded = Some(answer.clone());
+            *recorded = Some(plain);
         }
-        answer
+        sealed
     }
 }
 
@@ -154,7 +170,7 @@ struct Stored {
     body: String,
 }
 
-async fn encode(response: Response) -> Answer {
+async fn encode(response: Response) -> Vec<u8> {
     let status = response.status().as_u16();
     let mut headers: Vec<(String, String)> = response
         .headers()
@@ -170,11 +186,11 @@ async fn encode(response: Response) -> Answer {
             String::new()
         }
     };
-    Answer(serde_json::to_vec(&Stored { status, headers, body }).unwrap_or_default())
+    serde_json::to_vec(&Stored { status, headers, body }).unwrap_or_default()
 }
 
-fn decode(answer: &Answer) -> Option<Response> {
-    let stored: Stored = serde_json::from_slice(&answer.0).ok()?;
+fn decode(plain: &[u8]) -> Option<Response> {
+    let stored: Stored = serde_json::from_slice(plain).ok()?;
     let mut response = Response::builder().status(StatusCode::from_u16(stored.status).ok()?);
     for (name, value) in &stored.headers {
         response = response.header(HeaderName::from_bytes(name.as_bytes()).ok()?, HeaderValue::from_str(value).ok()?);
@@ -182,18 +198,18 @@ fn decode(answer: &Answer) -> Option<Response> {
     Some(response.body(BASE64.decode(stored.body).ok()?))
 }
 
-/// An operation's success type, answered now or from its stored answer.
+/// An operation's success type, answered now or from its stored answer (opened).
 pub enum Answered<R> {
     Now(R),
-    Stored { answer: Answer, replayed: bool },
+    Stored { plain: Vec<u8>, replayed: bool },
 }
 
 impl<R: IntoResponse> IntoResponse for Answered<R> {
     fn into_response(self) -> Response {
         match self {
             Answered::Now(response) => response.into_response(),
-            Answered::Stored { answer, replayed } => {
-                let Some(mut response) = decode(&answer) else {
+            Answered::Stored { plain, replayed } => {
+                let Some(mut response) = decode(&plain) else {
                     tracing::error!("a stored answer could not be decoded");
                     return ProblemResponse::internal().into_response();
                 };
