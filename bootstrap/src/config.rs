@@ -30,8 +30,9 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Purge expired refresh tokens, ended logins and ended login-attempt windows once, print
-    /// what was removed, and exit (`serve` also does it every --sweep-interval).
+    /// Purge expired refresh tokens, ended logins, ended login-attempt windows and idempotency
+    /// records past their 24 hours once, print what was removed, and exit (`serve` also does it
+    /// every --sweep-interval).
     Sweep,
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
@@ -124,8 +125,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub session_max_age: u32,
 
-    /// Seconds between two sweeps of expired refresh tokens, logins and login-attempt windows
-    /// in `serve`. The first comes within a minute of the start, and each is jittered so that
+    /// Seconds between two sweeps of expired refresh tokens, logins, login-attempt windows and
+    /// idempotency records in `serve`. The first comes within a minute of the start, and each is jittered so that
     /// instances do not sweep in step.
     #[arg(long, env = "TESSERA_SWEEP_INTERVAL", hide_env_values = true, default_value_t = 3600, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]
