@@ -280,3 +280,26 @@ pub async fn the_sweep_works_in_batches(storage: &dyn Storage) {
     let expected = if TestBackend::from_env() == TestBackend::Dynamodb { [0, 0, 0] } else { [3, 2, 0] };
     assert_eq!(batches, expected);
 }
+
+pub async fn a_large_answer_that_expired_leaves_nothing_in_the_next(storage: &dyn Storage) {
+    let key = record();
+    let first = claim_of(&key, 1, T0);
+    claim(storage, &first).await;
+    let old: Vec<u8> = bytes(1_100_000).into_iter().map(|b| b ^ 0xff).collect();
+    assert!(storage.idempotency().complete(&completion(&first, &old, T0)).await.unwrap());
+    let next = claim_of(&key, 2, T0 + RETENTION);
+    assert_eq!(claim(storage, &next).await, ClaimOutcome::Granted, "expired at its expiry");
+
+    let mut uow = storage.begin().await.unwrap();
+    uow.users().insert(&new_user("ada")).await.unwrap();
+    uow.idempotency().store(&completion(&next, &bytes(400_000), T0 + RETENTION)).await.unwrap();
+    uow.commit().await.unwrap();
+
+    match claim(storage, &claim_of(&key, 2, T0 + RETENTION + Duration::seconds(1))).await {
+        ClaimOutcome::Completed { fingerprint, answer } => {
+            assert_eq!(fingerprint, Fingerprint([2; 32]));
+            assert!(answer.0 == bytes(400_000), "the new answer, whole and alone ({} bytes)", answer.0.len());
+        }
+        other => panic!("{other:?}"),
+    }
+}
