@@ -89,7 +89,8 @@ reports="$tools/reports/$backend"
 mkdir -p "$reports"
 status=0
 # One worker: concurrent runs trip a CPython 3.11 compiler bug inside schemathesis (SystemError).
-"$tools/venv/bin/st" --config-file contract/schemathesis.toml run openapi/openapi.json \
+PYTHONPATH=contract SCHEMATHESIS_HOOKS=schemathesis_hooks \
+    "$tools/venv/bin/st" --config-file contract/schemathesis.toml run openapi/openapi.json \
     --url "$base" -H "Authorization: Bearer $token" \
     --checks all --phases examples,coverage,fuzzing,stateful --max-examples 25 --seed 1 --workers 1 \
     --generation-database none --report junit --report-dir "$reports" || status=$?
