@@ -5,6 +5,7 @@
 //! one parameter, `TESSERA_TEST_BACKEND` (see [`backend::TestBackend`]).
 
 pub mod backend;
+pub mod blob_conformance;
 pub mod conformance;
 pub mod http;
 pub mod keyed_creates;
