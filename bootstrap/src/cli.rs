@@ -1,5 +1,5 @@
 //! What the `tessera` command does with its parsed command line: serve (default), migrate,
-//! sweep, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
+//! sweep, backup, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
 //! very same program as a process of its own (tests/src/bin/tessera-under-test.rs).
 
 use std::process::ExitCode;
@@ -25,6 +25,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
         Command::Sweep => sweep(&cli.config).await,
+        Command::Backup { to } => crate::backup::backup(&cli.config, &to).await,
         Command::ConfigReference => {
             print!("{}", crate::config::configuration_reference());
             Ok(())

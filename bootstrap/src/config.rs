@@ -34,6 +34,15 @@ pub enum Command {
     /// records past their 24 hours once, print what was removed, and exit (`serve` also does it
     /// every --sweep-interval).
     Sweep,
+    /// Write a consistent snapshot of the SQLite database to a new FILE while Tessera serves from
+    /// it, and print its path, size and the time taken. FILE must not exist: it is never
+    /// overwritten. On PostgreSQL use pg_dump; on DynamoDB, point-in-time recovery or on-demand
+    /// backups.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
     ConfigReference,

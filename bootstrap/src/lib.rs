@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backend;
+mod backup;
 pub mod cli;
 pub mod config;
 mod secret;
@@ -37,4 +38,6 @@ pub enum BootError {
     Io(String),
     #[error("{0}")]
     App(application::AppError),
+    #[error("backup")]
+    Backup(#[source] tessera_sqlite::BackupError),
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod authorization;
+mod backups;
 mod brute_force;
 mod errors;
 mod floods;
