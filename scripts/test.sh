@@ -2,7 +2,7 @@
 # Runs every test on a fresh machine: unit tests of each crate, then, once per storage backend, the
 # storage conformance suite, the end-to-end suite, the storage call counts and the third-party
 # contract checks (scripts/contract.sh). Installs and starts whatever they need itself
-# (PostgreSQL: scripts/postgres.sh; DynamoDB Local: scripts/dynamodb.sh).
+# (PostgreSQL: scripts/postgres.sh; DynamoDB Local: scripts/dynamodb.sh; S3: scripts/s3.sh).
 #
 #   scripts/test.sh                      # every backend
 #   TESSERA_TEST_BACKENDS=sqlite scripts/test.sh
@@ -14,6 +14,7 @@ scratch=$(mktemp -d)
 cleanup() {
     [ -d "$scratch/postgres" ] && scripts/postgres.sh stop "$scratch/postgres" || true
     [ -d "$scratch/dynamodb" ] && scripts/dynamodb.sh stop "$scratch/dynamodb" || true
+    [ -d "$scratch/s3" ] && scripts/s3.sh stop "$scratch/s3" || true
     rm -rf "$scratch"
 }
 trap cleanup EXIT
@@ -51,6 +52,11 @@ run_tests -p tessera-tests --test openapi
 
 echo "== blob store conformance (filesystem)"
 TESSERA_TEST_BLOB_STORE=fs run_counted "$(count_in tests/src/blob_conformance/*.rs)" -p tessera-tests --test blob_stores
+echo "== blob store conformance (S3, on s3s-fs) and the S3-only checks"
+s3=$(AWS_ACCESS_KEY_ID=tessera AWS_SECRET_ACCESS_KEY=tessera-local scripts/s3.sh start "$scratch/s3")
+AWS_ACCESS_KEY_ID=tessera AWS_SECRET_ACCESS_KEY=tessera-local AWS_REGION=us-east-1 TESSERA_TEST_S3_ENDPOINT=$s3 \
+    TESSERA_TEST_BLOB_STORE=s3 run_counted "$(count_in tests/src/blob_conformance/*.rs tests/tests/s3.rs)" \
+    -p tessera-tests --test blob_stores --test s3
 
 for backend in $backends; do
     echo "== conformance and end-to-end suites on $backend"
