@@ -5,6 +5,7 @@ pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;
+pub mod lambda;
 mod secret;
 pub mod sweeping;
 pub mod system;
