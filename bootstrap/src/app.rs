@@ -127,13 +127,19 @@ impl App {
     /// Serves invocations of the Lambda runtime until it goes away (see [`crate::lambda`]).
     pub async fn serve_lambda(self) -> Result<(), BootError> {
         tokio::spawn(upkeep_metrics());
+        self.lambda_function().run().await.map_err(|e| BootError::Io(e.to_string()))
+    }
+
+    /// The app as a Lambda function: HTTP events to the same app [`App::serve`] serves,
+    /// scheduled events to the sweep.
+    pub fn lambda_function(self) -> Function<impl tessera_lambda::Endpoint> {
         let settings = tessera_lambda::Settings {
             request_id_header: Some(tessera_http::REQUEST_ID_HEADER),
             request_timeout: self.settings.request_timeout,
         };
         let endpoint = tessera_http::app(self.services, self.settings, Lifecycle::default());
         let upkeep = Upkeep { sweep: self.sweep, backend: self.backend };
-        Function::new(endpoint, Arc::new(upkeep), settings).run().await.map_err(|e| BootError::Io(e.to_string()))
+        Function::new(endpoint, Arc::new(upkeep), settings)
     }
 }
 

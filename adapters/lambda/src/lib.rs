@@ -23,3 +23,5 @@ pub use function::{Function, Scheduled, Settings};
 
 /// `lambda_http`'s request, body and error types, for callers and fixture tests.
 pub use lambda_http::{Body, BoxFuture, Context, Error, Request};
+/// What [`Function`] serves.
+pub use poem::Endpoint;
