@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod conformance;
 pub mod http;
+pub mod lambda;
 pub mod load;
 pub mod login_flood;
 pub mod refresh_chains;
