@@ -51,11 +51,19 @@ pub fn listener_settings(config: &Config) -> Vec<&'static str> {
     .collect()
 }
 
-/// Says on the test's own output (shown when it fails, and by `--no-capture`) how this test's
-/// server runs in Lambda mode when it is not a Lambda function.
+/// Says how this test's server runs in Lambda mode when it is not a Lambda function: on the
+/// test's own output (shown when it fails, and by `--no-capture`) and, for the run's summary
+/// (scripts/test.sh prints it), in the file `TESSERA_TEST_LAMBDA_NOTES` names.
 pub fn note(what: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "lambda mode: {what}");
+    if let Some(path) = std::env::var_os("TESSERA_TEST_LAMBDA_NOTES") {
+        let test = std::thread::current().name().unwrap_or("?").to_owned();
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        if let Ok(mut file) = file {
+            let _ = writeln!(file, "{test}: {what}");
+        }
+    }
 }
 
 /// `config` as the command line of the function process: every setting, so that the function
@@ -127,6 +135,7 @@ impl LambdaFunction {
     /// Starts the emulator and the function on `config` (storage set up beforehand: the function
     /// migrates nothing), and waits until the function answers.
     pub async fn start(config: &Config) -> Self {
+        use std::io::Write;
         let tool = emulator_tool().expect("TESSERA_TEST_LAMBDA names cargo-lambda");
         let arguments = arguments(config);
         for _ in 0..5 {
@@ -154,7 +163,7 @@ impl LambdaFunction {
                 .expect("the test build of tessera starts");
             let mut started = Self { base: format!("http://127.0.0.1:{port}"), _emulator: emulator, function };
             started.wait_until_it_answers().await;
-            note(&format!("a function behind the Lambda runtime API emulator at {}", started.base));
+            let _ = writeln!(std::io::stderr(), "lambda mode: a function behind the emulator at {}", started.base);
             return started;
         }
         panic!("the Lambda runtime API emulator never started");
