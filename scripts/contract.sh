@@ -113,23 +113,33 @@ echo "-- schemathesis on $backend ($mode)"
 reports="$tools/reports/$backend-$mode"
 mkdir -p "$reports"
 status=0
+generation=all
 config=contract/schemathesis.toml
 if [ "$mode" = lambda ]; then
-    # A Lambda event is JSON: a header value that is not UTF-8 (Latin-1 bytes 0x80-0xFF) cannot be
-    # put in one, and the emulator answers such a request 500 itself, before any invocation.
-    # Headers keep every other character, invalid ones included; bodies are not restricted.
+    # Valid requests only (every phase, every check): negative mode sends raw bytes that are not
+    # UTF-8 in headers and in JSON bodies, which the emulator cannot put into the JSON event it
+    # hands the function (it answers 500 itself, before any invocation). The runs against
+    # `tessera serve` send them to Tessera on every backend.
+    generation=positive
+    # With valid data only, login, refresh and password change can only be refused (no generated
+    # password or token is right), which schemathesis reports as missing authentication: the
+    # token is checked here instead.
+    curl -fsS -o /dev/null -H "Authorization: Bearer $token" "$base/api/v1/users/me"
     config="$work/schemathesis-lambda.toml"
-    high=$(python3 -c 'print("".join("\\u%04x" % c for c in range(0x80, 0x100)))')
-    { cat contract/schemathesis.toml; printf '\n[generation]\nexclude-header-characters = "\\n\\r%s"\n' "$high"; } > "$config"
+    sed 's/^fail-on = .*/fail-on = ["unused_openapi_auth"]/' contract/schemathesis.toml > "$config"
 fi
 # One worker: concurrent runs trip a CPython 3.11 compiler bug inside schemathesis (SystemError).
 "$tools/venv/bin/st" --config-file "$config" run openapi/openapi.json \
-    --url "$base" -H "Authorization: Bearer $token" \
+    --url "$base" -H "Authorization: Bearer $token" --mode "$generation" \
     --checks all --phases examples,coverage,fuzzing,stateful --max-examples 25 --seed 1 --workers 1 \
     --generation-database none --report junit --report-dir "$reports" || status=$?
 if [ "$status" != 0 ]; then
     echo "contract.sh: schemathesis failed on $backend (exit $status); server log follows" >&2
     tail -n 50 "$work/server.log" >&2
+    if [ "$mode" = lambda ]; then
+        echo "contract.sh: the emulator's log:" >&2
+        grep -v '^ INFO' "$work/emulator.log" | tail -n 30 >&2 || true
+    fi
     exit "$status"
 fi
 if [ "$mode" = lambda ]; then

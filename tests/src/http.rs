@@ -104,7 +104,8 @@ impl TestServer {
         let backend = Backend::open(&config.config).await.expect("the test backend opens");
         backend.migrate().await.expect("migrations apply");
         backend.close().await;
-        let function = LambdaFunction::start(function_config.as_ref().unwrap_or(&config.config)).await;
+        let function_config = function_config.as_ref().unwrap_or(&config.config);
+        let function = LambdaFunction::start(&lambda::program(), function_config).await;
         let mut listener = config.config.clone();
         listener.no_migrate = true;
         let running = bootstrap::spawn(&listener).await.expect("the listener starts");
@@ -124,8 +125,7 @@ impl TestServer {
     pub async fn another_process(&self, program: &str) -> Self {
         let config = self.config.clone();
         if self.function.is_some() {
-            let _ = program; // the function is lambda::program(), the same command line
-            let function = LambdaFunction::start(&config.config).await;
+            let function = LambdaFunction::start(program.as_ref(), &config.config).await;
             let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
             let base = function.base.clone();
             return Self { base, client, running: None, process: None, function: Some(function), config };

@@ -132,9 +132,9 @@ pub struct LambdaFunction {
 }
 
 impl LambdaFunction {
-    /// Starts the emulator and the function on `config` (storage set up beforehand: the function
-    /// migrates nothing), and waits until the function answers.
-    pub async fn start(config: &Config) -> Self {
+    /// Starts the emulator and `program` (the `tessera` command line) as the function on `config`
+    /// (storage set up beforehand: the function migrates nothing), and waits until it answers.
+    pub async fn start(program: &std::path::Path, config: &Config) -> Self {
         use std::io::Write;
         let tool = emulator_tool().expect("TESSERA_TEST_LAMBDA names cargo-lambda");
         let arguments = arguments(config);
@@ -150,7 +150,7 @@ impl LambdaFunction {
             if !listening(&mut emulator, port).await {
                 continue;
             }
-            let function = Command::new(program())
+            let function = Command::new(program)
                 .args(&arguments)
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", "_")
