@@ -88,7 +88,7 @@ impl TestServer {
                 return Self::as_lambda_function(config, None).await;
             }
             lambda::note(&format!(
-                "served by `tessera serve`, not a function: {} only apply to a listener (on Lambda, API Gateway \
+                "served by `tessera serve`, not a function: {} apply only to a listener (on Lambda, API Gateway \
                  holds the connections and each instance gets one request at a time)",
                 listener_settings.join(", ")
             ));
