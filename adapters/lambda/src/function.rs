@@ -16,6 +16,14 @@ use tracing::Instrument;
 use crate::convert::{into_lambda_response, into_poem_request};
 use crate::events::Event;
 
+/// What the Lambda runtime sets for a function process.
+pub const RUNTIME_VARIABLES: [&str; 4] = [
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_FUNCTION_NAME",
+    "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+];
+
 /// What a scheduled event runs; its result is the invocation's answer (logged by Lambda).
 pub trait Scheduled: Send + Sync {
     fn run(&self) -> BoxFuture<'_, Result<Value, Error>>;
@@ -51,8 +59,12 @@ impl<E: Endpoint + 'static> Function<E> {
     }
 
     /// Serves invocations until the runtime API goes away. Needs the variables Lambda sets
-    /// (`AWS_LAMBDA_RUNTIME_API`, `AWS_LAMBDA_FUNCTION_NAME`, …): without them it fails.
+    /// ([`RUNTIME_VARIABLES`]): `lambda_runtime` panics without them, so they are checked first.
     pub async fn run(self) -> Result<(), Error> {
+        let missing: Vec<&str> = RUNTIME_VARIABLES.into_iter().filter(|v| std::env::var_os(v).is_none()).collect();
+        if !missing.is_empty() {
+            return Err(format!("not started by the Lambda runtime: {} not set", missing.join(", ")).into());
+        }
         let function = Arc::new(self);
         let handler = service_fn(move |event: LambdaEvent<Value>| {
             let function = function.clone();
@@ -79,6 +91,8 @@ impl<E: Endpoint + 'static> Function<E> {
                     self.check_deadline(&context);
                     let (endpoint, settings) = (self.endpoint.clone(), self.settings.clone());
                     let app = service_fn(move |request: Request| serve(endpoint.clone(), settings.clone(), request));
+                    // `Adapter` is what `lambda_http::run` wraps a service in (public, though left
+                    // out of its docs): it gives the answer the shape of the event's source.
                     let response = Adapter::from(app).call(LambdaEvent::new(*request, context)).await?;
                     Ok(serde_json::to_value(response)?)
                 }

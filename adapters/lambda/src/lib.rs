@@ -19,7 +19,7 @@ mod function;
 
 pub use convert::{into_lambda_response, into_poem_request};
 pub use events::{http_request, Event};
-pub use function::{Function, Scheduled, Settings};
+pub use function::{Function, Scheduled, Settings, RUNTIME_VARIABLES};
 
 /// `lambda_http`'s request, body and error types, for callers and fixture tests.
 pub use lambda_http::{Body, BoxFuture, Context, Error, Request};
