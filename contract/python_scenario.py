@@ -42,6 +42,11 @@ SUFFIX = uuid.uuid4().hex[:8]
 PASSWORD = "correct horse battery"
 
 
+def key():
+    """A fresh Idempotency-Key: every POST of this scenario sends one, as a careful client does."""
+    return str(uuid.uuid4())
+
+
 def expect(response, status, model):
     """The response has this status and parsed into this generated model."""
     if response.status_code != status or not isinstance(response.parsed, model):
@@ -73,11 +78,12 @@ def person(name):
                 first_name=name.title(),
                 last_name="Python",
             ),
+            idempotency_key=key(),
         ),
         201,
         User,
     )
-    tokens = expect(login.sync_detailed(client=anonymous, body=LoginRequest(login=username, password=PASSWORD)), 200, TokenPair)
+    tokens = expect(login.sync_detailed(client=anonymous, body=LoginRequest(login=username, password=PASSWORD), idempotency_key=key()), 200, TokenPair)
     return user, tokens
 
 
@@ -89,13 +95,14 @@ expect_problem(
     register.sync_detailed(
         client=anonymous,
         body=RegisterRequest(email=f"other{SUFFIX}@example.com", username=ada.username, password=PASSWORD, first_name="A", last_name="B"),
+        idempotency_key=key(),
     ),
     409,
     "username_taken",
 )
 
 # Refresh rotates the pair.
-renewed = expect(refresh.sync_detailed(client=anonymous, body=RefreshRequest(refresh_token=ada_tokens.refresh_token)), 200, TokenPair)
+renewed = expect(refresh.sync_detailed(client=anonymous, body=RefreshRequest(refresh_token=ada_tokens.refresh_token), idempotency_key=key()), 200, TokenPair)
 assert renewed.refresh_token != ada_tokens.refresh_token
 as_ada = AuthenticatedClient(base_url=BASE, token=renewed.access_token)
 as_bob = AuthenticatedClient(base_url=BASE, token=bob_tokens.access_token)
@@ -103,7 +110,7 @@ assert expect(get_me.sync_detailed(client=as_ada), 200, User).id == ada.id
 
 # A project, shared with bob as an editor.
 project = expect(
-    create_project.sync_detailed(client=as_ada, body=CreateProjectRequest(name="Apollo", description="Moon")), 201, Project
+    create_project.sync_detailed(client=as_ada, body=CreateProjectRequest(name="Apollo", description="Moon"), idempotency_key=key()), 201, Project
 )
 assert project.my_role == ProjectRole.OWNER and project.owner.id == ada.id
 member = expect(
@@ -114,7 +121,7 @@ assert member.role == ProjectRole.EDITOR
 # Posts: written as drafts, one published.
 posts = [
     expect(
-        create_post.sync_detailed(project.id, client=as_bob, body=CreatePostRequest(title=f"Note {i}", body="Text.")), 201, Post
+        create_post.sync_detailed(project.id, client=as_bob, body=CreatePostRequest(title=f"Note {i}", body="Text."), idempotency_key=key()), 201, Post
     )
     for i in range(5)
 ]
@@ -149,9 +156,23 @@ expect_problem(
     update_project.sync_detailed(project.id, client=as_ada, body=UpdateProjectRequest(name="Stale"), if_match='"9"'), 412, "version_mismatch"
 )
 invalid = expect_problem(
-    create_project.sync_detailed(client=as_ada, body=CreateProjectRequest(name="   ")), 422, "validation_failed"
+    create_project.sync_detailed(client=as_ada, body=CreateProjectRequest(name="   "), idempotency_key=key()), 422, "validation_failed"
 )
 assert [e.field for e in invalid.errors] == ["name"]
 expect_problem(list_project_posts.sync_detailed(project.id, client=as_ada, cursor="forged"), 400, "invalid_cursor")
+
+# A retry after a lost answer, with the same key: the first answer again, and one project only.
+retry_key = key()
+first = create_project.sync_detailed(client=as_bob, body=CreateProjectRequest(name="Gemini"), idempotency_key=retry_key)
+again = create_project.sync_detailed(client=as_bob, body=CreateProjectRequest(name="Gemini"), idempotency_key=retry_key)
+assert expect(again, 201, Project).id == expect(first, 201, Project).id
+assert again.headers.get("idempotency-replayed") == "true" and again.content == first.content
+assert len(expect(list_projects.sync_detailed(client=as_bob), 200, ProjectPage).items) == 2
+# The same key with another request is refused.
+expect_problem(
+    create_project.sync_detailed(client=as_bob, body=CreateProjectRequest(name="Mercury"), idempotency_key=retry_key),
+    422,
+    "idempotency_key_reused",
+)
 
 print("python scenario: OK")

@@ -28,7 +28,7 @@ fi
 
 # The tests and conformance cases the given sources hold: what a run of them must reach at least.
 count_in() {
-    cat "$@" | grep -cE '^\s*#\[(tokio::)?test[](]|^\s*pub async fn \w+\(\w+: &dyn Storage\)' || true
+    cat "$@" | grep -cE '^\s*#\[(tokio::)?test[](]|^\s*pub async fn \w+\(\w+: &dyn (Storage|BlobStore)\)' || true
 }
 
 # run_counted N ARGS...: run_tests ARGS, then fails unless at least N tests ran, so that a suite
@@ -50,6 +50,9 @@ run_counted() {
 echo "== unit tests and the spec drift check"
 run_tests --workspace --exclude tessera-tests
 run_tests -p tessera-tests --test openapi
+
+echo "== blob store conformance (filesystem)"
+TESSERA_TEST_BLOB_STORE=fs run_counted "$(count_in tests/src/blob_conformance/*.rs)" -p tessera-tests --test blob_stores
 
 for backend in $backends; do
     echo "== conformance and end-to-end suites on $backend"

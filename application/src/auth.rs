@@ -9,6 +9,7 @@ use domain::StorageError;
 use time::Duration;
 
 use crate::errors::AppError;
+use crate::idempotency::{record, Retry};
 use crate::login_limit::LoginLimit;
 use crate::ports::{new_chain_id, Clock, IdGenerator, PasswordHasher, TokenIssuer};
 use crate::ports::{Storage, UnitOfWork};
@@ -88,16 +89,21 @@ impl AuthService {
     }
 
     /// Creates a user with role `user`.
-    pub async fn register(&self, registration: Registration) -> Result<User, AppError> {
-        self.create_user(registration, Role::User).await
+    pub async fn register(&self, registration: Registration, retry: Option<Retry<User>>) -> Result<User, AppError> {
+        self.create_user(registration, Role::User, retry).await
     }
 
     /// Creates an administrator (the `tessera admin create` command; not reachable over HTTP).
     pub async fn create_admin(&self, registration: Registration) -> Result<User, AppError> {
-        self.create_user(registration, Role::Admin).await
+        self.create_user(registration, Role::Admin, None).await
     }
 
-    async fn create_user(&self, registration: Registration, role: Role) -> Result<User, AppError> {
+    async fn create_user(
+        &self,
+        registration: Registration,
+        role: Role,
+        retry: Option<Retry<User>>,
+    ) -> Result<User, AppError> {
         let parsed = parse_registration(&registration)?;
         // Hash before opening the unit of work: Argon2 takes tens of milliseconds and must not
         // hold a transaction (or SQLite's single writer) while it runs.
@@ -119,6 +125,7 @@ impl AuthService {
         };
         let mut uow = self.deps.storage.begin().await?;
         uow.users().insert(&user).await?;
+        record(retry.as_ref(), uow.as_mut(), &user).await?;
         uow.commit().await?;
         Ok(user)
     }
@@ -130,7 +137,12 @@ impl AuthService {
     /// account is one target whatever name found it, an unknown name is counted as its digest.
     /// Locked, the answer is the same for both and nothing is hashed. A success clears the
     /// account's count in the login's own unit of work (`insert_chain`).
-    pub async fn login(&self, login: &str, password: &str) -> Result<TokenPair, AppError> {
+    pub async fn login(
+        &self,
+        login: &str,
+        password: &str,
+        retry: Option<Retry<TokenPair>>,
+    ) -> Result<TokenPair, AppError> {
         // Longer than any email: nobody's, refused before it costs a count or a hash.
         let Some(name) = LoginName::parse(login) else {
             return Err(AppError::InvalidCredentials);
@@ -165,6 +177,7 @@ impl AuthService {
         let mut uow = self.deps.storage.begin().await?;
         uow.refresh_tokens().insert_chain(&chain).await?;
         let pair = self.next_token(uow.as_mut(), &chain).await?;
+        record(retry.as_ref(), uow.as_mut(), &pair).await?;
         uow.commit().await?;
         Ok(pair)
     }
@@ -207,7 +220,10 @@ impl AuthService {
     /// Spends `refresh_token` and hands out the next pair of its chain. Presenting a spent token
     /// again revokes the whole chain (it was stolen, or the client is broken). A chain that reached
     /// its end (`--session-max-age` from the login) refreshes no more, whatever its tokens say.
-    pub async fn refresh(&self, refresh_token: &str) -> Result<TokenPair, AppError> {
+    ///
+    /// With an `Idempotency-Key`, the new pair is stored with the spend: a retry after a lost
+    /// answer gets that pair again and never reaches this code (no reuse is detected).
+    pub async fn refresh(&self, refresh_token: &str, retry: Option<Retry<TokenPair>>) -> Result<TokenPair, AppError> {
         let hash = self.deps.tokens.hash_refresh_token(refresh_token);
         let now = self.deps.clock.now();
         let mut uow = self.deps.storage.begin().await?;
@@ -230,6 +246,7 @@ impl AuthService {
             Ok(()) => self.next_token(uow.as_mut(), &chain).await?,
             Err(e) => return self.lost_spend_race(uow, e, &chain).await,
         };
+        record(retry.as_ref(), uow.as_mut(), &pair).await?;
         match uow.commit().await {
             Ok(()) => Ok(pair),
             // DynamoDB checks the "not spent yet" condition only at commit.
@@ -257,13 +274,14 @@ impl AuthService {
     }
 
     /// Ends the login `refresh_token` belongs to. Unknown tokens are ignored (idempotent).
-    pub async fn logout(&self, refresh_token: &str) -> Result<(), AppError> {
+    pub async fn logout(&self, refresh_token: &str, retry: Option<Retry<()>>) -> Result<(), AppError> {
         let hash = self.deps.tokens.hash_refresh_token(refresh_token);
         let mut uow = self.deps.storage.begin().await?;
         let Some(token) = uow.refresh_tokens().find_token(&hash).await? else {
             return Ok(());
         };
         uow.refresh_tokens().revoke_chain(token.chain_id, self.deps.clock.now()).await?;
+        record(retry.as_ref(), uow.as_mut(), &()).await?;
         uow.commit().await?;
         Ok(())
     }

@@ -116,7 +116,7 @@ async fn register_parses_hashes_and_stores_a_user_in_one_unit_of_work() {
     });
     let (service, storage) = f.service();
 
-    let user = service.register(registration()).await.unwrap();
+    let user = service.register(registration(), None).await.unwrap();
 
     assert_eq!(user.first_name.as_str(), "Ada");
     assert_eq!(user.role, Role::User);
@@ -137,7 +137,7 @@ async fn register_reports_every_broken_rule_and_touches_nothing() {
         last_name: "x".repeat(101),
     };
 
-    let err = service.register(bad).await.unwrap_err();
+    let err = service.register(bad, None).await.unwrap_err();
 
     let AppError::Validation(violations) = err else { panic!("expected validation, got {err:?}") };
     let fields: Vec<_> = violations.iter().map(|v| v.field).collect();
@@ -160,7 +160,7 @@ async fn register_maps_a_taken_username_at_write_or_commit_to_a_conflict() {
         });
         let (service, _) = f.service();
 
-        let err = service.register(registration()).await.unwrap_err();
+        let err = service.register(registration(), None).await.unwrap_err();
 
         let expected = if at_commit { Conflict::EmailTaken } else { Conflict::UsernameTaken };
         assert_eq!(err, AppError::Conflict(expected));
@@ -213,7 +213,7 @@ async fn login_with_an_unknown_name_counts_its_digest_and_spends_a_hash() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.login("  GHOST ", "whatever1").await, Err(AppError::InvalidCredentials));
+    assert_eq!(service.login("  GHOST ", "whatever1", None).await, Err(AppError::InvalidCredentials));
     assert_eq!(storage.calls(), ["read", "reserve"]);
 }
 
@@ -227,7 +227,7 @@ async fn a_login_that_can_be_nobodys_is_counted_and_hashed_without_a_lookup() {
         f.hasher.expect_verify_dummy().times(1).returning(|_| Ok(()));
         let (service, storage) = f.service();
 
-        assert_eq!(service.login(login, "whatever1").await, Err(AppError::InvalidCredentials), "{login:?}");
+        assert_eq!(service.login(login, "whatever1", None).await, Err(AppError::InvalidCredentials), "{login:?}");
         assert_eq!(storage.calls(), ["reserve"], "{login:?}");
     }
 }
@@ -242,7 +242,7 @@ async fn a_login_longer_than_254_characters_is_refused_without_a_count_or_a_hash
         f.hasher.expect_verify_dummy().never();
         let (service, storage) = f.service();
 
-        assert_eq!(service.login(&login, "correct horse").await, Err(AppError::InvalidCredentials));
+        assert_eq!(service.login(&login, "correct horse", None).await, Err(AppError::InvalidCredentials));
         assert!(storage.calls().is_empty(), "{:?}", storage.calls());
     }
 }
@@ -265,7 +265,7 @@ async fn email_and_username_count_against_one_account() {
         });
         let (service, storage) = f.service();
 
-        assert_eq!(service.login(login, "wrong-pass").await, Err(AppError::InvalidCredentials));
+        assert_eq!(service.login(login, "wrong-pass", None).await, Err(AppError::InvalidCredentials));
         assert_eq!(storage.calls(), ["read", "reserve"], "the counted attempt stands as the failure");
     }
 }
@@ -281,7 +281,11 @@ async fn the_attempt_is_counted_before_the_password_is_checked() {
     });
     let (service, _) = f.service();
 
-    assert_eq!(service.login("ada", "wrong-pass").await, Err(AppError::InvalidCredentials), "the 10th is checked");
+    assert_eq!(
+        service.login("ada", "wrong-pass", None).await,
+        Err(AppError::InvalidCredentials),
+        "the 10th is checked"
+    );
 }
 
 /// Over the limit nothing is hashed — the right password is locked out too — and an account and
@@ -299,7 +303,7 @@ async fn over_the_limit_the_answer_is_429_without_a_hash_for_an_account_and_an_u
         });
         let (service, storage) = f.service();
 
-        let answer = service.login(login, "correct horse").await;
+        let answer = service.login(login, "correct horse", None).await;
 
         assert_eq!(answer, Err(AppError::TooManyRequests { retry_after_secs: 601 }), "{login}");
         assert_eq!(storage.calls(), ["read", "reserve"], "{login}");
@@ -316,7 +320,7 @@ async fn a_limiter_that_cannot_count_fails_the_login_unchecked() {
     });
     let (service, _) = f.service();
 
-    assert_eq!(service.login("ada", "correct horse").await, Err(AppError::Unavailable));
+    assert_eq!(service.login("ada", "correct horse", None).await, Err(AppError::Unavailable));
 }
 
 /// One call more than a login without a limiter: the count. Clearing it is the chain's insert's
@@ -348,7 +352,7 @@ async fn login_starts_a_chain_under_the_users_epoch() {
     });
     let (service, storage) = f.service();
 
-    let pair = service.login("ada", "correct horse").await.unwrap();
+    let pair = service.login("ada", "correct horse", None).await.unwrap();
 
     assert_eq!(pair, TokenPair { access_token: "access".into(), expires_in: 900, refresh_token: "next-secret".into() });
     assert_eq!(storage.calls(), ["read", "reserve", "begin", "commit"]);
@@ -364,7 +368,7 @@ async fn refresh_spends_the_token_and_continues_the_chain() {
     });
     let (service, storage) = f.service();
 
-    let pair = service.refresh("old-secret").await.unwrap();
+    let pair = service.refresh("old-secret", None).await.unwrap();
 
     assert_eq!(pair.refresh_token, "next-secret");
     assert_eq!(storage.calls(), ["begin", "commit"]);
@@ -384,7 +388,7 @@ async fn near_the_logins_max_age_the_fresh_token_expires_with_the_chain() {
     });
     let (service, _) = f.service();
 
-    assert!(service.refresh("old-secret").await.is_ok());
+    assert!(service.refresh("old-secret", None).await.is_ok());
 }
 
 #[tokio::test]
@@ -395,7 +399,7 @@ async fn refresh_with_an_unknown_token_is_invalid_and_writes_nothing() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.refresh("nope").await, Err(AppError::InvalidRefreshToken));
+    assert_eq!(service.refresh("nope", None).await, Err(AppError::InvalidRefreshToken));
     assert_eq!(storage.calls(), ["begin"]);
 }
 
@@ -414,7 +418,7 @@ async fn refresh_on_a_dead_chain_or_expired_token_is_invalid() {
         f.storage.unit(|uow| refresh_reads(uow, token, chain));
         let (service, storage) = f.service();
 
-        assert_eq!(service.refresh("old-secret").await, Err(AppError::InvalidRefreshToken));
+        assert_eq!(service.refresh("old-secret", None).await, Err(AppError::InvalidRefreshToken));
         assert_eq!(storage.calls(), ["begin"], "nothing may be committed");
     }
 }
@@ -428,7 +432,7 @@ async fn presenting_a_spent_token_revokes_its_chain() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
+    assert_eq!(service.refresh("old-secret", None).await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit"]);
 }
 
@@ -442,7 +446,7 @@ async fn losing_the_spend_race_at_the_write_is_reuse() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
+    assert_eq!(service.refresh("old-secret", None).await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit"]);
 }
 
@@ -460,7 +464,7 @@ async fn losing_the_spend_race_at_commit_is_reuse_too() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.refresh("old-secret").await, Err(AppError::RefreshTokenReused));
+    assert_eq!(service.refresh("old-secret", None).await, Err(AppError::RefreshTokenReused));
     assert_eq!(storage.calls(), ["begin", "commit", "begin", "commit"]);
 }
 
@@ -472,7 +476,7 @@ async fn refresh_passes_storage_outages_through() {
     });
     let (service, _) = f.service();
 
-    assert_eq!(service.refresh("x").await, Err(AppError::Unavailable));
+    assert_eq!(service.refresh("x", None).await, Err(AppError::Unavailable));
 }
 
 #[tokio::test]
@@ -487,8 +491,8 @@ async fn logout_revokes_the_chain_and_ignores_unknown_tokens() {
     });
     let (service, storage) = f.service();
 
-    assert_eq!(service.logout("old-secret").await, Ok(()));
-    assert_eq!(service.logout("unknown").await, Ok(()));
+    assert_eq!(service.logout("old-secret", None).await, Ok(()));
+    assert_eq!(service.logout("unknown", None).await, Ok(()));
     assert_eq!(storage.calls(), ["begin", "commit", "begin"]);
 }
 

@@ -45,6 +45,13 @@ pub enum AppError {
     InvalidCursor,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// The request's `Idempotency-Key` is held by a request still in progress (or its holder
+    /// lost it meanwhile); retrying later is safe.
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse { retry_after_secs: u64 },
+    /// The request's `Idempotency-Key` came before with another request.
+    #[error("idempotency key reused with another request")]
+    IdempotencyKeyReused,
     #[error("storage unavailable")]
     Unavailable,
     /// Work that this instance bounds (password hashing) is queued to its limit: refused at once
@@ -69,6 +76,9 @@ impl From<StorageError> for AppError {
             StorageError::Conflict(c) => AppError::Conflict(c),
             StorageError::ConditionFailed => AppError::VersionMismatch,
             StorageError::BadContinuation => AppError::InvalidCursor,
+            // Another request took the claim over after this one's lease ended: this one's effect
+            // did not commit, and the other's answer is the one a retry will get.
+            StorageError::ClaimLost => AppError::IdempotencyKeyInUse { retry_after_secs: 1 },
             StorageError::Unavailable { .. } => {
                 tracing::warn!(reason = %ErrorChain(&err), "storage unavailable");
                 AppError::Unavailable

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod errors;
 pub mod health;
+pub mod idempotency;
 pub mod login_limit;
 pub mod members;
 pub mod pagination;

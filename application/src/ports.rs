@@ -6,7 +6,9 @@
 //! |---|---|---|
 //! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`IdempotencyRecords`], [`UnitOfWork`] → [`IdempotentAnswers`] | claims and stored answers of requests with an `Idempotency-Key`; an answer with an effect is written in the effect's own unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out | `adapters/blob-fs` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -28,6 +30,8 @@
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
+use domain::files::FileId;
+use domain::idempotency::{ClaimOutcome, ClaimRequest, Completion, Holder, RecordKey};
 use domain::login_attempts::{AttemptKey, Reservation};
 pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
 use domain::users::{Password, PasswordHash, UserId};
@@ -54,6 +58,10 @@ pub trait UnitOfWork: Send {
 
     fn posts(&mut self) -> &mut dyn PostRepository;
 
+    /// The stored answer of the request this unit of work serves, when it carries an
+    /// `Idempotency-Key`: written with the unit's other writes, so both commit or neither does.
+    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers;
+
     /// Makes every write of this unit durable, all or nothing. Conditions checked late (DynamoDB)
     /// fail here with the same `StorageError` the write call would have given.
     async fn commit(self: Box<Self>) -> Result<(), StorageError>;
@@ -76,6 +84,51 @@ pub trait Storage: Send + Sync {
 
     /// The removal of refresh tokens and chains that can no longer serve (see [`ExpiredSessions`]).
     fn expired_sessions(&self) -> &dyn ExpiredSessions;
+
+    /// Idempotency claims and the answers of requests with no effect (see [`IdempotencyRecords`]).
+    fn idempotency(&self) -> &dyn IdempotencyRecords;
+}
+
+/// Idempotency records (API.md, "Idempotent retries"), shared by every instance on the storage.
+/// Each call is its own atomic write, outside any unit of work: a claim must be visible to every
+/// other request at once, and the answer of a request with no effect has nothing to commit with.
+/// An answer with an effect is stored through [`UnitOfWork::idempotency`] instead.
+///
+/// A record is in progress (a holder and a lease) or completed (an answer). Reads never rely on
+/// the sweep or a TTL: every call compares the times it is given.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait IdempotencyRecords: Send + Sync {
+    /// Claims `claim.record` for `claim.holder`, atomically (an insert-if-absent; N concurrent
+    /// claims of one record grant it to exactly one). Granted when there is no record, or its
+    /// `expires_at` is at or before `now`, or it is in progress with a lease ended at or before
+    /// `now`: the record then holds this claim's fingerprint, holder, lease and expiry (an old
+    /// answer is dropped). Otherwise answers what is there, leaving it as it is.
+    async fn claim(&self, claim: &ClaimRequest) -> Result<ClaimOutcome, StorageError>;
+
+    /// Stores the answer of a request that had no effect, if `completion.holder` still holds the
+    /// record in progress; answers whether it did. The record's expiry becomes
+    /// `completion.expires_at`.
+    async fn complete(&self, completion: &Completion) -> Result<bool, StorageError>;
+
+    /// Removes the record if `holder` still holds it in progress (an answer that must not be
+    /// stored, so that a retry runs the operation); otherwise leaves it as it is.
+    async fn release(&self, record: &RecordKey, holder: Holder) -> Result<(), StorageError>;
+
+    /// Removes at most `limit` records whose `expires_at` is at or before `now` and answers how
+    /// many. MUST leave every other record. A backend whose storage expires items by itself
+    /// (DynamoDB's TTL) MAY remove none.
+    async fn sweep(&self, now: OffsetDateTime, limit: u32) -> Result<u64, StorageError>;
+}
+
+/// The stored answer of a request with an effect, written in that effect's unit of work.
+#[async_trait]
+pub trait IdempotentAnswers: Send {
+    /// Completes the record with `completion.answer` if `completion.holder` still holds it in
+    /// progress. If it does not (its lease ended and another request took it over), this call or
+    /// the unit's commit MUST fail with [`StorageError::ClaimLost`], and nothing of the unit
+    /// commits — whatever other condition fails with it.
+    async fn store(&mut self, completion: &Completion) -> Result<(), StorageError>;
 }
 
 /// What one call of [`ExpiredSessions::sweep`] removed.
@@ -203,4 +256,77 @@ pub trait TokenIssuer: Send + Sync {
 /// Chain ids come from the id generator too; this keeps the conversion in one place.
 pub fn new_chain_id(ids: &dyn IdGenerator) -> ChainId {
     ChainId(ids.new_id())
+}
+
+/// Chunks of a file's bytes, as they arrive or leave.
+pub type ByteStream = futures::stream::BoxStream<'static, Result<bytes::Bytes, BlobError>>;
+
+/// What went wrong with a blob.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The bytes passed the limit the writer was given; nothing was kept.
+    #[error("more than {limit} bytes")]
+    TooLarge { limit: u64 },
+    /// The stream of bytes itself failed (the client went away or sent a broken body); nothing
+    /// was kept.
+    #[error("the bytes stopped arriving: {0}")]
+    Interrupted(String),
+    /// The store cannot be reached or is overloaded; retrying later may succeed.
+    #[error("blob store unavailable: {context}")]
+    Unavailable {
+        context: String,
+        #[source]
+        source: Option<domain::errors::Cause>,
+    },
+    /// Anything else: a bug or a broken store. For logs only.
+    #[error("blob store failure: {context}")]
+    Backend {
+        context: String,
+        #[source]
+        source: Option<domain::errors::Cause>,
+    },
+}
+
+/// A blob as written: its size and digest, measured while the bytes passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredBlob {
+    pub size: u64,
+    pub sha256: domain::files::Sha256Digest,
+}
+
+/// Bytes `first..=last` of a blob (both inclusive, as HTTP ranges are).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ByteRange {
+    pub first: u64,
+    pub last: u64,
+}
+
+/// A blob being read: the whole blob's size, and the requested bytes as a stream.
+pub struct BlobRead {
+    pub size: u64,
+    pub bytes: ByteStream,
+}
+
+/// Where files' bytes live (DESIGN.md, "Files"), keyed by the file's id only. The metadata commit
+/// comes after [`BlobStore::put`] and a failed commit deletes the blob, so a reader never meets
+/// metadata without bytes; what a crash leaves is a blob nothing references, which the sweep
+/// removes once it is older than a grace period ([`BlobStore::list`]).
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Writes `bytes` under `id`, hashing them as they pass, without holding them whole in memory.
+    /// MUST refuse with [`BlobError::TooLarge`] as soon as more than `limit` bytes arrived, and
+    /// keep nothing of a write that fails for any reason: a blob is visible under `id` whole or
+    /// not at all. Writing an `id` that exists replaces it whole.
+    async fn put(&self, id: FileId, bytes: ByteStream, limit: u64) -> Result<StoredBlob, BlobError>;
+
+    /// The blob's bytes (all, or `range`, which the caller has checked against the size), or
+    /// `None` when there is no blob under `id`.
+    async fn get(&self, id: FileId, range: Option<ByteRange>) -> Result<Option<BlobRead>, BlobError>;
+
+    /// Removes the blob; removing one that is not there is no error.
+    async fn delete(&self, id: FileId) -> Result<(), BlobError>;
+
+    /// Up to `limit` blobs with ids after `after` (in id order), each with when it was written:
+    /// how the sweep finds blobs that no metadata references.
+    async fn list(&self, after: Option<FileId>, limit: u32) -> Result<Vec<(FileId, OffsetDateTime)>, BlobError>;
 }

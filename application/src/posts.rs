@@ -11,6 +11,7 @@ use domain::{Conflict, Page, StorageError};
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
+use crate::idempotency::{record, Retry};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
 use crate::ports::UnitOfWork;
 use crate::validation::{validate, Field};
@@ -76,7 +77,13 @@ impl PostService {
 
     /// Writes a post in a project (editors and the owner). Its slug is the title's, made unique
     /// in the project with `-2`, `-3`, … even when posts with one title are created at once.
-    pub async fn create(&self, principal: Principal, project: ProjectId, new: NewPost) -> Result<PostView, AppError> {
+    pub async fn create(
+        &self,
+        principal: Principal,
+        project: ProjectId,
+        new: NewPost,
+        retry: Option<Retry<PostView>>,
+    ) -> Result<PostView, AppError> {
         let (title, body, status) =
             validate((PostTitle::parse(new.title), PostBody::parse(new.body), new.status.non_null("status", Ok)))?;
         let status = status.unwrap_or(PostStatus::Draft);
@@ -101,12 +108,16 @@ impl PostService {
                 published_at: (status == PostStatus::Published).then_some(now),
                 version: 1,
             };
-            let written = match uow.posts().insert(&post).await {
-                Ok(()) => uow.commit().await,
+            let view = PostView { post, creator: creator.profile() };
+            let written = match uow.posts().insert(&view.post).await {
+                Ok(()) => match record(retry.as_ref(), uow.as_mut(), &view).await {
+                    Ok(()) => uow.commit().await,
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             match written {
-                Ok(()) => return Ok(PostView { post, creator: creator.profile() }),
+                Ok(()) => return Ok(view),
                 Err(StorageError::Conflict(Conflict::SlugTaken)) => continue,
                 Err(StorageError::ConditionFailed) => return Err(AppError::NotFound(Resource::Project)),
                 Err(e) => return Err(e.into()),

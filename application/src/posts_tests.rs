@@ -62,7 +62,8 @@ async fn a_new_post_takes_the_first_free_slug_and_retries_when_beaten_to_it() {
         });
     }
 
-    let view = service.create(me(), ProjectId(uuid(5)), new_post(Field::Value(PostStatus::Published))).await.unwrap();
+    let view =
+        service.create(me(), ProjectId(uuid(5)), new_post(Field::Value(PostStatus::Published)), None).await.unwrap();
 
     assert_eq!(view.post.slug.as_str(), "hello-2");
     assert_eq!(view.post.updated_at, None);
@@ -79,7 +80,7 @@ async fn viewers_and_strangers_cannot_post() {
             my_role(uow, role);
             uow.posts.expect_insert().never();
         });
-        assert_eq!(service.create(me(), ProjectId(uuid(5)), new_post(Field::Absent)).await, Err(expected));
+        assert_eq!(service.create(me(), ProjectId(uuid(5)), new_post(Field::Absent), None).await, Err(expected));
     }
 }
 
@@ -88,7 +89,7 @@ async fn a_new_post_names_a_null_status_with_a_bad_title_and_touches_nothing() {
     let (service, storage) = service();
     let new = NewPost { title: "".into(), body: "text".into(), status: Field::Null };
 
-    let Err(AppError::Validation(v)) = service.create(me(), ProjectId(uuid(5)), new).await else {
+    let Err(AppError::Validation(v)) = service.create(me(), ProjectId(uuid(5)), new, None).await else {
         panic!("expected 422")
     };
 

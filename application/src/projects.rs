@@ -7,6 +7,7 @@ use domain::projects::{
 
 use crate::auth::Principal;
 use crate::errors::{AppError, Resource};
+use crate::idempotency::{record, Retry};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
 use crate::validation::{validate, Field};
 use crate::versions::expected_version;
@@ -57,7 +58,12 @@ impl ProjectService {
     }
 
     /// Creates a project owned by the caller, who becomes its first member.
-    pub async fn create(&self, principal: Principal, new: NewProject) -> Result<ProjectView, AppError> {
+    pub async fn create(
+        &self,
+        principal: Principal,
+        new: NewProject,
+        retry: Option<Retry<ProjectView>>,
+    ) -> Result<ProjectView, AppError> {
         let (name, description) =
             validate((ProjectName::parse(new.name), new.description.non_null("description", Description::parse)))?;
         let description = description.unwrap_or_default();
@@ -77,8 +83,16 @@ impl ProjectService {
         uow.members()
             .insert(&Member { project_id: project.id, user_id: owner.id, role: ProjectRole::Owner, added_at: now })
             .await?;
+        let view = ProjectView {
+            project,
+            owner: owner.profile(),
+            my_role: ProjectRole::Owner,
+            member_count: 1,
+            post_count: 0,
+        };
+        record(retry.as_ref(), uow.as_mut(), &view).await?;
         uow.commit().await?;
-        Ok(ProjectView { project, owner: owner.profile(), my_role: ProjectRole::Owner, member_count: 1, post_count: 0 })
+        Ok(view)
     }
 
     /// The projects the caller owns or is a member of, newest first.

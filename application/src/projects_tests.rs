@@ -52,7 +52,8 @@ async fn creating_a_project_stores_it_with_its_owner_membership_in_one_unit() {
             .returning(|_| Ok(()));
     });
 
-    let view = service.create(me(), NewProject { name: " Apollo ".into(), description: Field::Absent }).await.unwrap();
+    let view =
+        service.create(me(), NewProject { name: " Apollo ".into(), description: Field::Absent }, None).await.unwrap();
 
     assert_eq!(view.project.name.as_str(), "Apollo");
     assert_eq!((view.my_role, view.member_count, view.post_count), (ProjectRole::Owner, 1, 0));
@@ -63,7 +64,7 @@ async fn creating_a_project_stores_it_with_its_owner_membership_in_one_unit() {
 async fn a_bad_project_reports_every_field_and_touches_nothing() {
     let (service, storage) = service();
     let Err(AppError::Validation(v)) =
-        service.create(me(), NewProject { name: "".into(), description: Field::Value("d".repeat(2001)) }).await
+        service.create(me(), NewProject { name: "".into(), description: Field::Value("d".repeat(2001)) }, None).await
     else {
         panic!("expected 422")
     };
@@ -75,7 +76,7 @@ async fn a_bad_project_reports_every_field_and_touches_nothing() {
 async fn a_null_description_is_reported_with_a_bad_name_and_touches_nothing() {
     let (service, storage) = service();
     let Err(AppError::Validation(v)) =
-        service.create(me(), NewProject { name: " ".into(), description: Field::Null }).await
+        service.create(me(), NewProject { name: " ".into(), description: Field::Null }, None).await
     else {
         panic!("expected 422")
     };

@@ -1,6 +1,7 @@
 //! The sweep (DESIGN.md, "State that must be shared by every instance"): purges the refresh
-//! tokens and chains that can no longer serve and the login-attempt windows that ended, so that
-//! storage does not grow with every login and every guessed name. `serve` runs it periodically
+//! tokens and chains that can no longer serve, the login-attempt windows that ended and the
+//! idempotency records past their 24 hours, so that storage does not grow with every login,
+//! every guessed name and every keyed request. `serve` runs it periodically
 //! and `tessera sweep` on demand; several instances sweeping at once only repeat each other.
 
 use std::sync::Arc;
@@ -16,6 +17,7 @@ pub struct Swept {
     pub refresh_tokens: u64,
     pub refresh_chains: u64,
     pub login_attempts: u64,
+    pub idempotency_records: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,7 +49,8 @@ impl SweepService {
     }
 
     /// Removes everything that expired (`grace` ago), batch after batch until a batch comes back
-    /// short, then the ended login-attempt windows. A failure stops the sweep where it is: what
+    /// short, then the ended login-attempt windows, then the expired idempotency records batch
+    /// after batch. A failure stops the sweep where it is: what
     /// was removed stays removed, and the next sweep goes on from there.
     pub async fn run(&self) -> Result<Swept, AppError> {
         let now = self.clock.now() - self.settings.grace;
@@ -62,6 +65,13 @@ impl SweepService {
             }
         }
         swept.login_attempts = self.storage.login_attempts().sweep(now).await?;
+        loop {
+            let removed = self.storage.idempotency().sweep(now, limit).await?;
+            swept.idempotency_records += removed;
+            if removed < u64::from(limit) {
+                break;
+            }
+        }
         Ok(swept)
     }
 }

@@ -33,10 +33,19 @@ async fn sweeps_batch_after_batch_until_one_comes_back_short_then_the_login_atte
             .return_once(move |_, _| answer);
     }
     storage.attempts().expect_sweep().with(eq(before)).times(1).in_sequence(&mut order).return_once(|_| Ok(4));
+    for removed in [3, 1] {
+        storage
+            .records()
+            .expect_sweep()
+            .with(eq(before), eq(3))
+            .times(1)
+            .in_sequence(&mut order)
+            .return_once(move |_, _| Ok(removed));
+    }
 
     let swept = service(storage).run().await.unwrap();
 
-    assert_eq!(swept, Swept { refresh_tokens: 5, refresh_chains: 6, login_attempts: 4 });
+    assert_eq!(swept, Swept { refresh_tokens: 5, refresh_chains: 6, login_attempts: 4, idempotency_records: 4 });
 }
 
 #[tokio::test]

@@ -17,8 +17,9 @@ use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::ports::{ExpiredSessions, LoginAttempts, MockClock, MockExpiredSessions, MockLoginAttempts};
-use crate::ports::{Storage, UnitOfWork};
+use crate::ports::{ExpiredSessions, IdempotencyRecords, IdempotentAnswers, LoginAttempts, MockClock};
+use crate::ports::{MockExpiredSessions, MockIdempotencyRecords, MockLoginAttempts, Storage, UnitOfWork};
+use domain::idempotency::Completion;
 
 mockall::mock! {
     pub Users {}
@@ -86,6 +87,14 @@ mockall::mock! {
     }
 }
 
+mockall::mock! {
+    pub Answers {}
+    #[async_trait]
+    impl IdempotentAnswers for Answers {
+        async fn store(&mut self, completion: &Completion) -> Result<(), StorageError>;
+    }
+}
+
 pub type Log = Arc<Mutex<Vec<&'static str>>>;
 
 pub struct FakeUow {
@@ -94,6 +103,7 @@ pub struct FakeUow {
     pub projects: MockProjects,
     pub members: MockMembers,
     pub posts: MockPosts,
+    pub answers: MockAnswers,
     pub commit_result: Result<(), StorageError>,
     log: Log,
 }
@@ -118,6 +128,10 @@ impl UnitOfWork for FakeUow {
 
     fn posts(&mut self) -> &mut dyn PostRepository {
         &mut self.posts
+    }
+
+    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
+        &mut self.answers
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
@@ -164,6 +178,7 @@ pub struct FakeStorage {
     pub down: std::sync::atomic::AtomicBool,
     attempts: LoggedAttempts,
     sessions: MockExpiredSessions,
+    records: MockIdempotencyRecords,
 }
 
 impl Default for FakeStorage {
@@ -175,6 +190,7 @@ impl Default for FakeStorage {
             log,
             down: Default::default(),
             sessions: MockExpiredSessions::new(),
+            records: MockIdempotencyRecords::new(),
         }
     }
 }
@@ -190,6 +206,11 @@ impl FakeStorage {
         &mut self.sessions
     }
 
+    /// The idempotency-records mock, for setting expectations (before the storage is shared).
+    pub fn records(&mut self) -> &mut MockIdempotencyRecords {
+        &mut self.records
+    }
+
     /// Prepares the next unit of work and returns it for setting expectations.
     pub fn unit(&self, setup: impl FnOnce(&mut FakeUow)) {
         let mut uow = FakeUow {
@@ -198,6 +219,7 @@ impl FakeStorage {
             projects: MockProjects::new(),
             members: MockMembers::new(),
             posts: MockPosts::new(),
+            answers: MockAnswers::new(),
             commit_result: Ok(()),
             log: self.log.clone(),
         };
@@ -239,6 +261,10 @@ impl Storage for FakeStorage {
 
     fn expired_sessions(&self) -> &dyn ExpiredSessions {
         &self.sessions
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyRecords {
+        &self.records
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
 use application::health::HealthService;
+use application::idempotency::{Retries, RetrySettings};
 use application::login_limit::LoginLimit;
 use application::members::MemberService;
 use application::ports::CursorCodec;
@@ -76,6 +77,13 @@ impl App {
             UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
             login_limit,
         );
+        let request_timeout = Duration::from_millis(config.request_timeout_ms);
+        let retries = Retries::new(
+            storage.clone(),
+            clock.clone(),
+            Arc::new(UuidV7Ids),
+            RetrySettings { lease: idempotency_lease(request_timeout), ..RetrySettings::default() },
+        );
         let workspace = WorkspaceDeps { storage: storage.clone(), clock, ids: Arc::new(UuidV7Ids), cursors };
         let metrics = prometheus();
         let services = HttpServices {
@@ -86,6 +94,7 @@ impl App {
             posts: PostService::new(workspace),
             health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),
+            retries,
         };
         let settings = HttpSettings {
             body_limit: config.body_limit,
@@ -94,7 +103,7 @@ impl App {
             // before a refused request reads its body or touches storage.
             hashing_lane: limits.admitted(),
             max_connections: config.max_connections,
-            request_timeout: Duration::from_millis(config.request_timeout_ms),
+            request_timeout,
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),
             idle_timeout: Duration::from_millis(config.idle_timeout_ms),
             head_timeout: Duration::from_millis(config.header_timeout_ms),
@@ -196,4 +205,13 @@ pub async fn spawn_app(app: App, config: &Config) -> Result<Running, BootError> 
         grace,
     ));
     Ok(Running { addr, stop: Some(stop), task })
+}
+
+/// How long a keyed request's claim keeps retries out. The edge abandons a request at its
+/// timeout, so a live holder never needs more (plus a second for clocks read at different
+/// moments). Correctness does not rest on it: a holder that outlives its lease fails its
+/// conditional write of the answer, and so its whole transaction.
+fn idempotency_lease(request_timeout: Duration) -> time::Duration {
+    let margin = Duration::from_secs(1);
+    time::Duration::try_from(request_timeout + margin).unwrap_or(time::Duration::minutes(1))
 }

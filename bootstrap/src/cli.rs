@@ -1,5 +1,5 @@
 //! What the `tessera` command does with its parsed command line: serve (default), migrate,
-//! sweep, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
+//! sweep, backup, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
 //! very same program as a process of its own (tests/src/bin/tessera-under-test.rs).
 
 use std::process::ExitCode;
@@ -26,6 +26,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
         Command::Sweep => sweep(&cli.config).await,
+        Command::Backup { to } => crate::backup::backup(&cli.config, &to).await,
         Command::ConfigReference => {
             print!("{}", crate::config::configuration_reference());
             Ok(())
@@ -92,8 +93,8 @@ async fn sweep(config: &Config) -> Result<(), BootError> {
     app.backend.close().await;
     let swept = swept?;
     println!(
-        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows",
-        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts
+        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows, {} idempotency records",
+        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts, swept.idempotency_records
     );
     Ok(())
 }

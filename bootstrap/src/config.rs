@@ -30,9 +30,19 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Purge expired refresh tokens, ended logins and ended login-attempt windows once, print
-    /// what was removed, and exit (`serve` also does it every --sweep-interval).
+    /// Purge expired refresh tokens, ended logins, ended login-attempt windows and idempotency
+    /// records past their 24 hours once, print what was removed, and exit (`serve` also does it
+    /// every --sweep-interval).
     Sweep,
+    /// Write a consistent snapshot of the SQLite database to a new FILE while Tessera serves from
+    /// it, and print its path, size and the time taken. FILE must not exist: it is never
+    /// overwritten. On PostgreSQL use pg_dump; on DynamoDB, point-in-time recovery or on-demand
+    /// backups.
+    Backup {
+        /// The file to write; it must not exist.
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
     ConfigReference,
@@ -124,8 +134,8 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub session_max_age: u32,
 
-    /// Seconds between two sweeps of expired refresh tokens, logins and login-attempt windows
-    /// in `serve`. The first comes within a minute of the start, and each is jittered so that
+    /// Seconds between two sweeps of expired refresh tokens, logins, login-attempt windows and
+    /// idempotency records in `serve`. The first comes within a minute of the start, and each is jittered so that
     /// instances do not sweep in step.
     #[arg(long, env = "TESSERA_SWEEP_INTERVAL", hide_env_values = true, default_value_t = 3600, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]

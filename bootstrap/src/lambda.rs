@@ -50,6 +50,7 @@ impl Scheduled for Upkeep {
                 refresh_tokens = swept.refresh_tokens,
                 refresh_chains = swept.refresh_chains,
                 login_attempts = swept.login_attempts,
+                idempotency_records = swept.idempotency_records,
                 "swept expired sessions"
             );
             self.backend.finish_deletions().await.map_err(|e| Error::from(ErrorChain(&e).to_string()))?;
@@ -57,6 +58,7 @@ impl Scheduled for Upkeep {
                 "refresh_tokens": swept.refresh_tokens,
                 "refresh_chains": swept.refresh_chains,
                 "login_attempts": swept.login_attempts,
+                "idempotency_records": swept.idempotency_records,
             }))
         })
     }

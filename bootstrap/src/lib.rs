@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod backend;
+mod backup;
 pub mod cli;
 pub mod config;
 pub mod lambda;
@@ -38,4 +39,6 @@ pub enum BootError {
     Io(String),
     #[error("{0}")]
     App(application::AppError),
+    #[error("backup")]
+    Backup(#[source] tessera_sqlite::BackupError),
 }

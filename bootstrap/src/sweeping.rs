@@ -21,7 +21,8 @@ pub async fn sweep_periodically(sweep: SweepService, interval: Duration) {
                 refresh_tokens = swept.refresh_tokens,
                 refresh_chains = swept.refresh_chains,
                 login_attempts = swept.login_attempts,
-                "swept expired sessions"
+                idempotency_records = swept.idempotency_records,
+                "swept expired records"
             ),
             Err(err) => tracing::warn!(error = %ErrorChain(&err), "the sweep failed; the next one tries again"),
         }

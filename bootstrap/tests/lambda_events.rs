@@ -145,5 +145,8 @@ async fn a_scheduled_event_runs_the_sweep() {
 
     let answer = function.invoke(serde_json::from_str(SCHEDULED).unwrap(), context("req-cron")).await.unwrap();
 
-    assert_eq!(answer, json!({"refresh_tokens": 0, "refresh_chains": 0, "login_attempts": 0}));
+    assert_eq!(
+        answer,
+        json!({"refresh_tokens": 0, "refresh_chains": 0, "login_attempts": 0, "idempotency_records": 0})
+    );
 }

@@ -6,6 +6,7 @@ import {
   login, putMember, refresh, register, updatePost, updateProject,
 } from './client/sdk.gen';
 import type { Problem } from './client/types.gen';
+import { randomUUID } from 'node:crypto';
 
 const base = process.argv[2];
 const suffix = Math.random().toString(16).slice(2, 10);
@@ -33,6 +34,9 @@ function problem(result: { error?: unknown; response?: Response }, status: numbe
   return error;
 }
 
+/** A fresh Idempotency-Key: every POST of this scenario sends one, as a careful client does. */
+const keyed = (key: string = randomUUID()) => ({ 'Idempotency-Key': key });
+
 const anonymous = createClient(createConfig({ baseUrl: base }));
 const as = (token: string) => createClient(createConfig({ baseUrl: base, auth: () => token }));
 
@@ -41,8 +45,9 @@ async function person(name: string) {
   const user = ok(await register({
     client: anonymous,
     body: { email: `${username}@example.com`, username, password, first_name: name, last_name: 'TypeScript' },
+    headers: keyed(),
   }), 201);
-  const tokens = ok(await login({ client: anonymous, body: { login: username, password } }), 200);
+  const tokens = ok(await login({ client: anonymous, body: { login: username, password }, headers: keyed() }), 200);
   return { user, tokens };
 }
 
@@ -52,15 +57,20 @@ const bob = await person('bob');
 problem(await register({
   client: anonymous,
   body: { email: `x${suffix}@example.com`, username: ada.user.username, password, first_name: 'A', last_name: 'B' },
+  headers: keyed(),
 }), 409, 'username_taken');
 
-const renewed = ok(await refresh({ client: anonymous, body: { refresh_token: ada.tokens.refresh_token } }), 200);
+const renewed = ok(await refresh({
+  client: anonymous, body: { refresh_token: ada.tokens.refresh_token }, headers: keyed(),
+}), 200);
 if (renewed.refresh_token === ada.tokens.refresh_token) fail('refresh did not rotate');
 const asAda = as(renewed.access_token);
 const asBob = as(bob.tokens.access_token);
 if (ok(await getMe({ client: asAda }), 200).id !== ada.user.id) fail('get_me is someone else');
 
-const project = ok(await createProject({ client: asAda, body: { name: 'Apollo', description: 'Moon' } }), 201);
+const project = ok(await createProject({
+  client: asAda, body: { name: 'Apollo', description: 'Moon' }, headers: keyed(),
+}), 201);
 if (project.my_role !== 'owner') fail('the creator is not the owner');
 const member = ok(await putMember({
   client: asAda, path: { project_id: project.id, user_id: bob.user.id }, body: { role: 'editor' },
@@ -70,7 +80,7 @@ if (member.role !== 'editor') fail('bob is not an editor');
 const posts = [];
 for (let i = 0; i < 5; i++) {
   posts.push(ok(await createPost({
-    client: asBob, path: { project_id: project.id }, body: { title: `Note ${i}`, body: 'Text.' },
+    client: asBob, path: { project_id: project.id }, body: { title: `Note ${i}`, body: 'Text.' }, headers: keyed(),
   }), 201));
 }
 const published = ok(await updatePost({
@@ -98,9 +108,20 @@ problem(await getProject({ client: asAda, path: { project_id: '01937000-0000-700
 problem(await updateProject({
   client: asAda, path: { project_id: project.id }, body: { name: 'Stale' }, headers: { 'If-Match': '"9"' },
 }), 412, 'version_mismatch');
-const invalid = problem(await createProject({ client: asAda, body: { name: '   ' } }), 422, 'validation_failed');
+const invalid = problem(await createProject({
+  client: asAda, body: { name: '   ' }, headers: keyed(),
+}), 422, 'validation_failed');
 if (invalid.errors?.[0]?.field !== 'name') fail('the invalid field is not named');
 problem(await listProjectPosts({ client: asAda, path: { project_id: project.id }, query: { cursor: 'forged' } }), 400, 'invalid_cursor');
+
+// A retry after a lost answer, with the same key: the first answer again, and one project only.
+const retryKey = randomUUID();
+const first = await createProject({ client: asBob, body: { name: 'Gemini' }, headers: keyed(retryKey) });
+const again = await createProject({ client: asBob, body: { name: 'Gemini' }, headers: keyed(retryKey) });
+if (ok(again, 201).id !== ok(first, 201).id) fail('the retry made another project');
+if (again.response?.headers.get('idempotency-replayed') !== 'true') fail('the retry is not marked as a replay');
+if (ok(await listProjects({ client: asBob }), 200).items.length !== 2) fail('bob should see two projects');
+problem(await createProject({ client: asBob, body: { name: 'Mercury' }, headers: keyed(retryKey) }), 422, 'idempotency_key_reused');
 
 console.log('typescript scenario: OK');
 }

@@ -50,6 +50,10 @@ pub enum StorageError {
     /// version differs from the expected one, or a one-time transition already happened.
     #[error("the record changed since it was read")]
     ConditionFailed,
+    /// An idempotency claim this unit of work completes is no longer held by its holder (its
+    /// lease ended and another request took it over): nothing of the unit may commit.
+    #[error("the idempotency claim was lost")]
+    ClaimLost,
     /// A continuation that this adapter cannot decode (it passed the signature check, so this is
     /// a cursor from an older schema or another backend).
     #[error("continuation not understood")]

@@ -6,6 +6,8 @@
 
 pub mod auth;
 pub mod errors;
+pub mod files;
+pub mod idempotency;
 pub mod login_attempts;
 pub mod members;
 pub mod pagination;

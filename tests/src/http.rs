@@ -331,6 +331,15 @@ impl TestServer {
         self.answer(request).await
     }
 
+    /// A POST with an `Idempotency-Key`.
+    pub async fn post_keyed(&self, path: &str, token: Option<&str>, body: &Value, key: &str) -> Answer {
+        let mut request = self.client.post(format!("{}{path}", self.base)).json(body).header("idempotency-key", key);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        self.answer(request).await
+    }
+
     pub async fn create_project(&self, owner: &Session, name: &str) -> Value {
         let answer = self.post("/api/v1/projects", Some(&owner.access), json!({"name": name})).await;
         answer.expect(201);

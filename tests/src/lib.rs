@@ -5,8 +5,10 @@
 //! one parameter, `TESSERA_TEST_BACKEND` (see [`backend::TestBackend`]).
 
 pub mod backend;
+pub mod blob_conformance;
 pub mod conformance;
 pub mod http;
+pub mod keyed_creates;
 pub mod lambda;
 pub mod load;
 pub mod login_flood;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::{Session, TestServer, PASSWORD};
+use tessera_tests::keyed_creates::drive_keyed_creates_through;
 use tessera_tests::load::{status, Load};
 use tessera_tests::login_flood::wrong_logins_through_a_stopped_storage;
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
@@ -198,6 +199,22 @@ async fn refresh_chains_through_dynamodb_going_away_are_live_or_revoked_whole() 
         go_away_and_hang(&own).await;
     };
     drive_refresh_chains_through(&server, fault).await;
+}
+
+/// Keyed creates retried through DynamoDB going away and hanging: one project per key.
+#[tokio::test]
+async fn keyed_creates_retried_through_dynamodb_going_away_make_one_project_each() {
+    if !TestBackend::Dynamodb.suite_is_configured() {
+        return;
+    }
+    // A claim whose release the fault prevents keeps its key for the request timeout.
+    let (own, server) = server_on_own_local_with(|c| c.request_timeout_ms = 3000).await;
+    let ada = set_up_user(&server, "ada").await;
+    let fault = async {
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        go_away_and_hang(&own).await;
+    };
+    drive_keyed_creates_through(&server, &ada, fault).await;
 }
 
 /// A process that stops between deciding a project's deletion and removing its items leaves the

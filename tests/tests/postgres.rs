@@ -9,6 +9,7 @@ use serde_json::json;
 use sqlx::{Connection, Row};
 use tessera_tests::backend::TestBackend;
 use tessera_tests::http::TestServer;
+use tessera_tests::keyed_creates::drive_keyed_creates_through;
 use tessera_tests::load::{status, Load};
 use tessera_tests::login_flood::wrong_logins_through_a_stopped_storage;
 use tessera_tests::refresh_chains::drive_refresh_chains_through;
@@ -339,6 +340,37 @@ async fn refresh_chains_through_killed_connections_are_live_or_revoked_whole() {
     .await
     .unwrap();
     assert_eq!(forked, 0, "no chain holds two unspent tokens");
+}
+
+/// Keyed creates retried through killed connections and a locked table: one project per key.
+#[tokio::test]
+async fn keyed_creates_retried_through_killed_connections_make_one_project_each() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
+    let server = TestServer::start_on(TestBackend::Postgres, |c| {
+        c.pool_acquire_timeout_ms = 1000;
+        c.pg_statement_timeout_ms = 300;
+        // A claim whose release the fault prevents keeps its key for the request timeout.
+        c.request_timeout_ms = 2000;
+    })
+    .await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    let fault = async {
+        let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        kill_tessera_connections(&mut admin).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Shorter than the statement timeout: the requests wait, then commit, after their
+        // clients gave up waiting.
+        lock_for(&url, "projects", Duration::from_millis(250)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        lock_for(&url, "idempotency_records", Duration::from_millis(1200)).await;
+        kill_tessera_connections(&mut admin).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    drive_keyed_creates_through(&server, &ada, fault).await;
 }
 
 #[tokio::test]

@@ -261,3 +261,51 @@ async fn a_login_costs_one_call_more_than_without_a_limiter() {
     }
     assert_calls(&calls_of_login(&server, "ada", PASSWORD, 429).await, failure, "a locked account");
 }
+
+/// The storage calls of one request, from a warm server (connection set-up left out).
+async fn calls_of(answer: impl std::future::Future<Output = tessera_tests::http::Answer>, status: u16) -> Vec<String> {
+    take();
+    answer.await.expect(status);
+    take().into_iter().filter(|s| !s.trim_start().to_uppercase().starts_with("PRAGMA")).collect()
+}
+
+/// What an `Idempotency-Key` costs. Without one, a POST makes the calls it made before keys
+/// existed. With one: the claim, one call before the operation (SQL: an upsert; DynamoDB: a
+/// conditional PutItem); the answer, written in the operation's own transaction (SQL: one UPDATE
+/// before COMMIT; DynamoDB: one more action of the one TransactWriteItems). A replay is the
+/// claim alone (SQL: the upsert, which takes nothing, and the read of the record; DynamoDB: the
+/// refused PutItem, which returns the record).
+#[tokio::test]
+async fn a_key_costs_a_claim_and_one_write_inside_the_transaction() {
+    let _log = install().await;
+    let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
+    let server = TestServer::start().await;
+    let ada = server.user("ada").await;
+    server.create_project(&ada, "Warm").await;
+    let (keyed_body, bad_body) = (json!({"name": "Keyed"}), json!({"name": ""}));
+    let keyed = |body, key| server.post_keyed("/api/v1/projects", Some(&ada.access), body, key);
+
+    let plain = calls_of(server.post("/api/v1/projects", Some(&ada.access), json!({"name": "Plain"})), 201).await;
+    let first = calls_of(keyed(&keyed_body, "k-1"), 201).await;
+    let replay = calls_of(keyed(&keyed_body, "k-1"), 201).await;
+    let refused = calls_of(keyed(&bad_body, "k-2"), 422).await;
+
+    if dynamodb {
+        assert_eq!(plain, ["GetItem", "TransactWriteItems"], "the owner, then project + membership (+ copy)");
+        assert_eq!(first, ["PutItem", "GetItem", "TransactWriteItems"]);
+        assert_eq!(replay, ["PutItem"]);
+        assert_eq!(refused, ["PutItem", "UpdateItem"], "an answer without effect is stored alone");
+    } else {
+        const CLAIM: &str = "INSERT INTO idempotency_records";
+        const STORE: &str = "UPDATE idempotency_records";
+        let plain_sql: &[&str] =
+            &["BEGIN", "SELECT id, email, username", "INSERT INTO projects", "INSERT INTO members", "COMMIT"];
+        assert_calls(&plain, plain_sql, "a POST without a key");
+        let mut keyed_sql = vec![CLAIM];
+        keyed_sql.extend(&plain_sql[..plain_sql.len() - 1]);
+        keyed_sql.extend([STORE, "COMMIT"]);
+        assert_calls(&first, &keyed_sql, "a POST with a key");
+        assert_calls(&replay, &[CLAIM, "SELECT fingerprint, lease_ends, answer"], "a replay");
+        assert_calls(&refused, &[CLAIM, STORE], "an answer without effect");
+    }
+}

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use domain::StorageError;
 use time::OffsetDateTime;
@@ -18,9 +19,18 @@ pub(crate) fn n(value: i64) -> AttributeValue {
     AttributeValue::N(value.to_string())
 }
 
+pub(crate) fn b(bytes: impl Into<Vec<u8>>) -> AttributeValue {
+    AttributeValue::B(Blob::new(bytes))
+}
+
 /// Milliseconds since the epoch: the precision every backend keeps.
 pub(crate) fn millis(at: OffsetDateTime) -> i64 {
     (at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Epoch seconds for the TTL attribute, rounded up: TTL must not remove an item before `at`.
+pub(crate) fn ttl(at: OffsetDateTime) -> i64 {
+    (millis(at) + 999).div_euclid(1000)
 }
 
 /// A time as a sort-key fragment: 13 digits zero-padded, so byte order is time order
@@ -50,6 +60,14 @@ impl<'a> Fields<'a> {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(value)) => Ok(Some(value.as_str())),
             Some(_) => Err(self.corrupt(name, "is not a string")),
+        }
+    }
+
+    pub(crate) fn opt_bytes(&self, name: &str) -> Result<Option<&'a [u8]>, StorageError> {
+        match self.item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::B(value)) => Ok(Some(value.as_ref())),
+            Some(_) => Err(self.corrupt(name, "is not binary")),
         }
     }
 

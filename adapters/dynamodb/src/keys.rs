@@ -2,6 +2,7 @@
 //! `README.md` beside this crate maps each access pattern onto these keys.
 
 use domain::auth::{ChainId, TokenHash};
+use domain::idempotency::RecordKey;
 use domain::login_attempts::AttemptKey;
 use domain::posts::{PostId, Slug};
 use domain::projects::ProjectId;
@@ -18,7 +19,8 @@ pub(crate) const STATUS_ORDER: &str = "lsk2";
 /// Keys of the `by_creator` global index: a creator's posts across projects.
 pub(crate) const CREATOR: &str = "gpk";
 pub(crate) const CREATOR_ORDER: &str = "gsk";
-/// Epoch seconds after which DynamoDB's TTL may delete the item (refresh tokens, login attempts).
+/// Epoch seconds after which DynamoDB's TTL may delete the item (refresh tokens, login attempts,
+/// idempotency records and their answer chunks).
 pub(crate) const EXPIRES: &str = "expires_at_s";
 /// On a post: the JSON its fields take in a page (`domain::JsonSize`), projected into the indexes
 /// so that a page reads only the posts that fit it.
@@ -111,6 +113,22 @@ impl Key {
     pub(crate) fn login_attempts(key: &AttemptKey) -> Key {
         Key::new(format!("LOGIN#{}", key.as_text()), "LOGIN")
     }
+
+    /// The head of an idempotency record: its claim, and its answer when that is small.
+    pub(crate) fn idempotency(record: &RecordKey) -> Key {
+        Key::new(idempotency_partition(record), "IDEM")
+    }
+
+    /// One piece of a large answer, in its record's partition (`CHUNK#000`, … sort in order).
+    pub(crate) fn answer_chunk(record: &RecordKey, index: usize) -> Key {
+        Key::new(idempotency_partition(record), format!("{ANSWER_CHUNK_PREFIX}{index:03}"))
+    }
+}
+
+pub(crate) const ANSWER_CHUNK_PREFIX: &str = "CHUNK#";
+
+pub(crate) fn idempotency_partition(record: &RecordKey) -> String {
+    format!("IDEM#{}", record.as_str())
 }
 
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";

@@ -7,6 +7,7 @@ mod capacity;
 mod cursor;
 mod deletion;
 mod errors;
+mod idempotency;
 mod item;
 mod keys;
 mod login_attempts;

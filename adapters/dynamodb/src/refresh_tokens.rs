@@ -11,18 +11,13 @@ use domain::users::UserId;
 use domain::StorageError;
 use time::{Duration, OffsetDateTime};
 
-use crate::item::{millis, n, s, Fields, Item};
+use crate::item::{millis, n, s, ttl, Fields, Item};
 use crate::keys::{Key, EXPIRES};
 use crate::unit_of_work::DynamoUnit;
 use crate::writes::{Failure, Write};
 
 /// The session max age of chains written before chains stored their end: the default then.
 const ENDS_AFTER_BEFORE_THEY_WERE_STORED: Duration = Duration::days(90);
-
-/// Epoch seconds for the TTL attribute, rounded up: TTL must not remove an item before `at`.
-fn ttl(at: OffsetDateTime) -> i64 {
-    (millis(at) + 999).div_euclid(1000)
-}
 
 fn chain_from_item(item: &Item) -> Result<RefreshChain, StorageError> {
     let f = Fields::of(item, "refresh chain");

@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, LoginAttempts, SessionsSwept, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, SessionsSwept, Storage, UnitOfWork};
 use async_trait::async_trait;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::BehaviorVersion;
@@ -164,6 +164,10 @@ impl Storage for DynamoStorage {
     }
 
     fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyRecords {
         self
     }
 }

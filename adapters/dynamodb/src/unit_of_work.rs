@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use application::ports::{UnitOfWork, MAX_WRITES_PER_UNIT};
+use application::ports::{IdempotentAnswers, UnitOfWork, MAX_WRITES_PER_UNIT};
 use application::ErrorChain;
 use async_trait::async_trait;
 
@@ -55,6 +55,21 @@ impl DynamoUnit {
 
     /// Accepts one repository write of one or more items.
     pub(crate) fn write(&mut self, writes: impl IntoIterator<Item = Write>) -> Result<(), StorageError> {
+        self.accept_call()?;
+        self.writes.extend(writes);
+        Ok(())
+    }
+
+    /// Accepts one write that goes before every other of the unit: a stored idempotency answer,
+    /// whose lost claim must be the failure reported even by a transaction that would stop at
+    /// its first failed condition.
+    pub(crate) fn write_first(&mut self, writes: impl IntoIterator<Item = Write>) -> Result<(), StorageError> {
+        self.accept_call()?;
+        self.writes.splice(0..0, writes);
+        Ok(())
+    }
+
+    fn accept_call(&mut self) -> Result<(), StorageError> {
         if !self.writable {
             return Err(StorageError::backend("a write through a read-only unit of work"));
         }
@@ -62,7 +77,6 @@ impl DynamoUnit {
             return Err(StorageError::backend(format!("a unit of work holds at most {MAX_WRITES_PER_UNIT} writes")));
         }
         self.calls += 1;
-        self.writes.extend(writes);
         Ok(())
     }
 
@@ -142,6 +156,10 @@ impl UnitOfWork for DynamoUnit {
     }
 
     fn posts(&mut self) -> &mut dyn PostRepository {
+        self
+    }
+
+    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
         self
     }
 

@@ -2,7 +2,8 @@
 //! failure of that condition means. One write goes as one PutItem/UpdateItem/DeleteItem; more
 //! go as one TransactWriteItems with a ClientRequestToken (the SDK's retries reuse it, so a
 //! retried commit is applied once). A cancelled transaction reports a reason per action, in
-//! request order; the first failed condition names the domain error.
+//! request order; the first failed condition names the domain error, unless an idempotency
+//! claim was lost with it: that one wins.
 
 use std::collections::HashMap;
 
@@ -22,6 +23,8 @@ use crate::table::Table;
 pub(crate) enum Failure {
     Conflict(Conflict),
     ConditionFailed,
+    /// The idempotency claim whose answer this unit stores is no longer held by its holder.
+    ClaimLost,
 }
 
 impl Failure {
@@ -29,6 +32,7 @@ impl Failure {
         match self {
             Failure::Conflict(conflict) => StorageError::Conflict(conflict),
             Failure::ConditionFailed => StorageError::ConditionFailed,
+            Failure::ClaimLost => StorageError::ClaimLost,
         }
     }
 }
@@ -110,6 +114,10 @@ impl Write {
             Some((_, failure)) => failure.error(),
             None => StorageError::ConditionFailed,
         }
+    }
+
+    fn loses_a_claim(&self) -> bool {
+        matches!(self.condition, Some((_, Failure::ClaimLost)))
     }
 
     fn transact_item(&self, table: &str) -> Result<TransactWriteItem, StorageError> {
@@ -262,8 +270,12 @@ async fn send_transaction(table: &Table, operation: &'static str, writes: &[Writ
         if reasons.is_empty() {
             return Err(sdk_error("TransactWriteItems", err));
         }
-        if let Some(at) = reasons.iter().position(|code| code == "ConditionalCheckFailed") {
-            return Err(writes.get(at).map_or(StorageError::ConditionFailed, Write::failure));
+        let failed: Vec<&Write> =
+            writes.iter().zip(&reasons).filter(|(_, code)| *code == "ConditionalCheckFailed").map(|(w, _)| w).collect();
+        // A lost claim wins: the caller must learn that another request answers for its key, not
+        // take a condition that failed beside it for its own (a refresh would call it reuse).
+        if let Some(write) = failed.iter().find(|w| w.loses_a_claim()).or(failed.first()) {
+            return Err(write.failure());
         }
         let context = format!("TransactWriteItems cancelled: {reasons:?}");
         if reasons.iter().any(|code| is_transient(code)) {

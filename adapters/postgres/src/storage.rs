@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -98,6 +98,10 @@ impl Storage for PostgresStorage {
     }
 
     fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyRecords {
         self
     }
 }

@@ -4,8 +4,10 @@
 //! pool is cheaper and more predictable than `SQLITE_BUSY` retries, and a transaction that reads
 //! before it writes can never fail to upgrade its lock. Reads use a pool of their own.
 
+mod backup;
 mod errors;
 mod expired_sessions;
+mod idempotency;
 mod keyset;
 mod login_attempts;
 mod members;
@@ -18,4 +20,5 @@ mod storage;
 mod unit_of_work;
 mod users;
 
+pub use backup::{Backup, BackupError};
 pub use storage::{SqliteSettings, SqliteStorage};

@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
@@ -20,26 +20,29 @@ pub struct SqliteSettings {
     pub url: String,
     pub read_connections: u32,
     pub acquire_timeout: Duration,
+    /// Create the file (and its directory) when missing; off for tools that only read an
+    /// existing database (`tessera backup`), so that a mistyped path is an error, not a new file.
+    pub create_if_missing: bool,
 }
 
 impl SqliteSettings {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), read_connections: 4, acquire_timeout: Duration::from_secs(5) }
+        Self { url: url.into(), read_connections: 4, acquire_timeout: Duration::from_secs(5), create_if_missing: true }
     }
 }
 
 #[derive(Clone)]
 pub struct SqliteStorage {
     pub(crate) writer: SqlitePool,
-    reader: SqlitePool,
+    pub(crate) reader: SqlitePool,
 }
 
 impl SqliteStorage {
-    /// Opens (creating if needed) the database file and its directory. Does not migrate.
+    /// Opens the database file, creating it and its directory unless told not to. Does not migrate.
     pub async fn connect(settings: &SqliteSettings) -> Result<Self, StorageError> {
         let options = SqliteConnectOptions::from_str(&settings.url)
             .map_err(|e| StorageError::backend_from("bad sqlite url", e))?
-            .create_if_missing(true)
+            .create_if_missing(settings.create_if_missing)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
@@ -52,7 +55,10 @@ impl SqliteStorage {
         let in_memory = options.get_filename().as_os_str().is_empty()
             || options.get_filename().to_string_lossy().contains(":memory:")
             || settings.url.contains(":memory:");
-        if !in_memory {
+        if !in_memory && !settings.create_if_missing && !options.get_filename().exists() {
+            return Err(StorageError::backend(format!("{} does not exist", options.get_filename().display())));
+        }
+        if !in_memory && settings.create_if_missing {
             if let Some(dir) = options.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
                 tokio::fs::create_dir_all(dir)
                     .await
@@ -115,6 +121,10 @@ impl Storage for SqliteStorage {
     }
 
     fn expired_sessions(&self) -> &dyn ExpiredSessions {
+        self
+    }
+
+    fn idempotency(&self) -> &dyn IdempotencyRecords {
         self
     }
 }

@@ -24,7 +24,7 @@ pub use {application, async_trait, domain};
 /// - `call`: what went to the backend — the DynamoDB API call (`GetItem`, `Query`,
 ///   `BatchGetItem`, `TransactWriteItems`, …; one operation may make several), or on SQL `query`
 ///   for a statement and `begin`/`commit`/`acquire` for transaction control;
-/// - `outcome`: `ok`, `condition` (a conflict or failed condition), `unavailable` or `error`.
+/// - `outcome`: `ok`, `condition` (a conflict, a failed condition or a lost idempotency claim), `unavailable` or `error`.
 ///
 /// Each call is also traced under the target `tessera::storage` with the same fields.
 pub async fn timed<T>(
@@ -37,7 +37,7 @@ pub async fn timed<T>(
     let result = work.await;
     let outcome = match &result {
         Ok(_) => "ok",
-        Err(StorageError::Conflict(_) | StorageError::ConditionFailed) => "condition",
+        Err(StorageError::Conflict(_) | StorageError::ConditionFailed | StorageError::ClaimLost) => "condition",
         Err(StorageError::Unavailable { .. }) => "unavailable",
         Err(_) => "error",
     };
@@ -162,6 +162,10 @@ macro_rules! sql_unit_of_work {
             }
 
             fn posts(&mut self) -> &mut dyn $crate::domain::ports::PostRepository {
+                self
+            }
+
+            fn idempotency(&mut self) -> &mut dyn $crate::application::ports::IdempotentAnswers {
                 self
             }
 

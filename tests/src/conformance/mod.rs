@@ -8,6 +8,7 @@
 //! helper that takes only the storage would be run too, so helpers are private or take more.
 
 pub mod harness;
+pub mod idempotency;
 pub mod login_attempts;
 pub mod pages;
 pub mod posts;
@@ -36,11 +37,7 @@ macro_rules! assert_matches {
 }
 pub(crate) use assert_matches;
 
-/// One conformance case: its path from this module (`users::…`) and the function itself.
-pub struct Case {
-    pub name: &'static str,
-    pub run: for<'a> fn(&'a dyn Storage) -> futures::future::LocalBoxFuture<'a, ()>,
-}
+use harness::Case;
 
 include!(concat!(env!("OUT_DIR"), "/conformance_cases.rs"));
 

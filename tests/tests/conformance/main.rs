@@ -4,8 +4,8 @@
 use std::process::ExitCode;
 
 use tessera_tests::backend::storage;
-use tessera_tests::conformance::harness;
+use tessera_tests::conformance::{harness, CASES};
 
 fn main() -> ExitCode {
-    harness::run(storage)
+    harness::run(CASES, storage)
 }

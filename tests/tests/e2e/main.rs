@@ -5,6 +5,7 @@
 
 mod auth;
 mod authorization;
+mod backups;
 mod brute_force;
 mod errors;
 mod floods;
@@ -13,6 +14,7 @@ mod lifecycle;
 mod members;
 mod posts;
 mod projects;
+mod retries;
 mod sessions;
 mod system;
 mod tokens;

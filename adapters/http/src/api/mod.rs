@@ -23,7 +23,9 @@ mod page_sizes_tests;
 pub mod posts;
 pub mod problems;
 pub mod projects;
+pub mod retries;
 pub mod schemas;
+mod sealed_answers;
 pub mod security;
 pub mod system;
 pub mod tags;
@@ -31,6 +33,7 @@ pub mod users;
 
 use application::auth::AuthService;
 use application::health::HealthService;
+use application::idempotency::Retries;
 use application::members::MemberService;
 use application::posts::PostService;
 use application::projects::ProjectService;
@@ -53,6 +56,7 @@ pub struct HttpServices {
     pub posts: PostService,
     pub health: HealthService,
     pub metrics: MetricsRender,
+    pub retries: Retries,
 }
 
 /// Every route of the API — the operations, Swagger UI and the document itself — with the
@@ -75,5 +79,6 @@ pub fn routes(services: HttpServices, lifecycle: Lifecycle) -> impl Endpoint {
         .data(services.posts)
         .data(services.health)
         .data(services.metrics)
+        .data(services.retries)
         .data(lifecycle)
 }

@@ -16,6 +16,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::api::problems::ProblemResponse;
+use crate::api::retries::{self, BodyDigest};
 use crate::server::allow::AllowedMethods;
 use crate::server::departures::Departures;
 use crate::server::request_id::{incoming_request_id, REQUEST_ID, REQUEST_ID_HEADER};
@@ -151,22 +152,30 @@ impl<E: Endpoint> Edge<E> {
     async fn handle(&self, mut req: Request) -> (Response, &'static str) {
         let path = req.uri().path().to_owned();
         // poem reads a header it cannot decode as text as if it were absent; for a precondition
-        // that would silently drop the client's condition. Refuse it instead.
-        if req.headers().get_all(header::IF_MATCH).iter().any(|v| v.to_str().is_err()) {
-            let problem = ProblemResponse::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_request",
-                "Malformed request",
-                "If-Match must be `*` or one entity tag in visible ASCII.",
-            );
-            return (problem.into_response(), UNMATCHED);
+        // that would silently drop the client's condition, for a key its protection. Refuse it.
+        let undecodable = |name: &str| req.headers().get_all(name).iter().any(|v| v.to_str().is_err());
+        for (name, rule) in [
+            (header::IF_MATCH.as_str(), "If-Match must be `*` or one entity tag in visible ASCII."),
+            (retries::KEY_HEADER, "Idempotency-Key must be 1 to 255 printable ASCII characters."),
+        ] {
+            if undecodable(name) {
+                let problem =
+                    ProblemResponse::new(StatusCode::BAD_REQUEST, "malformed_request", "Malformed request", rule);
+                return (problem.into_response(), UNMATCHED);
+            }
         }
         // Read the whole body under the limit first: this covers chunked bodies, which carry no
         // Content-Length to check up front. A client trickling its body would hold its slot and
         // its buffer until the request timeout: it gets the shorter body deadline instead.
         let body = tokio::time::timeout(self.body_timeout, req.take_body().into_bytes_limit(self.body_limit)).await;
         match body {
-            Ok(Ok(bytes)) => req.set_body(bytes),
+            Ok(Ok(bytes)) => {
+                // A keyed POST is fingerprinted by its body's bytes, which only this layer holds.
+                if req.method() == Method::POST && req.headers().contains_key(retries::KEY_HEADER) {
+                    req.extensions_mut().insert(BodyDigest::of(&bytes));
+                }
+                req.set_body(bytes)
+            }
             Ok(Err(ReadBodyError::PayloadTooLarge)) => return (payload_too_large().into_response(), UNMATCHED),
             Err(_) => {
                 let mut response = ProblemResponse::body_timeout().into_response();
@@ -251,8 +260,11 @@ impl<E: Endpoint> Endpoint for Edge<E> {
         };
         let (mut response, operation) = REQUEST_ID.scope(request_id.clone(), work).instrument(span.clone()).await;
 
-        if let Ok(value) = HeaderValue::from_str(&request_id) {
-            response.headers_mut().insert(REQUEST_ID_HEADER, value);
+        // A replayed answer keeps the id of the request that made it, as its problem body does.
+        if !response.headers().contains_key(REQUEST_ID_HEADER) {
+            if let Ok(value) = HeaderValue::from_str(&request_id) {
+                response.headers_mut().insert(REQUEST_ID_HEADER, value);
+            }
         }
         security_headers::apply(response.headers_mut());
         let status = response.status();

@@ -2,8 +2,12 @@
 
 pub mod schemas;
 
-use application::auth::{AuthService, Registration};
+use application::auth::{AuthService, Registration, TokenPair};
+use domain::idempotency::Scope;
+use domain::users::User;
 use poem::web::Data;
+use poem::Request;
+use poem_openapi::param::Header;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 
@@ -11,15 +15,16 @@ use self::schemas::{LoginRequest, NoStore, RefreshRequest, RegisterRequest, Toke
 use crate::api::etag::etag;
 use crate::api::json::Serialized;
 use crate::api::problems::{error_set, ApiError};
+use crate::api::retries::{answer, Answered};
 use crate::api::tags::ApiTags;
 use crate::api::users::schemas::UserBody;
 
 pub struct AuthApi;
 
 error_set!(RegisterErrors: 400, 408, 409, 413, 415, 422, 500, 503);
-error_set!(LoginErrors: 400, 401, 408, 413, 415, 429, 500, 503);
-error_set!(RefreshErrors: 400, 401, 408, 413, 415, 500, 503);
-error_set!(LogoutErrors: 400, 408, 413, 415, 500, 503);
+error_set!(LoginErrors: 400, 401, 408, 409, 413, 415, 422, 429, 500, 503);
+error_set!(RefreshErrors: 400, 401, 408, 409, 413, 415, 422, 500, 503);
+error_set!(LogoutErrors: 400, 408, 409, 413, 415, 422, 500, 503);
 
 #[derive(ApiResponse)]
 pub enum Registered {
@@ -40,8 +45,17 @@ pub enum Tokens {
     ),
 }
 
-fn tokens(pair: application::auth::TokenPair) -> Tokens {
-    Tokens::Ok(Serialized(pair.into()), NoStore)
+fn tokens(pair: &TokenPair) -> Tokens {
+    Tokens::Ok(Serialized(pair.clone().into()), NoStore)
+}
+
+fn registered(user: &User) -> Registered {
+    let location = format!("/api/v1/users/{}", user.id);
+    Registered::Created(Serialized(UserBody::from(user)), location, etag(user.version))
+}
+
+fn logged_out(_: &()) -> LoggedOut {
+    LoggedOut::NoContent
 }
 
 #[derive(ApiResponse)]
@@ -58,20 +72,21 @@ impl AuthApi {
     async fn register(
         &self,
         auth: Data<&AuthService>,
+        req: &Request,
         body: Json<RegisterRequest>,
-    ) -> Result<Registered, ApiError<RegisterErrors>> {
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<Registered>, ApiError<RegisterErrors>> {
         let body = body.0;
-        let user = auth
-            .register(Registration {
-                email: body.email.0,
-                username: body.username.0,
-                password: body.password.0,
-                first_name: body.first_name.0,
-                last_name: body.last_name.0,
-            })
-            .await?;
-        let location = format!("/api/v1/users/{}", user.id);
-        Ok(Registered::Created(Serialized(UserBody::from(&user)), location, etag(user.version)))
+        let registration = Registration {
+            email: body.email.0,
+            username: body.username.0,
+            password: body.password.0,
+            first_name: body.first_name.0,
+            last_name: body.last_name.0,
+        };
+        answer(req, idempotency_key.0, Scope::Request, registered, |retry| auth.register(registration, retry)).await
     }
 
     /// Log in
@@ -79,8 +94,19 @@ impl AuthApi {
     /// Failed attempts are limited per account (email and username alike) and per unknown login
     /// name, across every instance; past the limit the answer is 429, the right password included.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
-    async fn login(&self, auth: Data<&AuthService>, body: Json<LoginRequest>) -> Result<Tokens, ApiError<LoginErrors>> {
-        Ok(tokens(auth.login(&body.0.login.0, &body.0.password.0).await?))
+    async fn login(
+        &self,
+        auth: Data<&AuthService>,
+        req: &Request,
+        body: Json<LoginRequest>,
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<Tokens>, ApiError<LoginErrors>> {
+        answer(req, idempotency_key.0, Scope::Request, tokens, |retry| {
+            auth.login(&body.0.login.0, &body.0.password.0, retry)
+        })
+        .await
     }
 
     /// Exchange a refresh token for a new pair
@@ -90,9 +116,14 @@ impl AuthApi {
     async fn refresh(
         &self,
         auth: Data<&AuthService>,
+        req: &Request,
         body: Json<RefreshRequest>,
-    ) -> Result<Tokens, ApiError<RefreshErrors>> {
-        Ok(tokens(auth.refresh(&body.0.refresh_token.0).await?))
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<Tokens>, ApiError<RefreshErrors>> {
+        answer(req, idempotency_key.0, Scope::Request, tokens, |retry| auth.refresh(&body.0.refresh_token.0, retry))
+            .await
     }
 
     /// Log out
@@ -102,9 +133,13 @@ impl AuthApi {
     async fn logout(
         &self,
         auth: Data<&AuthService>,
+        req: &Request,
         body: Json<RefreshRequest>,
-    ) -> Result<LoggedOut, ApiError<LogoutErrors>> {
-        auth.logout(&body.0.refresh_token.0).await?;
-        Ok(LoggedOut::NoContent)
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<LoggedOut>, ApiError<LogoutErrors>> {
+        answer(req, idempotency_key.0, Scope::Request, logged_out, |retry| auth.logout(&body.0.refresh_token.0, retry))
+            .await
     }
 }

@@ -5,10 +5,12 @@ pub mod schemas;
 
 use application::pagination::Listed;
 use application::posts::{NewPost, PostChanges, PostPatch, PostService};
+use domain::idempotency::Scope;
 use domain::posts::{PostId, PostView};
 use domain::projects::ProjectId;
 use domain::users::UserId;
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -18,6 +20,7 @@ use self::schemas::{CreatePostRequest, PostBody, PostPageBody, UpdatePostRequest
 use crate::api::etag::{etag, expected_version};
 use crate::api::json::Serialized;
 use crate::api::problems::{error_set, ApiError};
+use crate::api::retries::{answer, Answered};
 use crate::api::schemas::fields::field;
 use crate::api::schemas::roles::PostStatusBody;
 use crate::api::security::BearerAuth;
@@ -25,7 +28,7 @@ use crate::api::tags::ApiTags;
 
 pub struct PostsApi;
 
-error_set!(CreatePostErrors: 400, 401, 403, 404, 408, 413, 415, 422, 500, 503);
+error_set!(CreatePostErrors: 400, 401, 403, 404, 408, 409, 413, 415, 422, 500, 503);
 error_set!(ListPostsErrors: 400, 401, 404, 500, 503);
 error_set!(GetPostErrors: 400, 401, 404, 500, 503);
 error_set!(UpdatePostErrors: 400, 401, 403, 404, 408, 412, 413, 415, 422, 500, 503);
@@ -66,6 +69,11 @@ impl From<Listed<PostView>> for PostPageResponse {
     }
 }
 
+fn post_created(view: &PostView) -> PostCreated {
+    let location = format!("/api/v1/posts/{}", view.post.id);
+    PostCreated::Created(Serialized(view.clone().into()), location, etag(view.post.version))
+}
+
 #[derive(ApiResponse)]
 pub enum PostDeleted {
     #[oai(status = 204)]
@@ -80,15 +88,19 @@ impl PostsApi {
         &self,
         auth: BearerAuth,
         posts: Data<&PostService>,
+        req: &Request,
         project_id: Path<Uuid>,
         body: Json<CreatePostRequest>,
-    ) -> Result<PostCreated, ApiError<CreatePostErrors>> {
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<PostCreated>, ApiError<CreatePostErrors>> {
         let body = body.0;
         let new = NewPost { title: body.title.0, body: body.body.0, status: field(body.status, Into::into) };
-        let view = posts.create(auth.0, ProjectId(project_id.0), new).await?;
-        let location = format!("/api/v1/posts/{}", view.post.id);
-        let etag = etag(view.post.version);
-        Ok(PostCreated::Created(Serialized(view.into()), location, etag))
+        answer(req, idempotency_key.0, Scope::Caller(auth.0.user_id), post_created, |retry| {
+            posts.create(auth.0, ProjectId(project_id.0), new, retry)
+        })
+        .await
     }
 
     /// A project's posts, newest activity first (viewers see published posts only)

@@ -107,6 +107,19 @@ impl From<AppError> for ProblemResponse {
                 "Too many failed attempts; retry later.",
             )
             .retry_after(retry_after_secs),
+            AppError::IdempotencyKeyInUse { retry_after_secs } => ProblemResponse::new(
+                S::CONFLICT,
+                "idempotency_key_in_use",
+                "Idempotency key in use",
+                "A request with this Idempotency-Key is still being processed; retry it later.",
+            )
+            .retry_after(retry_after_secs),
+            AppError::IdempotencyKeyReused => ProblemResponse::new(
+                S::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "Idempotency key reused",
+                "This Idempotency-Key came before with another request; use a new key for a new request.",
+            ),
             AppError::Unavailable => ProblemResponse::storage_unavailable(),
             AppError::Overloaded => ProblemResponse::hashing_overloaded(),
             AppError::Internal(reason) => {

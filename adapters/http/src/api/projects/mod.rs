@@ -3,8 +3,10 @@
 pub mod schemas;
 
 use application::projects::{NewProject, ProjectChanges, ProjectPatch, ProjectService};
+use domain::idempotency::Scope;
 use domain::projects::{ProjectId, ProjectView};
 use poem::web::Data;
+use poem::Request;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
@@ -14,13 +16,14 @@ use self::schemas::{CreateProjectRequest, ProjectBody, ProjectPageBody, UpdatePr
 use crate::api::etag::{etag, expected_version};
 use crate::api::json::Serialized;
 use crate::api::problems::{error_set, ApiError};
+use crate::api::retries::{answer, Answered};
 use crate::api::schemas::fields::field;
 use crate::api::security::BearerAuth;
 use crate::api::tags::ApiTags;
 
 pub struct ProjectsApi;
 
-error_set!(CreateProjectErrors: 400, 401, 408, 413, 415, 422, 500, 503);
+error_set!(CreateProjectErrors: 400, 401, 408, 409, 413, 415, 422, 500, 503);
 error_set!(ListProjectsErrors: 400, 401, 500, 503);
 error_set!(GetProjectErrors: 400, 401, 404, 500, 503);
 error_set!(UpdateProjectErrors: 400, 401, 403, 404, 408, 412, 413, 415, 422, 500, 503);
@@ -37,6 +40,11 @@ pub enum ProjectCreated {
 pub enum ProjectResponse {
     #[oai(status = 200)]
     Ok(Serialized<ProjectBody>, #[oai(header = "ETag")] String),
+}
+
+fn project_created(view: &ProjectView) -> ProjectCreated {
+    let location = format!("/api/v1/projects/{}", view.project.id);
+    ProjectCreated::Created(Serialized(view.into()), location, etag(view.project.version))
 }
 
 impl ProjectResponse {
@@ -66,13 +74,18 @@ impl ProjectsApi {
         &self,
         auth: BearerAuth,
         projects: Data<&ProjectService>,
+        req: &Request,
         body: Json<CreateProjectRequest>,
-    ) -> Result<ProjectCreated, ApiError<CreateProjectErrors>> {
+        /// Makes a retry safe: the same key with the same request gets the first answer again.
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
+        idempotency_key: Header<Option<String>>,
+    ) -> Result<Answered<ProjectCreated>, ApiError<CreateProjectErrors>> {
         let body = body.0;
         let new = NewProject { name: body.name.0, description: field(body.description, |d| d.0) };
-        let view = projects.create(auth.0, new).await?;
-        let location = format!("/api/v1/projects/{}", view.project.id);
-        Ok(ProjectCreated::Created(Serialized((&view).into()), location, etag(view.project.version)))
+        answer(req, idempotency_key.0, Scope::Caller(auth.0.user_id), project_created, |retry| {
+            projects.create(auth.0, new, retry)
+        })
+        .await
     }
 
     /// The projects you own or are a member of, newest first
