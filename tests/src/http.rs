@@ -244,9 +244,8 @@ impl TestServer {
         self.config.config.database_url()
     }
 
-    ///
-    /// In Lambda mode there is no listener in front of the function but the emulator's (on AWS:
-    /// API Gateway's); this is then the address of `tessera serve` on the same storage, and the
+    /// The server's listening address. In Lambda mode there is no listener in front of the
+    /// function but the emulator's (on AWS: API Gateway's); this is then the address of `tessera serve` on the same storage, and the
     /// test says so: what it does on raw connections is about that listener.
     pub fn addr(&self) -> std::net::SocketAddr {
         if self.function.is_some() {

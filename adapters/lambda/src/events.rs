@@ -1,5 +1,5 @@
 //! What the Lambda runtime hands the function: an HTTP request from API Gateway (REST API,
-//! payload v1; HTTP API, payload v2), a function URL or an ALB, or a scheduled EventBridge event.
+//! payload v1; HTTP API, payload v2) or a function URL, or a scheduled EventBridge event.
 //! They are told apart before `lambda_http` reads the payload: its reader tries each HTTP shape in
 //! turn, and a shape whose fields are all optional would take an EventBridge event for a request.
 
