@@ -88,7 +88,12 @@ for backend in $backends; do
             TESSERA_TEST_BACKEND=dynamodb run_counted "$(count_in tests/tests/template.rs)" -p tessera-tests --test template
             echo "== the end-to-end suite in Lambda mode: tessera as a function behind cargo lambda's runtime API emulator"
             lambda_tools=$(scripts/lambda-tools.sh)
-            TESSERA_TEST_LAMBDA="$lambda_tools/cargo-lambda" TESSERA_TEST_LAMBDA_NOTES="$scratch/lambda-notes" \
+            # One retry, from scratch (a new table, emulator and function), reported as FLAKY: on a
+            # busy machine cargo-lambda 1.9.2's emulator now and then fails an answer itself (a 500
+            # with its own body, or none), mostly large ones: it acknowledges the function's POST of
+            # the answer before reading its body. Seen in 3 of 13 runs of this suite, one request
+            # each; the function's log shows nothing wrong.
+            NEXTEST_RETRIES=1 TESSERA_TEST_LAMBDA="$lambda_tools/cargo-lambda" TESSERA_TEST_LAMBDA_NOTES="$scratch/lambda-notes" \
                 TESSERA_TEST_BACKEND=dynamodb run_counted "$(count_in tests/tests/e2e/*.rs)" -p tessera-tests --test e2e
             if [ -s "$scratch/lambda-notes" ]; then
                 echo "== in Lambda mode, these tests are about tessera serve's listener, which a function does not have:"

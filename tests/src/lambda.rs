@@ -142,8 +142,9 @@ impl LambdaFunction {
             let port = free_port();
             let mut emulator = Command::new(&tool)
                 .args(["lambda", "watch", "--only-lambda-apis", "-A", "127.0.0.1", "-P", &port.to_string()])
+                // Its log stays on the test's output (shown when the test fails): a request the
+                // emulator failed or lost is said there.
                 .stdin(Stdio::null())
-                .stdout(Stdio::null())
                 .kill_on_drop(true)
                 .spawn()
                 .expect("cargo-lambda starts");
