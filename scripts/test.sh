@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every test on a fresh machine: unit tests of each crate, then, once per storage backend, the
 # storage conformance suite, the end-to-end suite, the storage call counts and the third-party
-# contract checks (scripts/contract.sh). Installs and starts whatever they need itself
-# (PostgreSQL: scripts/postgres.sh; DynamoDB Local: scripts/dynamodb.sh; S3: scripts/s3.sh).
+# contract checks (scripts/contract.sh); on DynamoDB also the end-to-end suite and schemathesis
+# against tessera as an AWS Lambda function (behind cargo-lambda's runtime API emulator). Installs
+# and starts whatever they need itself (PostgreSQL: scripts/postgres.sh; DynamoDB Local:
+# scripts/dynamodb.sh; cargo-lambda and cfn-lint: scripts/lambda-tools.sh; S3: scripts/s3.sh).
 #
 #   scripts/test.sh                      # every backend
 #   TESSERA_TEST_BACKENDS=sqlite scripts/test.sh
@@ -88,6 +90,23 @@ for backend in $backends; do
             # One at a time: each starts a DynamoDB Local of its own and times its faults.
             NEXTEST_TEST_THREADS=1 RUST_TEST_THREADS=1 TESSERA_TEST_BACKEND=dynamodb \
                 run_counted "$(count_in tests/tests/dynamodb.rs)" -p tessera-tests --test dynamodb
+            echo "== the SAM template's table against the one migrate creates"
+            TESSERA_TEST_BACKEND=dynamodb run_counted "$(count_in tests/tests/template.rs)" -p tessera-tests --test template
+            echo "== the end-to-end suite in Lambda mode: tessera as a function behind cargo lambda's runtime API emulator"
+            lambda_tools=$(scripts/lambda-tools.sh)
+            # One retry, from scratch (a new table, emulator and function), reported as FLAKY: on a
+            # busy machine cargo-lambda 1.9.2's emulator now and then fails an answer itself (a 500
+            # with its own body, or none), mostly large ones: it acknowledges the function's POST of
+            # the answer before reading its body. Seen in 3 of 13 runs of this suite, one request
+            # each; the function's log shows nothing wrong.
+            NEXTEST_RETRIES=1 TESSERA_TEST_LAMBDA="$lambda_tools/cargo-lambda" TESSERA_TEST_LAMBDA_NOTES="$scratch/lambda-notes" \
+                TESSERA_TEST_BACKEND=dynamodb run_counted "$(count_in tests/tests/e2e/*.rs)" -p tessera-tests --test e2e
+            if [ -s "$scratch/lambda-notes" ]; then
+                echo "== in Lambda mode, these tests are about tessera serve's listener, which a function does not have:"
+                sort -u "$scratch/lambda-notes"
+            fi
+            echo "== schemathesis against tessera as a Lambda function on DynamoDB"
+            scripts/contract.sh dynamodb lambda
             ;;
     esac
 done

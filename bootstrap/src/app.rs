@@ -16,11 +16,13 @@ use application::projects::ProjectService;
 use application::sweep::{SweepService, SweepSettings};
 use application::users::{UserDeps, UserService};
 use application::workspace::WorkspaceDeps;
-use tessera_http::{HttpServices, HttpSettings, MetricsRender};
+use tessera_http::{HttpServices, HttpSettings, Lifecycle, MetricsRender};
+use tessera_lambda::Function;
 use tessera_security::{Argon2Hasher, HashingLimits, HmacCursorCodec, JwtTokenIssuer};
 
 use crate::backend::Backend;
 use crate::config::Config;
+use crate::lambda::Upkeep;
 use crate::secret::server_key;
 use crate::sweeping::sweep_periodically;
 use crate::system::{SystemClock, UuidV7Ids};
@@ -118,15 +120,7 @@ impl App {
         shutdown: impl Future<Output = ()> + Send,
         grace: Duration,
     ) -> Result<(), BootError> {
-        let upkeep = tokio::spawn(async {
-            // The Prometheus recorder needs periodic upkeep to bound histogram memory.
-            let handle = prometheus();
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            loop {
-                tick.tick().await;
-                handle.run_upkeep();
-            }
-        });
+        let upkeep = tokio::spawn(upkeep_metrics());
         let sweeping = tokio::spawn(sweep_periodically(self.sweep, self.sweep_interval));
         let result = tessera_http::serve(listener, self.services, self.settings, shutdown, grace)
             .await
@@ -135,6 +129,36 @@ impl App {
         sweeping.abort();
         self.backend.close().await;
         result
+    }
+}
+
+impl App {
+    /// Serves invocations of the Lambda runtime until it goes away (see [`crate::lambda`]).
+    pub async fn serve_lambda(self) -> Result<(), BootError> {
+        tokio::spawn(upkeep_metrics());
+        self.lambda_function().run().await.map_err(|e| BootError::Io(e.to_string()))
+    }
+
+    /// The app as a Lambda function: HTTP events to the same app [`App::serve`] serves,
+    /// scheduled events to the sweep.
+    pub fn lambda_function(self) -> Function<impl tessera_lambda::Endpoint> {
+        let settings = tessera_lambda::Settings {
+            request_id_header: Some(tessera_http::REQUEST_ID_HEADER),
+            request_timeout: self.settings.request_timeout,
+        };
+        let endpoint = tessera_http::app(self.services, self.settings, Lifecycle::default());
+        let upkeep = Upkeep { sweep: self.sweep, backend: self.backend };
+        Function::new(endpoint, Arc::new(upkeep), settings)
+    }
+}
+
+/// The Prometheus recorder needs periodic upkeep to bound histogram memory.
+async fn upkeep_metrics() {
+    let handle = prometheus();
+    let mut tick = tokio::time::interval(Duration::from_secs(5));
+    loop {
+        tick.tick().await;
+        handle.run_upkeep();
     }
 }
 

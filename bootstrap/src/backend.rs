@@ -62,6 +62,15 @@ impl Backend {
         }
     }
 
+    /// Finishes what a stopped instance left half-done (project deletions on DynamoDB; SQL
+    /// deletes a project in one statement and leaves nothing).
+    pub async fn finish_deletions(&self) -> Result<(), BootError> {
+        match self {
+            Backend::Sqlite(_) | Backend::Postgres(_) => Ok(()),
+            Backend::Dynamodb(s) => s.finish_deletions().await.map_err(BootError::Storage),
+        }
+    }
+
     pub fn storage(&self) -> Arc<dyn Storage> {
         match self {
             Backend::Sqlite(s) => Arc::new(s.clone()),

@@ -20,8 +20,9 @@ pub async fn run_from_args() -> ExitCode {
 
 /// Runs the command `cli` names, logging as it asks, and says how the process should exit.
 pub async fn run(cli: Cli) -> ExitCode {
-    crate::telemetry::init_logs(cli.config.log_format);
+    crate::telemetry::init_logs(cli.config.log_format, crate::lambda::started_by_lambda());
     let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve if crate::lambda::started_by_lambda() => crate::lambda::serve(&cli.config).await,
         Command::Serve => serve(&cli.config).await,
         Command::Migrate => migrate(&cli.config).await,
         Command::Sweep => sweep(&cli.config).await,

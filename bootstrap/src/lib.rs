@@ -6,6 +6,7 @@ pub mod backend;
 mod backup;
 pub mod cli;
 pub mod config;
+pub mod lambda;
 mod secret;
 pub mod sweeping;
 pub mod system;

@@ -8,13 +8,22 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-pub fn init_logs(format: Option<LogFormat>) {
+/// Logs to stderr, filtered by `RUST_LOG`. On Lambda (`on_lambda`) they are JSON whatever the
+/// terminal, and each line lists every span it is in, so that a request's line carries the
+/// invocation's `aws_request_id` (the span of [`tessera_lambda::Function`]) beside its own fields.
+pub fn init_logs(format: Option<LogFormat>, on_lambda: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
-    let format = format.unwrap_or(if std::io::stdout().is_terminal() { LogFormat::Pretty } else { LogFormat::Json });
+    let format = format.unwrap_or(if std::io::stdout().is_terminal() && !on_lambda {
+        LogFormat::Pretty
+    } else {
+        LogFormat::Json
+    });
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Pretty => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(true).with_span_list(on_lambda).try_init()
+        }
     };
 }
 

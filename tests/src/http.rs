@@ -10,6 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::backend::{isolated_config, isolated_config_on, IsolatedConfig, TestBackend};
+use crate::lambda::{self, LambdaFunction};
 
 pub const PASSWORD: &str = "correct horse battery";
 
@@ -19,6 +20,9 @@ pub struct TestServer {
     running: Option<Running>,
     /// A server started as a process of its own ([`TestServer::another_process`]), killed on drop.
     process: Option<tokio::process::Child>,
+    /// In Lambda mode ([`crate::lambda`]): the function `base` reaches, killed on drop. `running`
+    /// is then a listener on the same storage, for the tests that open connections themselves.
+    function: Option<LambdaFunction>,
     config: IsolatedConfig,
 }
 
@@ -71,11 +75,44 @@ impl TestServer {
     }
 
     /// Starts a server on `backend` whatever the run's backend is (backend-specific tests).
+    ///
+    /// In Lambda mode (`TESSERA_TEST_LAMBDA`, see [`crate::lambda`]) the server is a Lambda
+    /// function, unless `adjust` changed a setting only a listener applies: then the test is
+    /// about `tessera serve`'s listener, which is what it gets, and it says so on its output.
     pub async fn start_on(backend: TestBackend, adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = isolated_config_on(backend).await;
         adjust(&mut config.config);
+        if lambda::emulator_tool().is_some() {
+            let listener_settings = lambda::listener_settings(&config.config);
+            if listener_settings.is_empty() {
+                return Self::as_lambda_function(config, None).await;
+            }
+            lambda::note(&format!(
+                "served by `tessera serve`, not a function: {} apply only to a listener (on Lambda, API Gateway \
+                 holds the connections and each instance gets one request at a time)",
+                listener_settings.join(", ")
+            ));
+        }
         let running = bootstrap::spawn(&config.config).await.expect("the server starts");
         Self::around(running, config)
+    }
+
+    /// The function on `config`'s storage, set up first as a deploy does (`tessera migrate`),
+    /// running on `function_config` when given (the same storage made unreachable). A listener
+    /// on the same storage answers [`TestServer::addr`].
+    async fn as_lambda_function(config: IsolatedConfig, function_config: Option<Config>) -> Self {
+        let backend = Backend::open(&config.config).await.expect("the test backend opens");
+        backend.migrate().await.expect("migrations apply");
+        backend.close().await;
+        let function_config = function_config.as_ref().unwrap_or(&config.config);
+        let function = LambdaFunction::start(&lambda::program(), function_config).await;
+        let mut listener = config.config.clone();
+        listener.no_migrate = true;
+        let running = bootstrap::spawn(&listener).await.expect("the listener starts");
+        let mut server = Self::around(running, config);
+        server.base = function.base.clone();
+        server.function = Some(function);
+        server
     }
 
     /// Starts `program` — the `tessera` command line, built for tests as `tessera-under-test`
@@ -83,8 +120,16 @@ impl TestServer {
     /// own on this server's configuration: the same SQLite file, PostgreSQL database or DynamoDB
     /// table, and the same secret. A second instance of one deployment that shares nothing with
     /// this one but the storage, so a rule that holds across both holds because of the storage.
+    ///
+    /// In Lambda mode, a second function instance: its own process behind its own emulator.
     pub async fn another_process(&self, program: &str) -> Self {
         let config = self.config.clone();
+        if self.function.is_some() {
+            let function = LambdaFunction::start(program.as_ref(), &config.config).await;
+            let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
+            let base = function.base.clone();
+            return Self { base, client, running: None, process: None, function: Some(function), config };
+        }
         let c = &config.config;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -111,7 +156,7 @@ impl TestServer {
             assert!(std::time::Instant::now() < deadline, "the second tessera process never became ready");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Self { base, client, running: None, process: Some(child), config }
+        Self { base, client, running: None, process: Some(child), function: None, config }
     }
 
     /// Runs `program` (the test build of `tessera`, as for [`TestServer::another_process`]) with
@@ -163,13 +208,26 @@ impl TestServer {
 
     fn around(running: Running, config: IsolatedConfig) -> Self {
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().expect("a client");
-        Self { base: format!("http://{}", running.addr), client, running: Some(running), process: None, config }
+        let base = format!("http://{}", running.addr);
+        Self { base, client, running: Some(running), process: None, function: None, config }
     }
 
     /// Starts a server whose storage is closed before it serves: every storage call fails as it
     /// does when the backend is unreachable.
+    ///
+    /// In Lambda mode, the function on a storage it cannot reach (DynamoDB and PostgreSQL at a
+    /// port where nothing listens); SQLite's file cannot be taken away from another process, so
+    /// there the test gets a listener, and says so.
     pub async fn start_with_storage_down() -> Self {
         let config = isolated_config().await;
+        if lambda::emulator_tool().is_some() {
+            match lambda::with_storage_unreachable(&config.config) {
+                Some(down) => return Self::as_lambda_function(config, Some(down)).await,
+                None => {
+                    lambda::note("served by `tessera serve`: a SQLite file cannot be made unreachable from outside")
+                }
+            }
+        }
         let app = App::build(&config.config, true).await.expect("the app builds");
         app.backend.close().await;
         let running = bootstrap::spawn_app(app, &config.config).await.expect("the server starts");
@@ -186,7 +244,13 @@ impl TestServer {
         self.config.config.database_url()
     }
 
+    /// The server's listening address. In Lambda mode there is no listener in front of the
+    /// function but the emulator's (on AWS: API Gateway's); this is then the address of `tessera serve` on the same storage, and the
+    /// test says so: what it does on raw connections is about that listener.
     pub fn addr(&self) -> std::net::SocketAddr {
+        if self.function.is_some() {
+            lambda::note("raw connections go to `tessera serve` on the same storage; the function has no listener");
+        }
         self.running.as_ref().map(|r| r.addr).expect("running")
     }
 
@@ -218,6 +282,7 @@ impl TestServer {
         if let Some(mut process) = self.process.take() {
             let _ = process.kill().await;
         }
+        drop(self.function.take());
     }
 
     /// Sends a request; `body` as JSON when given. Every error answer is checked for the problem

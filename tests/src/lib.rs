@@ -9,6 +9,7 @@ pub mod blob_conformance;
 pub mod conformance;
 pub mod http;
 pub mod keyed_creates;
+pub mod lambda;
 pub mod load;
 pub mod login_flood;
 pub mod refresh_chains;

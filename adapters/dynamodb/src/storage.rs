@@ -116,6 +116,12 @@ impl DynamoStorage {
         crate::deletion::resume(&self.table).await
     }
 
+    /// Finishes project deletions a stopped process left, without touching the table's set-up
+    /// (on Lambda a scheduled event does it, and nothing migrates outside the deploy).
+    pub async fn finish_deletions(&self) -> Result<(), StorageError> {
+        crate::deletion::resume(self.open()?).await
+    }
+
     /// Stops handing out units of work (the client keeps no connections worth closing).
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
