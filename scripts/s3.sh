@@ -10,6 +10,8 @@
 #
 # Installs s3s-fs with cargo, once, into ~/.cache/tessera/tools/s3s-fs (CI keeps ~/.cache).
 set -euo pipefail
+# shellcheck source=lib/processes.sh
+. "$(dirname "$0")/lib/processes.sh"
 
 command=${1:?usage: s3.sh start|stop DIR}
 dir=${2:?usage: s3.sh start|stop DIR}
@@ -28,24 +30,14 @@ install() {
 }
 
 stop_server() {
-    if [ -f "$dir/pid" ]; then
-        local pid
-        pid=$(cat "$dir/pid")
-        kill "$pid" 2>/dev/null || true
-        for _ in $(seq 1 50); do
-            kill -0 "$pid" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$pid" 2>/dev/null || true
-        rm -f "$dir/pid"
-    fi
+    stop_pid_in "$dir"
 }
 
 case "$command" in
     start)
         install
         mkdir -p "$dir/data"
-        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        port=$(free_port)
         nohup "$server" --host 127.0.0.1 --port "$port" \
             --access-key "${AWS_ACCESS_KEY_ID:-tessera}" --secret-key "${AWS_SECRET_ACCESS_KEY:-tessera-local}" \
             "$dir/data" >"$dir/server.log" 2>&1 &

@@ -3,6 +3,8 @@
 # machine: SQLite under ./data/ with no set-up, Swagger UI at /docs, and register → login →
 # refresh → /users/me working; then SIGTERM stops it cleanly.
 set -euo pipefail
+# shellcheck source=lib/processes.sh
+. "$(dirname "$0")/lib/processes.sh"
 cd "$(dirname "$0")/.."
 
 cargo build --release --locked -p bootstrap
@@ -10,7 +12,7 @@ target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import js
 binary="$target_dir/release/tessera"
 
 work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+port=$(free_port)
 base="http://127.0.0.1:$port"
 (cd "$work" && exec "$binary" --listen "127.0.0.1:$port" --log-format json) > "$work/server.log" 2>&1 &
 pid=$!
