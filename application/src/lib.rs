@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod errors;
+pub mod files;
 pub mod health;
 pub mod idempotency;
 pub mod login_limit;

@@ -7,11 +7,11 @@
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use application::files::BlobMeter;
 use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
 use async_trait::async_trait;
-use domain::files::{FileId, Sha256Digest};
+use domain::files::FileId;
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use uuid::Uuid;
@@ -75,14 +75,10 @@ impl BlobStore for FsBlobStore {
         let scratch =
             Scratch { path: self.root.join(TMP).join(format!("{}.{}", id.0.simple(), Uuid::now_v7())), keep: false };
         let mut file = tokio::fs::File::create(&scratch.path).await.map_err(|e| io("cannot create a blob", e))?;
-        let (mut size, mut hasher) = (0u64, Sha256::new());
+        let mut meter = BlobMeter::new(limit);
         while let Some(chunk) = bytes.next().await {
             let chunk = chunk?;
-            size += chunk.len() as u64;
-            if size > limit {
-                return Err(BlobError::TooLarge { limit });
-            }
-            hasher.update(&chunk);
+            meter.pass(&chunk)?;
             file.write_all(&chunk).await.map_err(|e| io("cannot write a blob", e))?;
         }
         file.sync_all().await.map_err(|e| io("cannot sync a blob", e))?;
@@ -98,7 +94,7 @@ impl BlobStore for FsBlobStore {
             let _ = tokio::fs::remove_file(&target).await;
             return Err(err);
         }
-        Ok(StoredBlob { size, sha256: Sha256Digest(hasher.finalize().into()) })
+        Ok(meter.finish())
     }
 
     async fn get(&self, id: FileId, range: Option<ByteRange>) -> Result<Option<BlobRead>, BlobError> {

@@ -16,12 +16,9 @@ use std::time::Duration;
 
 use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
 use async_trait::async_trait;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use domain::files::FileId;
 use futures::StreamExt;
 use time::OffsetDateTime;
@@ -80,18 +77,9 @@ impl S3BlobStore {
     /// Builds the client from the standard AWS chain (`AWS_REGION`, credentials …) and `settings`.
     /// Nothing is sent yet: a missing bucket shows at the first call.
     pub async fn connect(settings: &S3Settings) -> Result<Self, BlobError> {
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(settings.attempt_timeout.min(Duration::from_secs(2)))
-            .operation_attempt_timeout(settings.attempt_timeout)
-            .operation_timeout(settings.operation_timeout)
-            .build();
-        let shared =
-            aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts).load().await;
-        if shared.region().is_none() {
-            return Err(odd("S3 needs a region: set AWS_REGION"));
-        }
+        let shared = aws_support::shared_config(settings.attempt_timeout, settings.operation_timeout)
+            .await
+            .map_err(|reason| odd(format!("S3: {reason}")))?;
         let mut config = aws_sdk_s3::config::Builder::from(&shared).force_path_style(settings.force_path_style);
         if let Some(endpoint) = &settings.endpoint {
             config = config.endpoint_url(endpoint);
@@ -211,7 +199,8 @@ mod tests {
     use super::*;
 
     fn store(prefix: &str) -> S3BlobStore {
-        let config = aws_sdk_s3::Config::builder().behavior_version(BehaviorVersion::latest()).build();
+        let config =
+            aws_sdk_s3::Config::builder().behavior_version(aws_sdk_s3::config::BehaviorVersion::latest()).build();
         let mut settings = S3Settings::new("bucket");
         settings.prefix = prefix.to_owned();
         S3BlobStore::with_client(Client::from_conf(config), &settings)

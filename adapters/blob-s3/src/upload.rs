@@ -4,13 +4,12 @@
 //! not complete (refused, broken, failed, or its request dropped) is aborted, so its parts neither
 //! linger nor cost.
 
+use application::files::BlobMeter;
 use application::ports::{BlobError, ByteStream, StoredBlob};
 use aws_sdk_s3::primitives::ByteStream as Body;
 use aws_sdk_s3::types::{ChecksumAlgorithm, CompletedMultipartUpload, CompletedPart};
 use bytes::{Bytes, BytesMut};
-use domain::files::Sha256Digest;
 use futures::StreamExt;
-use sha2::{Digest, Sha256};
 
 use crate::errors::{odd, sdk_error};
 use crate::Bucket;
@@ -40,14 +39,10 @@ async fn send(
     limit: u64,
     multipart: &mut Option<Multipart>,
 ) -> Result<StoredBlob, BlobError> {
-    let (mut size, mut hasher, mut pending) = (0u64, Sha256::new(), BytesMut::new());
+    let (mut meter, mut pending) = (BlobMeter::new(limit), BytesMut::new());
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk?;
-        size += chunk.len() as u64;
-        if size > limit {
-            return Err(BlobError::TooLarge { limit });
-        }
-        hasher.update(&chunk);
+        meter.pass(&chunk)?;
         pending.extend_from_slice(&chunk);
         // Strictly more than a part: whatever is pending at the end is never empty, and a body of
         // one part or less never starts a multipart upload.
@@ -67,7 +62,7 @@ async fn send(
             upload.complete().await?;
         }
     }
-    Ok(StoredBlob { size, sha256: Sha256Digest(hasher.finalize().into()) })
+    Ok(meter.finish())
 }
 
 async fn put_object(bucket: &Bucket, key: &str, body: Bytes) -> Result<(), BlobError> {

@@ -6,12 +6,9 @@ use std::time::Duration;
 
 use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, SessionsSwept, Storage, UnitOfWork};
 use async_trait::async_trait;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::BehaviorVersion;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::Client;
-use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use domain::StorageError;
@@ -83,18 +80,9 @@ impl DynamoStorage {
     /// `AWS_ENDPOINT_URL_DYNAMODB` …). Nothing is sent yet: Tessera starts while DynamoDB is
     /// unreachable and answers 503 until it is back.
     pub async fn connect(settings: &DynamoSettings) -> Result<Self, StorageError> {
-        let http =
-            aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
-        let timeouts = TimeoutConfig::builder()
-            .connect_timeout(settings.attempt_timeout.min(Duration::from_secs(2)))
-            .operation_attempt_timeout(settings.attempt_timeout)
-            .operation_timeout(settings.operation_timeout)
-            .build();
-        let shared =
-            aws_config::defaults(BehaviorVersion::latest()).http_client(http).timeout_config(timeouts).load().await;
-        if shared.region().is_none() {
-            return Err(StorageError::backend("DynamoDB needs a region: set AWS_REGION"));
-        }
+        let shared = aws_support::shared_config(settings.attempt_timeout, settings.operation_timeout)
+            .await
+            .map_err(|reason| StorageError::backend(format!("DynamoDB: {reason}")))?;
         let mut config = aws_sdk_dynamodb::config::Builder::from(&shared).interceptor(CallLog);
         // Set on the service's own configuration, it wins over AWS_ENDPOINT_URL_DYNAMODB.
         if let Some(endpoint) = &settings.endpoint {
