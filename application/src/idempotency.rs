@@ -166,6 +166,19 @@ impl Retries {
     }
 }
 
+/// Whether the answer to `err` is stored for its key (API.md: `429`, `503` and `409
+/// idempotency_key_in_use` are not; retrying them runs the operation). Every other outcome is
+/// final for the key, errors included.
+pub fn is_stored(err: &AppError) -> bool {
+    !matches!(
+        err,
+        AppError::TooManyRequests { .. }
+            | AppError::Unavailable
+            | AppError::Overloaded
+            | AppError::IdempotencyKeyInUse { .. }
+    )
+}
+
 /// Whole seconds until `until`, rounded up, at least 1: a `Retry-After`.
 fn seconds_until(now: OffsetDateTime, until: OffsetDateTime) -> u64 {
     let millis = u64::try_from((until - now).whole_milliseconds()).unwrap_or(0);

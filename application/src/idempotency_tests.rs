@@ -159,3 +159,18 @@ async fn without_a_key_recording_is_nothing() {
 
     record::<str>(None, uow.as_mut(), "nothing").await.unwrap();
 }
+
+#[test]
+fn answers_that_a_retry_must_run_again_are_not_stored() {
+    for err in [
+        AppError::TooManyRequests { retry_after_secs: 3 },
+        AppError::Unavailable,
+        AppError::Overloaded,
+        AppError::IdempotencyKeyInUse { retry_after_secs: 1 },
+    ] {
+        assert!(!is_stored(&err), "{err:?}");
+    }
+    for err in [AppError::Forbidden, AppError::InvalidCredentials, AppError::Internal("x".into())] {
+        assert!(is_stored(&err), "{err:?}");
+    }
+}

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use application::idempotency::{Claim, KeyedRequest, Lease, Recorder, Retries, Retry};
+use application::idempotency::{is_stored, Claim, KeyedRequest, Lease, Recorder, Retries, Retry};
 use application::AppError;
 use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -95,7 +95,7 @@ where
             // The use case wrote nothing (e.g. a logout of an unknown token): no effect to store with.
             None => encode(render(&value).into_response()).await,
         },
-        Err(err) if !stored(&err) => {
+        Err(err) if !is_stored(&err) => {
             release(retries, &lease).await;
             return Err(ApiError::from(err));
         }
@@ -112,18 +112,6 @@ where
         None => tracing::error!("the answer of a keyed request could not be sealed"),
     }
     Ok(Answered::Stored { plain, replayed: false })
-}
-
-/// API.md: `429`, `503` and `409 idempotency_key_in_use` are not stored; retrying them runs the
-/// operation.
-fn stored(err: &AppError) -> bool {
-    !matches!(
-        err,
-        AppError::TooManyRequests { .. }
-            | AppError::Unavailable
-            | AppError::Overloaded
-            | AppError::IdempotencyKeyInUse { .. }
-    )
 }
 
 async fn release(retries: &Retries, lease: &Lease) {

@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use tokio::sync::watch;
 
-/// The open connections, by remote address, each with whether its client has gone.
+/// The open connections, by remote address, each with whether its client has gone. Local to the
+/// process on purpose: a TCP connection lives in one process, and no rule shared by instances
+/// reads this (it only lets a request whose client left stop early).
 #[derive(Clone, Default)]
 pub(crate) struct Departures {
     open: Arc<Mutex<HashMap<SocketAddr, watch::Receiver<bool>>>>,
