@@ -4,11 +4,11 @@
 //!
 //! | port | what it is for | adapters |
 //! |---|---|---|
-//! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts, files) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`IdempotencyRecords`], [`UnitOfWork`] → [`IdempotentAnswers`] | claims and stored answers of requests with an `Idempotency-Key`; an answer with an effect is written in the effect's own unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
-//! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out | `adapters/blob-fs` |
+//! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out | `adapters/blob-fs`, `adapters/blob-s3` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -33,7 +33,9 @@ use domain::auth::{ChainId, TokenHash};
 use domain::files::FileId;
 use domain::idempotency::{ClaimOutcome, ClaimRequest, Completion, Holder, RecordKey};
 use domain::login_attempts::{AttemptKey, Reservation};
-pub use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+pub use domain::ports::{
+    FileRepository, MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository,
+};
 use domain::users::{Password, PasswordHash, UserId};
 use domain::{Continuation, StorageError};
 use time::{Duration, OffsetDateTime};
@@ -57,6 +59,8 @@ pub trait UnitOfWork: Send {
     fn members(&mut self) -> &mut dyn MemberRepository;
 
     fn posts(&mut self) -> &mut dyn PostRepository;
+
+    fn files(&mut self) -> &mut dyn FileRepository;
 
     /// The stored answer of the request this unit of work serves, when it carries an
     /// `Idempotency-Key`: written with the unit's other writes, so both commit or neither does.

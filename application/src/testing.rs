@@ -6,9 +6,12 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
+use domain::files::{File, FileId, FileView, ProjectFilesQuery};
 use domain::login_attempts::{AttemptKey, Reservation};
 use domain::members::{Member, MemberListQuery, MemberView};
-use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::ports::{
+    FileRepository, MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository,
+};
 use domain::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery, Slug};
 use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRole, ProjectView};
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, Username};
@@ -88,6 +91,20 @@ mockall::mock! {
 }
 
 mockall::mock! {
+    pub Files {}
+    #[async_trait]
+    impl FileRepository for Files {
+        async fn insert(&mut self, file: &File, quota: u64) -> Result<(), StorageError>;
+        async fn get(&mut self, id: FileId) -> Result<Option<File>, StorageError>;
+        async fn view(&mut self, id: FileId) -> Result<Option<FileView>, StorageError>;
+        async fn delete(&mut self, file: &File) -> Result<(), StorageError>;
+        async fn list(&mut self, query: &ProjectFilesQuery) -> Result<Page<FileView>, StorageError>;
+        async fn ids_in_project(&mut self, project: ProjectId, after: Option<FileId>, limit: u32) -> Result<Vec<FileId>, StorageError>;
+        async fn existing(&mut self, ids: &[FileId]) -> Result<Vec<FileId>, StorageError>;
+    }
+}
+
+mockall::mock! {
     pub Answers {}
     #[async_trait]
     impl IdempotentAnswers for Answers {
@@ -103,6 +120,7 @@ pub struct FakeUow {
     pub projects: MockProjects,
     pub members: MockMembers,
     pub posts: MockPosts,
+    pub files: MockFiles,
     pub answers: MockAnswers,
     pub commit_result: Result<(), StorageError>,
     log: Log,
@@ -128,6 +146,10 @@ impl UnitOfWork for FakeUow {
 
     fn posts(&mut self) -> &mut dyn PostRepository {
         &mut self.posts
+    }
+
+    fn files(&mut self) -> &mut dyn FileRepository {
+        &mut self.files
     }
 
     fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
@@ -219,6 +241,7 @@ impl FakeStorage {
             projects: MockProjects::new(),
             members: MockMembers::new(),
             posts: MockPosts::new(),
+            files: MockFiles::new(),
             answers: MockAnswers::new(),
             commit_result: Ok(()),
             log: self.log.clone(),

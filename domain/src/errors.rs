@@ -23,7 +23,7 @@ impl fmt::Display for FieldViolation {
     }
 }
 
-/// Which uniqueness rule a write broke.
+/// Which rule on what is already stored a write broke: a uniqueness rule, or the project's quota.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Conflict {
     EmailTaken,
@@ -32,6 +32,8 @@ pub enum Conflict {
     AlreadyMember,
     /// Another post of the project has this slug.
     SlugTaken,
+    /// The project's files would pass its storage quota.
+    QuotaExceeded,
 }
 
 /// The failure underneath a [`StorageError`] — the driver's or the SDK's own error, kept whole so

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use crate::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use crate::errors::StorageError;
+use crate::files::{File, FileId, FileView, ProjectFilesQuery};
 use crate::members::{Member, MemberListQuery, MemberView};
 use crate::pagination::Page;
 use crate::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery, Slug};
@@ -128,4 +129,45 @@ pub trait PostRepository: Send {
     async fn list_for_project(&mut self, query: &ProjectPostsQuery) -> Result<Page<PostView>, StorageError>;
 
     async fn list_for_creator(&mut self, query: &CreatorPostsQuery) -> Result<Page<PostView>, StorageError>;
+}
+
+/// Storage of files' metadata (their bytes are in the blob store, `application::ports::BlobStore`).
+/// Each project keeps the total size of its files, changed by `insert` and `delete` only, so that
+/// its quota holds under any concurrency.
+#[async_trait]
+pub trait FileRepository: Send {
+    /// Stores a new file and adds its size to its project's total, only if the project exists
+    /// and the total then is at most `quota` bytes — checked atomically with the write, so that
+    /// concurrent inserts never pass the quota together. MUST fail with `ConditionFailed` when the
+    /// project is gone (or its deletion has begun), and with `Conflict(QuotaExceeded)` when the
+    /// total would pass `quota`.
+    async fn insert(&mut self, file: &File, quota: u64) -> Result<(), StorageError>;
+
+    /// The file; `None` when it does not exist or its project is gone.
+    async fn get(&mut self, id: FileId) -> Result<Option<File>, StorageError>;
+
+    /// The file with its uploader's profile; `None` as for `get`.
+    async fn view(&mut self, id: FileId) -> Result<Option<FileView>, StorageError>;
+
+    /// Removes the file and takes its size off its project's total. MUST fail with
+    /// `ConditionFailed` when the file is gone (two concurrent deletes: exactly one wins).
+    async fn delete(&mut self, file: &File) -> Result<(), StorageError>;
+
+    /// A project's files, newest first (creation time, then id). MUST return `BadContinuation`
+    /// for foreign bytes.
+    async fn list(&mut self, query: &ProjectFilesQuery) -> Result<Page<FileView>, StorageError>;
+
+    /// Up to `limit` ids of `project`'s files, in id order after `after`: the blobs that deleting
+    /// the project leaves without metadata.
+    async fn ids_in_project(
+        &mut self,
+        project: ProjectId,
+        after: Option<FileId>,
+        limit: u32,
+    ) -> Result<Vec<FileId>, StorageError>;
+
+    /// Which of `ids` (at most 100) a stored file has, in any order: the sweep removes the blobs
+    /// of the others. A file whose project's deletion has begun MAY still be reported until that
+    /// deletion finishes.
+    async fn existing(&mut self, ids: &[FileId]) -> Result<Vec<FileId>, StorageError>;
 }

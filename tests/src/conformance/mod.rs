@@ -7,6 +7,7 @@
 //! own (`FILE::NAME`) on a fresh storage. Writing the function is all it takes to run it; a
 //! helper that takes only the storage would be run too, so helpers are private or take more.
 
+pub mod files;
 pub mod harness;
 pub mod idempotency;
 pub mod login_attempts;

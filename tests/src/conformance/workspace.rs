@@ -1,10 +1,12 @@
-//! Fixtures for the project, member and post contracts.
+//! Fixtures for the project, member, post and file contracts.
 
 use application::ports::Storage;
+use domain::files::{File, FileId, FileName, MediaType, Sha256Digest};
 use domain::members::Member;
 use domain::posts::{Post, PostBody, PostId, PostStatus, PostTitle, Slug};
 use domain::projects::{Description, Project, ProjectId, ProjectName, ProjectRole};
 use domain::users::User;
+use domain::StorageError;
 use time::Duration;
 use uuid::Uuid;
 
@@ -77,4 +79,25 @@ pub async fn stored_post(
     uow.posts().insert(&post).await.unwrap();
     uow.commit().await.unwrap();
     post
+}
+
+/// A file of `size` bytes in `project`, uploaded `minutes` after T0 by `uploader`.
+pub fn new_file(project: &Project, uploader: &User, name: &str, size: u64, minutes: i64) -> File {
+    File {
+        id: FileId(Uuid::now_v7()),
+        project_id: project.id,
+        name: FileName::parse(name).unwrap(),
+        content_type: MediaType::parse("text/plain; charset=utf-8").unwrap(),
+        size,
+        sha256: Sha256Digest([size as u8; 32]),
+        uploader_id: uploader.id,
+        created_at: T0 + Duration::minutes(minutes),
+    }
+}
+
+/// Stores `file` against a quota of `quota` bytes.
+pub async fn insert_file(storage: &dyn Storage, file: &File, quota: u64) -> Result<(), StorageError> {
+    let mut uow = storage.begin().await?;
+    uow.files().insert(file, quota).await?;
+    uow.commit().await
 }

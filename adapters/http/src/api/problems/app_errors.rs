@@ -94,6 +94,12 @@ impl From<AppError> for ProblemResponse {
             AppError::Conflict(Conflict::AlreadyMember | Conflict::SlugTaken) => {
                 ProblemResponse::new(S::CONFLICT, "conflict", "Conflict", "A concurrent change got there first; retry.")
             }
+            AppError::Conflict(Conflict::QuotaExceeded) => ProblemResponse::new(
+                S::CONFLICT,
+                "quota_exceeded",
+                "Quota exceeded",
+                "The project's files would pass its storage quota; delete some first.",
+            ),
             AppError::InvalidCursor => ProblemResponse::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",
