@@ -12,6 +12,7 @@ pub enum Resource {
     Project,
     Member,
     Post,
+    File,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -43,6 +44,15 @@ pub enum AppError {
     CannotChangeOwner,
     #[error("invalid cursor")]
     InvalidCursor,
+    /// A file's bytes passed the largest upload accepted (`limit` bytes).
+    #[error("upload over {limit} bytes")]
+    UploadTooLarge { limit: u64 },
+    /// A file's bytes stopped arriving before their end (the client left or sent a broken body).
+    #[error("upload interrupted: {0}")]
+    UploadInterrupted(String),
+    /// The byte range asked for lies outside the file's `size` bytes.
+    #[error("range not satisfiable")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
     /// The request's `Idempotency-Key` is held by a request still in progress (or its holder

@@ -3,6 +3,7 @@
 //! the outside world through a port of this crate. Nothing here knows HTTP, SQL or DynamoDB.
 
 pub mod auth;
+mod blob_meter;
 pub mod errors;
 pub mod files;
 pub mod health;

@@ -1,10 +1,11 @@
 //! Test doubles for the storage ports: mockall mocks of the repositories behind a fake unit of
 //! work that records `begin`/`read`/`commit`, so tests can assert the transaction boundary.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use domain::auth::{ChainId, RefreshChain, RefreshToken, TokenHash};
 use domain::files::{File, FileId, FileView, ProjectFilesQuery};
 use domain::login_attempts::{AttemptKey, Reservation};
@@ -16,10 +17,13 @@ use domain::posts::{CreatorPostsQuery, Post, PostId, PostView, ProjectPostsQuery
 use domain::projects::{Project, ProjectId, ProjectListQuery, ProjectRole, ProjectView};
 use domain::users::{Email, PasswordHash, PersonName, Role, User, UserId, UserListQuery, Username};
 use domain::{Page, StorageError};
+use futures::StreamExt;
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+use crate::files::BlobMeter;
+use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
 use crate::ports::{ExpiredSessions, IdempotencyRecords, IdempotentAnswers, LoginAttempts, MockClock};
 use crate::ports::{MockExpiredSessions, MockIdempotencyRecords, MockLoginAttempts, Storage, UnitOfWork};
 use domain::idempotency::Completion;
@@ -361,4 +365,65 @@ pub fn post_view(n: u128, project: u128, creator: u128, status: domain::posts::P
         version: 2,
     };
     PostView { post, creator: user(creator, "creator", Role::User).profile() }
+}
+
+pub fn file_view(n: u128, project: u128, uploader: u128) -> domain::files::FileView {
+    use domain::files::{File, FileId, FileName, FileView, MediaType, Sha256Digest};
+    let file = File {
+        id: FileId(uuid(n)),
+        project_id: ProjectId(uuid(project)),
+        name: FileName::parse("notes.txt").unwrap(),
+        content_type: MediaType::parse("text/plain").unwrap(),
+        size: 1,
+        sha256: Sha256Digest([7; 32]),
+        uploader_id: UserId(uuid(uploader)),
+        created_at: NOW,
+    };
+    FileView { file, uploader: user(uploader, "uploader", Role::User).profile() }
+}
+
+/// Blobs in memory; `put` measures as every store must.
+#[derive(Default)]
+pub struct Blobs {
+    pub stored: Mutex<HashMap<FileId, Vec<u8>>>,
+    pub deleted: Mutex<Vec<FileId>>,
+    /// When each blob was written (`NOW` unless set).
+    pub written: Mutex<HashMap<FileId, OffsetDateTime>>,
+}
+
+#[async_trait]
+impl BlobStore for Blobs {
+    async fn put(&self, id: FileId, mut bytes: ByteStream, limit: u64) -> Result<StoredBlob, BlobError> {
+        let mut meter = BlobMeter::new(limit);
+        let mut all = Vec::new();
+        while let Some(chunk) = bytes.next().await {
+            let chunk = chunk?;
+            meter.pass(&chunk)?;
+            all.extend_from_slice(&chunk);
+        }
+        self.stored.lock().unwrap().insert(id, all);
+        self.written.lock().unwrap().insert(id, NOW);
+        Ok(meter.finish())
+    }
+
+    async fn get(&self, id: FileId, _range: Option<ByteRange>) -> Result<Option<BlobRead>, BlobError> {
+        let bytes = self.stored.lock().unwrap().get(&id).cloned();
+        Ok(bytes.map(|b| BlobRead {
+            size: b.len() as u64,
+            bytes: futures::stream::once(async move { Ok(Bytes::from(b)) }).boxed(),
+        }))
+    }
+
+    async fn delete(&self, id: FileId) -> Result<(), BlobError> {
+        self.stored.lock().unwrap().remove(&id);
+        self.deleted.lock().unwrap().push(id);
+        Ok(())
+    }
+
+    async fn list(&self, after: Option<FileId>, limit: u32) -> Result<Vec<(FileId, OffsetDateTime)>, BlobError> {
+        let written = self.written.lock().unwrap();
+        let mut ids: Vec<FileId> = self.stored.lock().unwrap().keys().copied().filter(|id| Some(*id) > after).collect();
+        ids.sort();
+        Ok(ids.into_iter().take(limit as usize).map(|id| (id, written.get(&id).copied().unwrap_or(NOW))).collect())
+    }
 }

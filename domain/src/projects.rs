@@ -75,9 +75,12 @@ impl ProjectRole {
         use ProjectAction as A;
         use ProjectRole as R;
         match action {
-            A::View | A::ListMembers => true,
-            A::Edit | A::CreatePost | A::SeeDrafts | A::ModifyOwnPost => matches!(self, R::Owner | R::Editor),
-            A::Delete | A::ManageMembers | A::ModifyAnyPost => self == R::Owner,
+            // A file's uploader may delete it whatever their role now: they put it there.
+            A::View | A::ListMembers | A::DeleteOwnFile => true,
+            A::Edit | A::CreatePost | A::SeeDrafts | A::ModifyOwnPost | A::UploadFile => {
+                matches!(self, R::Owner | R::Editor)
+            }
+            A::Delete | A::ManageMembers | A::ModifyAnyPost | A::DeleteAnyFile => self == R::Owner,
             // The owner cannot leave: ownership is not transferable (API.md: cannot_change_owner).
             A::Leave => self != R::Owner,
         }
@@ -97,10 +100,13 @@ pub enum ProjectAction {
     SeeDrafts,
     ModifyOwnPost,
     ModifyAnyPost,
+    UploadFile,
+    DeleteOwnFile,
+    DeleteAnyFile,
 }
 
 impl ProjectAction {
-    pub const ALL: [ProjectAction; 10] = [
+    pub const ALL: [ProjectAction; 13] = [
         ProjectAction::View,
         ProjectAction::Edit,
         ProjectAction::Delete,
@@ -111,6 +117,9 @@ impl ProjectAction {
         ProjectAction::SeeDrafts,
         ProjectAction::ModifyOwnPost,
         ProjectAction::ModifyAnyPost,
+        ProjectAction::UploadFile,
+        ProjectAction::DeleteOwnFile,
+        ProjectAction::DeleteAnyFile,
     ];
 }
 
@@ -195,14 +204,27 @@ mod tests {
                 A::CreatePost,
                 A::SeeDrafts,
                 A::ModifyOwnPost,
-                A::ModifyAnyPost
+                A::ModifyAnyPost,
+                A::UploadFile,
+                A::DeleteOwnFile,
+                A::DeleteAnyFile
             ]
         );
         assert_eq!(
             allowed(R::Editor),
-            [A::View, A::Edit, A::ListMembers, A::Leave, A::CreatePost, A::SeeDrafts, A::ModifyOwnPost]
+            [
+                A::View,
+                A::Edit,
+                A::ListMembers,
+                A::Leave,
+                A::CreatePost,
+                A::SeeDrafts,
+                A::ModifyOwnPost,
+                A::UploadFile,
+                A::DeleteOwnFile
+            ]
         );
-        assert_eq!(allowed(R::Viewer), [A::View, A::ListMembers, A::Leave]);
+        assert_eq!(allowed(R::Viewer), [A::View, A::ListMembers, A::Leave, A::DeleteOwnFile]);
     }
 
     #[test]
