@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
+use application::files::{FileService, FileSettings};
 use application::health::HealthService;
 use application::idempotency::{Retries, RetrySettings};
 use application::login_limit::LoginLimit;
@@ -71,7 +72,12 @@ impl App {
                 login_limit,
             },
         );
-        let sweep = SweepService::new(storage.clone(), clock.clone(), SweepSettings::default());
+        let blobs = crate::blobs::open(config).await?;
+        let sweep_settings = SweepSettings {
+            blob_grace: time::Duration::seconds(i64::from(config.orphan_blob_grace)),
+            ..SweepSettings::default()
+        };
+        let sweep = SweepService::new(storage.clone(), clock.clone(), sweep_settings).with_blobs(blobs.clone());
         let cursors: Arc<dyn CursorCodec> = Arc::new(HmacCursorCodec::new(&key));
         let users = UserService::new(
             UserDeps { storage: storage.clone(), hasher, clock: clock.clone(), cursors: cursors.clone() },
@@ -91,7 +97,12 @@ impl App {
             users: users.clone(),
             projects: ProjectService::new(workspace.clone()),
             members: MemberService::new(workspace.clone()),
-            posts: PostService::new(workspace),
+            posts: PostService::new(workspace.clone()),
+            files: FileService::new(
+                workspace,
+                blobs,
+                FileSettings { max_bytes: config.file_max_bytes, project_quota: config.project_storage_quota },
+            ),
             health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),
             retries,
@@ -102,6 +113,8 @@ impl App {
             // The hasher bounds its own queue too; the edge sheds at the same bound earlier,
             // before a refused request reads its body or touches storage.
             hashing_lane: limits.admitted(),
+            max_uploads: usize::try_from(config.max_uploads).unwrap_or(usize::MAX),
+            upload_timeout: Duration::from_millis(config.upload_timeout_ms),
             max_connections: config.max_connections,
             request_timeout,
             drain_delay: Duration::from_millis(config.shutdown_drain_ms),

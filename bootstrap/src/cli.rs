@@ -93,8 +93,8 @@ async fn sweep(config: &Config) -> Result<(), BootError> {
     app.backend.close().await;
     let swept = swept?;
     println!(
-        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows, {} idempotency records",
-        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts, swept.idempotency_records
+        "removed {} refresh tokens, {} refresh chains, {} login-attempt windows, {} idempotency records, {} orphan blobs",
+        swept.refresh_tokens, swept.refresh_chains, swept.login_attempts, swept.idempotency_records, swept.orphan_blobs
     );
     Ok(())
 }

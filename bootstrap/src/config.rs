@@ -30,9 +30,10 @@ pub enum Command {
     /// Administrative tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
-    /// Purge expired refresh tokens, ended logins, ended login-attempt windows and idempotency
-    /// records past their 24 hours once, print what was removed, and exit (`serve` also does it
-    /// every --sweep-interval).
+    /// Purge expired refresh tokens, ended logins, ended login-attempt windows, idempotency
+    /// records past their 24 hours and stored blobs no file references (older than
+    /// --orphan-blob-grace) once, print what was removed, and exit (`serve` also does it every
+    /// --sweep-interval).
     Sweep,
     /// Write a consistent snapshot of the SQLite database to a new FILE while Tessera serves from
     /// it, and print its path, size and the time taken. FILE must not exist: it is never
@@ -68,6 +69,15 @@ pub enum StorageKind {
     Sqlite,
     Postgres,
     Dynamodb,
+}
+
+/// Where files' bytes are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlobStoreKind {
+    /// A directory on local disk (--files-dir).
+    Fs,
+    /// An Amazon S3 bucket (--s3-bucket).
+    S3,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -226,6 +236,62 @@ pub struct Config {
     #[arg(long, env = "TESSERA_BODY_TIMEOUT_MS", hide_env_values = true, default_value_t = 10_000, global = true)]
     pub body_timeout_ms: u64,
 
+    /// Where files' bytes are kept, whatever the storage backend.
+    #[arg(long, env = "TESSERA_BLOB_STORE", hide_env_values = true, value_enum, default_value = "fs", global = true)]
+    pub blob_store: BlobStoreKind,
+
+    /// The directory of files' bytes on the fs blob store [default: `files` beside the SQLite
+    /// database, else data/files].
+    #[arg(long, env = "TESSERA_FILES_DIR", hide_env_values = true, global = true)]
+    pub files_dir: Option<PathBuf>,
+
+    /// The S3 bucket of files' bytes (required with --blob-store s3). Region and credentials come
+    /// from the standard AWS chain.
+    #[arg(long, env = "TESSERA_S3_BUCKET", hide_env_values = true, global = true)]
+    pub s3_bucket: Option<String>,
+
+    /// Put before every file id in the bucket's object keys.
+    #[arg(long, env = "TESSERA_S3_PREFIX", hide_env_values = true, default_value = "files/", global = true)]
+    pub s3_prefix: String,
+
+    /// The S3 endpoint, for an S3-compatible server [default: the standard chain's, else the
+    /// region's AWS endpoint].
+    #[arg(long, env = "TESSERA_S3_ENDPOINT", hide_env_values = true, global = true)]
+    pub s3_endpoint: Option<String>,
+
+    /// Address objects as `endpoint/bucket/key` (what most S3-compatible servers need).
+    #[arg(long, env = "TESSERA_S3_FORCE_PATH_STYLE", hide_env_values = true, global = true, action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    pub s3_force_path_style: bool,
+
+    /// Largest file accepted, in bytes; a larger upload is answered 413 as soon as it passes it.
+    #[arg(long, env = "TESSERA_FILE_MAX_BYTES", hide_env_values = true, default_value_t = 25 * 1024 * 1024, global = true,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub file_max_bytes: u64,
+
+    /// Most bytes one project's files may take together; an upload past it is answered 409
+    /// `quota_exceeded`.
+    #[arg(long, env = "TESSERA_PROJECT_STORAGE_QUOTA", hide_env_values = true, default_value_t = 1024 * 1024 * 1024,
+          global = true)]
+    pub project_storage_quota: u64,
+
+    /// Uploads handled at once by this instance (apart from --max-in-flight); more are answered
+    /// 503 `overloaded` at once.
+    #[arg(long, env = "TESSERA_MAX_UPLOADS", hide_env_values = true, default_value_t = 16, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_uploads: u32,
+
+    /// Longest an upload may take, its body included, in milliseconds (instead of
+    /// --request-timeout-ms); a body silent for --body-timeout-ms ends it sooner.
+    #[arg(long, env = "TESSERA_UPLOAD_TIMEOUT_MS", hide_env_values = true, default_value_t = 600_000, global = true)]
+    pub upload_timeout_ms: u64,
+
+    /// How old a stored blob no file references must be before the sweep removes it, in seconds.
+    /// Keep it above --upload-timeout-ms: an upload's bytes wait that long for their metadata.
+    #[arg(long, env = "TESSERA_ORPHAN_BLOB_GRACE", hide_env_values = true, default_value_t = 3600, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub orphan_blob_grace: u32,
+
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     #[arg(long, env = "TESSERA_SHUTDOWN_GRACE", hide_env_values = true, default_value_t = 30, global = true)]
     pub shutdown_grace: u64,
@@ -246,6 +312,17 @@ impl Config {
             StorageKind::Postgres => self.database_url.clone(),
             StorageKind::Dynamodb => None,
         }
+    }
+
+    /// The fs blob store's directory: the flag, else `files` beside the SQLite database file,
+    /// else `data/files`.
+    pub fn files_dir(&self) -> PathBuf {
+        if let Some(dir) = &self.files_dir {
+            return dir.clone();
+        }
+        self.sqlite_secret_path()
+            .and_then(|secret| secret.parent().map(|dir| dir.join("files")))
+            .unwrap_or_else(|| PathBuf::from("data/files"))
     }
 
     /// Where the generated secret is kept on SQLite: beside the database file.
@@ -292,6 +369,9 @@ mod tests {
         assert_eq!((config.access_token_ttl, config.refresh_token_ttl), (900, 2_592_000));
         assert_eq!((config.login_max_failures, config.login_window), (10, 900));
         assert_eq!((config.session_max_age, config.sweep_interval), (7_776_000, 3600));
+        assert_eq!(config.blob_store, BlobStoreKind::Fs);
+        assert_eq!(config.files_dir(), PathBuf::from("data/files"));
+        assert_eq!((config.file_max_bytes, config.project_storage_quota), (25 << 20, 1 << 30));
     }
 
     #[test]

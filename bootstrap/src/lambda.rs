@@ -51,6 +51,7 @@ impl Scheduled for Upkeep {
                 refresh_chains = swept.refresh_chains,
                 login_attempts = swept.login_attempts,
                 idempotency_records = swept.idempotency_records,
+                orphan_blobs = swept.orphan_blobs,
                 "swept expired sessions"
             );
             self.backend.finish_deletions().await.map_err(|e| Error::from(ErrorChain(&e).to_string()))?;
@@ -59,6 +60,7 @@ impl Scheduled for Upkeep {
                 "refresh_chains": swept.refresh_chains,
                 "login_attempts": swept.login_attempts,
                 "idempotency_records": swept.idempotency_records,
+                "orphan_blobs": swept.orphan_blobs,
             }))
         })
     }

@@ -4,6 +4,7 @@
 pub mod app;
 pub mod backend;
 mod backup;
+mod blobs;
 pub mod cli;
 pub mod config;
 pub mod lambda;
@@ -13,7 +14,7 @@ pub mod system;
 pub mod telemetry;
 
 pub use app::{spawn, spawn_app, App, Running};
-pub use config::{Cli, Command, Config, StorageKind};
+pub use config::{BlobStoreKind, Cli, Command, Config, StorageKind};
 
 /// The OpenAPI document exactly as served and committed under `openapi/`.
 pub fn openapi_document(yaml: bool) -> String {

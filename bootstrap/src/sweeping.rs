@@ -22,6 +22,7 @@ pub async fn sweep_periodically(sweep: SweepService, interval: Duration) {
                 refresh_chains = swept.refresh_chains,
                 login_attempts = swept.login_attempts,
                 idempotency_records = swept.idempotency_records,
+                orphan_blobs = swept.orphan_blobs,
                 "swept expired records"
             ),
             Err(err) => tracing::warn!(error = %ErrorChain(&err), "the sweep failed; the next one tries again"),

@@ -147,6 +147,6 @@ async fn a_scheduled_event_runs_the_sweep() {
 
     assert_eq!(
         answer,
-        json!({"refresh_tokens": 0, "refresh_chains": 0, "login_attempts": 0, "idempotency_records": 0})
+        json!({"refresh_tokens": 0, "refresh_chains": 0, "login_attempts": 0, "idempotency_records": 0, "orphan_blobs": 0})
     );
 }

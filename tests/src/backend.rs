@@ -5,7 +5,7 @@ use std::sync::{Arc, Once};
 
 use application::ports::Storage;
 use bootstrap::backend::Backend;
-use bootstrap::{Config, StorageKind};
+use bootstrap::{BlobStoreKind, Config, StorageKind};
 use tempfile::TempDir;
 
 /// The backend the suites run against: `TESSERA_TEST_BACKEND` (`sqlite` when unset).
@@ -120,7 +120,40 @@ pub async fn isolated_config_on(backend: TestBackend) -> IsolatedConfig {
             config.dynamodb_table = fresh_dynamodb_table();
         }
     }
+    config.files_dir = Some(dir.path().join("files"));
+    if std::env::var("TESSERA_TEST_FILE_STORE").as_deref() == Ok("s3") {
+        // A prefix of its own in the test bucket (created if missing), as the blob suite's cases.
+        let (_, settings) = crate::blob_conformance::s3_store().await;
+        config.blob_store = BlobStoreKind::S3;
+        config.s3_bucket = Some(settings.bucket);
+        config.s3_prefix = settings.prefix;
+        config.s3_endpoint = settings.endpoint;
+        config.s3_force_path_style = settings.force_path_style;
+    }
     IsolatedConfig { config, _dir: Arc::new(dir) }
+}
+
+/// The flags that give another `tessera` process this configuration's blob store and file limits.
+pub fn blob_store_arguments(c: &Config) -> Vec<String> {
+    let mut args = vec![
+        format!("--blob-store={}", format!("{:?}", c.blob_store).to_lowercase()),
+        format!("--s3-prefix={}", c.s3_prefix),
+        format!("--file-max-bytes={}", c.file_max_bytes),
+        format!("--project-storage-quota={}", c.project_storage_quota),
+        format!("--max-uploads={}", c.max_uploads),
+        format!("--upload-timeout-ms={}", c.upload_timeout_ms),
+        format!("--orphan-blob-grace={}", c.orphan_blob_grace),
+    ];
+    if c.s3_force_path_style {
+        args.push("--s3-force-path-style".into());
+    }
+    let optional = [
+        ("--files-dir", c.files_dir.as_ref().map(|d| d.display().to_string())),
+        ("--s3-bucket", c.s3_bucket.clone()),
+        ("--s3-endpoint", c.s3_endpoint.clone()),
+    ];
+    args.extend(optional.into_iter().filter_map(|(flag, value)| Some(format!("{flag}={}", value?))));
+    args
 }
 
 /// A migrated, empty storage backend for the conformance suite.

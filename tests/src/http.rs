@@ -177,6 +177,7 @@ impl TestServer {
             .args(["--dynamodb-table", &c.dynamodb_table])
             .args(["--log-format", "json"])
             .arg("--no-migrate")
+            .args(crate::backend::blob_store_arguments(c))
             .env("RUST_LOG", "warn")
             .env("TESSERA_JWT_SECRET", c.jwt_secret.clone().unwrap_or_default())
             .stdin(std::process::Stdio::null())
@@ -463,7 +464,7 @@ impl TestServer {
 }
 
 #[track_caller]
-fn check_problem_contract(answer: &Answer) {
+pub(crate) fn check_problem_contract(answer: &Answer) {
     if !(answer.status.is_client_error() || answer.status.is_server_error()) {
         return;
     }
@@ -500,7 +501,7 @@ pub const SECURITY_HEADERS: [(&str, &str); 3] = [
 
 /// Every answer of every suite under `/api/v1` is checked for [`SECURITY_HEADERS`] and a `Cache-Control`.
 #[track_caller]
-fn check_security_headers(answer: &Answer, path: &str) {
+pub(crate) fn check_security_headers(answer: &Answer, path: &str) {
     if !path.starts_with("/api/v1") {
         return;
     }

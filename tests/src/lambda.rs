@@ -39,6 +39,7 @@ pub fn listener_settings(config: &Config) -> Vec<&'static str> {
     [
         ("--max-in-flight", config.max_in_flight != d.max_in_flight),
         ("--max-connections", config.max_connections != d.max_connections),
+        ("--max-uploads", config.max_uploads != d.max_uploads),
         ("--hash-concurrency", config.hash_concurrency != d.hash_concurrency),
         ("--hash-queue", config.hash_queue != d.hash_queue),
         ("--idle-timeout-ms", config.idle_timeout_ms != d.idle_timeout_ms),
@@ -105,6 +106,7 @@ fn arguments(config: &Config) -> Vec<String> {
         ("--hash-queue", c.hash_queue.map(|n| n.to_string())),
     ];
     args.extend(optional.into_iter().filter_map(|(flag, value)| Some(format!("{flag}={}", value?))));
+    args.extend(crate::backend::blob_store_arguments(c));
     // A setting added to Config and forgotten here would silently run the function with its
     // default: parse the line back and compare.
     let parsed = Cli::try_parse_from(std::iter::once("tessera".to_owned()).chain(args.iter().cloned()))

@@ -7,6 +7,7 @@
 pub mod backend;
 pub mod blob_conformance;
 pub mod conformance;
+pub mod files;
 pub mod http;
 pub mod keyed_creates;
 pub mod lambda;

@@ -8,6 +8,7 @@ mod authorization;
 mod backups;
 mod brute_force;
 mod errors;
+mod files;
 mod floods;
 mod headers;
 mod lifecycle;

@@ -1,6 +1,6 @@
 //! The API: what Tessera offers over HTTP, as the OpenAPI document describes it.
 //!
-//! - one folder per feature (`auth/`, `users/`, `projects/`, `members/`, `posts/`), each with its
+//! - one folder per feature (`auth/`, `users/`, `projects/`, `members/`, `posts/`, `files/`), each with its
 //!   operations (`mod.rs`: parse, call one service, map its errors) and its request and response
 //!   schemas (`schemas.rs`); `system.rs` holds health and metrics;
 //! - `schemas/`: what several features' schemas share: string inputs with API.md's rules, roles
@@ -14,6 +14,7 @@
 
 pub mod auth;
 pub mod etag;
+pub mod files;
 pub mod json;
 pub mod json_bytes;
 pub mod members;
@@ -32,6 +33,7 @@ pub mod tags;
 pub mod users;
 
 use application::auth::AuthService;
+use application::files::FileService;
 use application::health::HealthService;
 use application::idempotency::Retries;
 use application::members::MemberService;
@@ -54,6 +56,7 @@ pub struct HttpServices {
     pub projects: ProjectService,
     pub members: MemberService,
     pub posts: PostService,
+    pub files: FileService,
     pub health: HealthService,
     pub metrics: MetricsRender,
     pub retries: Retries,
@@ -77,6 +80,7 @@ pub fn routes(services: HttpServices, lifecycle: Lifecycle) -> impl Endpoint {
         .data(services.projects)
         .data(services.members)
         .data(services.posts)
+        .data(services.files)
         .data(services.health)
         .data(services.metrics)
         .data(services.retries)

@@ -9,23 +9,24 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::api::auth::AuthApi;
+use crate::api::files::FilesApi;
 use crate::api::members::MembersApi;
 use crate::api::posts::PostsApi;
 use crate::api::projects::ProjectsApi;
 use crate::api::system::SystemApi;
 use crate::api::users::UsersApi;
 
-pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, SystemApi);
+pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, SystemApi);
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, SystemApi),
+        (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, SystemApi),
         "Tessera",
         env!("CARGO_PKG_VERSION"),
     )
     .license(LicenseObject::new("MIT").url("https://opensource.org/licenses/MIT"))
     .description(
-        "Team workspaces: people register, create projects, share them as viewers or editors, and publish posts. \
+        "Team workspaces: people register, create projects, share them as viewers or editors, publish posts and share files. \
          Errors are RFC 9457 problem documents (`application/problem+json`) with a stable `code`. \
          Every answer carries `X-Content-Type-Options: nosniff`, `Content-Security-Policy: frame-ancestors 'none'`, \
          `X-Frame-Options: DENY` and, unless it declares another, `Cache-Control: no-store`.",

@@ -29,7 +29,8 @@ pub const KEY_HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "idempotency-replayed";
 
 /// The SHA-256 of a POST's body, taken by the edge (which holds the body's bytes) for requests
-/// that carry a key.
+/// that carry a key; for an upload, the digest of its media type and bytes, taken as they were
+/// stored.
 #[derive(Debug, Clone, Copy)]
 pub struct BodyDigest(pub [u8; 32]);
 
@@ -41,11 +42,14 @@ impl BodyDigest {
 
 /// The keyed request behind an operation's `Idempotency-Key` (validated by its declaration), or
 /// `None` without one. Same operation, path, caller and body ⇒ same fingerprint.
-fn keyed(key: Option<String>, req: &Request, scope: Scope) -> Option<KeyedRequest> {
+fn keyed(key: Option<String>, req: &Request, scope: Scope, body: BodyDigest) -> Option<KeyedRequest> {
     let key = key?;
-    let body = req.extensions().get::<BodyDigest>().copied().unwrap_or_else(|| BodyDigest::of(b""));
     let mut digest = Sha256::new();
-    for part in [req.method().as_str().as_bytes(), req.uri().path().as_bytes()] {
+    // The query only when there is one, so that the fingerprints of operations without one
+    // stay what they were.
+    let query = req.uri().query().map(str::as_bytes);
+    for part in [Some(req.method().as_str().as_bytes()), Some(req.uri().path().as_bytes()), query].into_iter().flatten()
+    {
         digest.update((part.len() as u64).to_be_bytes());
         digest.update(part);
     }
@@ -75,7 +79,27 @@ where
     F: FnOnce(Option<Retry<T>>) -> Fut,
     Fut: Future<Output = Result<T, AppError>>,
 {
-    let Some(request) = keyed(key, req, scope) else {
+    let body = req.extensions().get::<BodyDigest>().copied().unwrap_or_else(|| BodyDigest::of(b""));
+    answer_for_body(req, body, key, scope, render, run).await
+}
+
+/// [`answer`] for a request whose body the edge did not read (an upload): `body` stands for it.
+pub async fn answer_for_body<T, R, S, F, Fut>(
+    req: &Request,
+    body: BodyDigest,
+    key: Option<String>,
+    scope: Scope,
+    render: fn(&T) -> R,
+    run: F,
+) -> Result<Answered<R>, ApiError<S>>
+where
+    T: Send + Sync + 'static,
+    R: IntoResponse + 'static,
+    S: ErrorSet,
+    F: FnOnce(Option<Retry<T>>) -> Fut,
+    Fut: Future<Output = Result<T, AppError>>,
+{
+    let Some(request) = keyed(key, req, scope, body) else {
         return run(None).await.map(|value| Answered::Now(render(&value))).map_err(ApiError::from);
     };
     let retries = req.data::<Retries>().ok_or_else(|| AppError::Internal("idempotency records not wired".into()))?;

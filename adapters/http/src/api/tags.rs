@@ -20,6 +20,9 @@ pub enum ApiTags {
     /// Posts in projects, and a creator's posts across projects
     #[oai(rename = "posts")]
     Posts,
+    /// Files shared in projects: upload, list, download, delete
+    #[oai(rename = "files")]
+    Files,
     /// Health and metrics
     #[oai(rename = "system")]
     System,

@@ -15,6 +15,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 use uuid::Uuid;
 
+use crate::api::files::{is_upload, BodyIdle};
 use crate::api::problems::ProblemResponse;
 use crate::api::retries::{self, BodyDigest};
 use crate::server::allow::AllowedMethods;
@@ -47,6 +48,9 @@ enum Lane {
     Unbounded,
     /// The [`HASHING`] operations, by operation id.
     Hashing(&'static str),
+    /// File uploads: their bodies stream in for as long as the upload deadline allows, so they
+    /// take slots of their own, and a flood of slow uploads cannot take every other request's.
+    Upload,
     /// Everything else: the in-flight slots.
     General,
 }
@@ -57,6 +61,8 @@ impl Lane {
             Lane::Unbounded
         } else if let Some((_, _, operation)) = HASHING.iter().find(|(m, p, _)| m == method && *p == path) {
             Lane::Hashing(operation)
+        } else if is_upload(method, path) {
+            Lane::Upload
         } else {
             Lane::General
         }
@@ -71,8 +77,11 @@ pub struct Edge<E> {
     in_flight: Arc<Semaphore>,
     /// The same for the operations that hash a password.
     hashing: Arc<Semaphore>,
+    /// The same for uploads.
+    uploads: Arc<Semaphore>,
     departures: Departures,
     request_timeout: Duration,
+    upload_timeout: Duration,
     body_timeout: Duration,
 }
 
@@ -84,8 +93,10 @@ impl<E> Edge<E> {
             allowed,
             in_flight: Arc::new(Semaphore::new(settings.max_in_flight.clamp(1, Semaphore::MAX_PERMITS))),
             hashing: Arc::new(Semaphore::new(settings.hashing_lane.clamp(1, Semaphore::MAX_PERMITS))),
+            uploads: Arc::new(Semaphore::new(settings.max_uploads.clamp(1, Semaphore::MAX_PERMITS))),
             departures,
             request_timeout: settings.request_timeout,
+            upload_timeout: settings.upload_timeout,
             body_timeout: settings.body_timeout,
         }
     }
@@ -149,7 +160,7 @@ fn payload_too_large() -> ProblemResponse {
 }
 
 impl<E: Endpoint> Edge<E> {
-    async fn handle(&self, mut req: Request) -> (Response, &'static str) {
+    async fn handle(&self, mut req: Request, lane: Lane) -> (Response, &'static str) {
         let path = req.uri().path().to_owned();
         // poem reads a header it cannot decode as text as if it were absent; for a precondition
         // that would silently drop the client's condition, for a key its protection. Refuse it.
@@ -163,6 +174,12 @@ impl<E: Endpoint> Edge<E> {
                     ProblemResponse::new(StatusCode::BAD_REQUEST, "malformed_request", "Malformed request", rule);
                 return (problem.into_response(), UNMATCHED);
             }
+        }
+        if lane == Lane::Upload {
+            // Streamed to the blob store by the operation, under the file size limit; a body that
+            // stops arriving for the body deadline ends the upload.
+            req.extensions_mut().insert(BodyIdle(self.body_timeout));
+            return self.call_inner(req, &path).await;
         }
         // Read the whole body under the limit first: this covers chunked bodies, which carry no
         // Content-Length to check up front. A client trickling its body would hold its slot and
@@ -194,6 +211,10 @@ impl<E: Endpoint> Edge<E> {
                 return (problem.into_response(), UNMATCHED);
             }
         }
+        self.call_inner(req, &path).await
+    }
+
+    async fn call_inner(&self, req: Request, path: &str) -> (Response, &'static str) {
         match self.inner.call(req).await {
             Ok(output) => {
                 let response = output.into_response();
@@ -208,7 +229,7 @@ impl<E: Endpoint> Edge<E> {
                     problem_for_poem_error(&err).into_response()
                 };
                 if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-                    if let Some(methods) = self.allowed.for_path(&path).and_then(|m| HeaderValue::from_str(m).ok()) {
+                    if let Some(methods) = self.allowed.for_path(path).and_then(|m| HeaderValue::from_str(m).ok()) {
                         response.headers_mut().insert(header::ALLOW, methods);
                     }
                 }
@@ -239,12 +260,17 @@ impl<E: Endpoint> Endpoint for Edge<E> {
                     Ok(permit) => Some(permit),
                     Err(_) => return (ProblemResponse::hashing_overloaded().into_response(), operation),
                 },
+                Lane::Upload => match self.uploads.try_acquire() {
+                    Ok(permit) => Some(permit),
+                    Err(_) => return (ProblemResponse::overloaded().into_response(), UNMATCHED),
+                },
             };
+            let deadline = if lane == Lane::Upload { self.upload_timeout } else { self.request_timeout };
             // Dropping the handler's future at the deadline drops an open unit of work, which rolls
             // back: nothing is half-written. (A commit already sent may still land, as with any
             // timeout; the client learns it by reading again, or retries with If-Match.)
-            let handled = async {
-                match tokio::time::timeout(self.request_timeout, self.handle(req)).await {
+            let handled = async move {
+                match tokio::time::timeout(deadline, self.handle(req, lane)).await {
                     Ok(done) => done,
                     Err(_) => (ProblemResponse::request_timeout().into_response(), UNMATCHED),
                 }
@@ -297,5 +323,7 @@ mod tests {
         assert_eq!(Lane::of(&Method::PATCH, "/api/v1/users/me"), Lane::General);
         assert_eq!(Lane::of(&Method::POST, "/api/v1/auth/refresh"), Lane::General);
         assert_eq!(Lane::of(&Method::GET, "/api/v1/auth/login"), Lane::General, "the path alone is not enough");
+        assert_eq!(Lane::of(&Method::POST, "/api/v1/projects/p/files"), Lane::Upload);
+        assert_eq!(Lane::of(&Method::GET, "/api/v1/projects/p/files"), Lane::General);
     }
 }

@@ -12,6 +12,12 @@ pub struct HttpSettings {
     /// apart from `max_in_flight`: the hasher's threads plus the hashes that may wait for them.
     /// More are answered `503 overloaded` at once.
     pub hashing_lane: usize,
+    /// File uploads handled at once, apart from `max_in_flight` (an upload holds its slot while
+    /// its body streams in); more are answered `503 overloaded` at once.
+    pub max_uploads: usize,
+    /// Longest an upload may take, its body included, before it is abandoned (nothing of it
+    /// stays visible).
+    pub upload_timeout: Duration,
     /// Connections kept open at once; one more is answered `503 overloaded` and closed.
     pub max_connections: usize,
     /// Longest a request may take before it is abandoned with `503 request_timeout`.
@@ -36,6 +42,8 @@ impl Default for HttpSettings {
             body_limit: 1024 * 1024,
             max_in_flight: 1024,
             hashing_lane: 33,
+            max_uploads: 16,
+            upload_timeout: Duration::from_secs(600),
             max_connections: 1024,
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::ZERO,

@@ -71,9 +71,10 @@ fn describe(status: u16) -> &'static str {
         403 => "The caller's role does not allow this (`forbidden`, `invalid_credentials`)",
         404 => "Not found, or not visible to the caller",
         408 => "The request body did not arrive in time (`body_timeout`); the connection is closed",
-        409 => "A uniqueness rule is broken, or a request with this `Idempotency-Key` is still being processed (`idempotency_key_in_use`, with `Retry-After`)",
+        409 => "A uniqueness rule or the project's storage quota (`quota_exceeded`) is broken, or a request with this `Idempotency-Key` is still being processed (`idempotency_key_in_use`, with `Retry-After`)",
         412 => "Stale `If-Match` (`version_mismatch`)",
         413 => "Body over the size limit (`payload_too_large`)",
+        416 => "The range asks for no byte of the file (`range_not_satisfiable`, with `Content-Range: bytes */SIZE`)",
         415 => "Body is not `application/json` (`unsupported_media_type`)",
         422 => "Well-formed input that breaks a rule (`validation_failed`; `errors` names each field), or an `Idempotency-Key` that came with another request (`idempotency_key_reused`)",
         429 => "Rate limit hit (`too_many_requests`)",
@@ -101,6 +102,9 @@ impl<S: ErrorSet> ApiResponse for ApiError<S> {
                 let mut headers = Vec::new();
                 if status == 401 {
                     headers.push(string_header("WWW-Authenticate", "Always `Bearer`"));
+                }
+                if status == 416 {
+                    headers.push(string_header("Content-Range", "`bytes */SIZE`: the file's size"));
                 }
                 if status == 429 || status == 503 || status == 409 {
                     let mut h = string_header("Retry-After", "Seconds to wait before retrying");

@@ -13,6 +13,7 @@ fn not_found(resource: Resource) -> ProblemResponse {
         Resource::Project => ("project_not_found", "Project not found"),
         Resource::Member => ("member_not_found", "Member not found"),
         Resource::Post => ("post_not_found", "Post not found"),
+        Resource::File => ("file_not_found", "File not found"),
     };
     ProblemResponse::new(StatusCode::NOT_FOUND, code, title, "It does not exist, or you may not see it.")
 }
@@ -100,6 +101,28 @@ impl From<AppError> for ProblemResponse {
                 "Quota exceeded",
                 "The project's files would pass its storage quota; delete some first.",
             ),
+            AppError::UploadTooLarge { limit } => ProblemResponse::new(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+                format!("A file may hold at most {limit} bytes."),
+            ),
+            AppError::UploadInterrupted(_) => ProblemResponse::new(
+                S::BAD_REQUEST,
+                "malformed_request",
+                "Malformed request",
+                "The file's bytes stopped arriving before their end; nothing was stored.",
+            ),
+            AppError::RangeNotSatisfiable { size } => {
+                let mut p = ProblemResponse::new(
+                    S::RANGE_NOT_SATISFIABLE,
+                    "range_not_satisfiable",
+                    "Range not satisfiable",
+                    format!("The file holds {size} bytes; the range asks for none of them."),
+                );
+                p.unsatisfied_range_of = Some(size);
+                p
+            }
             AppError::InvalidCursor => ProblemResponse::new(
                 S::BAD_REQUEST,
                 "invalid_cursor",

@@ -54,6 +54,8 @@ impl Problem {
 pub struct ProblemResponse {
     pub problem: Problem,
     pub retry_after: Option<u64>,
+    /// `Content-Range: bytes */SIZE` of a `416`: the size of what the range missed.
+    pub unsatisfied_range_of: Option<u64>,
 }
 
 impl ProblemResponse {
@@ -69,6 +71,7 @@ impl ProblemResponse {
                 errors: None,
             },
             retry_after: None,
+            unsatisfied_range_of: None,
         }
     }
 
@@ -171,6 +174,11 @@ impl IntoResponse for ProblemResponse {
         }
         if let Some(secs) = self.retry_after {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if let Some(size) = self.unsatisfied_range_of {
+            if let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                response.headers_mut().insert(header::CONTENT_RANGE, value);
+            }
         }
         response
     }

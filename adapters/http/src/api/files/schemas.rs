@@ -1,0 +1,55 @@
+//! Response schemas of the files feature (an upload's request body is the file's bytes).
+
+use domain::files::FileView;
+use poem_openapi::Object;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::api::users::schemas::ProfileBody;
+
+/// A file's metadata; its bytes are at `/api/v1/files/{id}/content`.
+#[derive(Debug, Object, serde::Serialize)]
+#[oai(rename = "File")]
+pub struct FileBody {
+    pub id: Uuid,
+    pub project_id: Uuid,
+    /// The file's label, 1 to 255 characters.
+    pub name: String,
+    /// The media type it was uploaded with.
+    pub content_type: String,
+    /// In bytes.
+    pub size: i64,
+    /// Lower-case hex SHA-256 of the bytes; also the `ETag` of the file and of its content.
+    pub sha256: String,
+    pub uploader: ProfileBody,
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl From<&FileView> for FileBody {
+    fn from(view: &FileView) -> Self {
+        let f = &view.file;
+        Self {
+            id: f.id.0,
+            project_id: f.project_id.0,
+            name: f.name.as_str().to_owned(),
+            content_type: f.content_type.as_str().to_owned(),
+            size: i64::try_from(f.size).unwrap_or(i64::MAX),
+            sha256: f.sha256.to_hex(),
+            uploader: ProfileBody::from(&view.uploader),
+            created_at: f.created_at,
+        }
+    }
+}
+
+/// A page of files.
+#[derive(Debug, Object, serde::Serialize)]
+#[oai(rename = "FilePage")]
+pub struct FilePageBody {
+    pub items: Vec<FileBody>,
+    /// Pass as `cursor` to get the next page; `null` exactly when the list has no more items. A page
+    /// also stops early at about 1 MiB of JSON, so it may hold fewer than `limit` items and still
+    /// have a cursor.
+    #[oai(nullable)]
+    pub next_cursor: Option<String>,
+}
