@@ -4,6 +4,7 @@
 
 mod errors;
 mod expired_sessions;
+mod files;
 mod idempotency;
 mod keyset;
 mod login_attempts;

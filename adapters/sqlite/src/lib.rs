@@ -7,6 +7,7 @@
 mod backup;
 mod errors;
 mod expired_sessions;
+mod files;
 mod idempotency;
 mod keyset;
 mod login_attempts;

@@ -123,7 +123,7 @@ impl ProjectRepository for SqliteUnit {
 
     async fn delete(&mut self, id: ProjectId, expected_version: i64) -> Result<(), StorageError> {
         timed("projects.delete", async {
-            // Members and posts go with it (ON DELETE CASCADE), in this one statement.
+            // Members, posts and files go with it (ON DELETE CASCADE), in this one statement.
             let done = sqlx::query("DELETE FROM projects WHERE id = ?1 AND version = ?2")
                 .bind(id.to_string())
                 .bind(expected_version)

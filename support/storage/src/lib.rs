@@ -165,6 +165,10 @@ macro_rules! sql_unit_of_work {
                 self
             }
 
+            fn files(&mut self) -> &mut dyn $crate::domain::ports::FileRepository {
+                self
+            }
+
             fn idempotency(&mut self) -> &mut dyn $crate::application::ports::IdempotentAnswers {
                 self
             }

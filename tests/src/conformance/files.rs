@@ -163,7 +163,7 @@ pub async fn file_pages_stop_at_their_budget(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
     let project = stored_project(storage, &ada, "Apollo", 0).await;
     for i in 0..6 {
-        let name = format!("{i}{}", "é\"".repeat(30 * i));
+        let name = format!("{i}{}", "é\"".repeat(25 * i));
         insert_file(storage, &new_file(&project, &ada, &name, 1, i as i64), QUOTA).await.unwrap();
     }
     let budget = PageBudget::bytes(900);
