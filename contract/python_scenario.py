@@ -9,6 +9,7 @@ import uuid
 
 from tessera_client import AuthenticatedClient, Client
 from tessera_client.api.auth import login, refresh, register
+from tessera_client.api.files import download_file, list_files, upload_file
 from tessera_client.api.members import list_members, put_member
 from tessera_client.api.posts import create_post, list_creator_posts, list_project_posts, update_post
 from tessera_client.api.projects import create_project, get_project, list_projects, update_project
@@ -24,6 +25,8 @@ from tessera_client.models import (
     PostPage,
     PostStatus,
     Problem,
+    ProjectFile,
+    ProjectFilePage,
     Project,
     ProjectPage,
     ProjectRole,
@@ -35,7 +38,7 @@ from tessera_client.models import (
     UpdateProjectRequest,
     User,
 )
-from tessera_client.types import UNSET
+from tessera_client.types import UNSET, File
 
 BASE = sys.argv[1]
 SUFFIX = uuid.uuid4().hex[:8]
@@ -174,5 +177,26 @@ expect_problem(
     422,
     "idempotency_key_reused",
 )
+
+# A file up and back, byte for byte (every byte value), then listed.
+data = bytes(range(256)) * 1000
+uploaded = expect(
+    upload_file.sync_detailed(
+        project.id,
+        client=as_bob,
+        name="Über.bin",
+        body=File(payload=data, mime_type="application/octet-stream"),
+        idempotency_key=key(),
+    ),
+    201,
+    ProjectFile,
+)
+assert uploaded.size == len(data) and uploaded.name == "Über.bin", uploaded
+downloaded = download_file.sync_detailed(uploaded.id, client=as_ada)
+assert downloaded.status_code == 200 and downloaded.content == data, (downloaded.status_code, len(downloaded.content))
+part = download_file.sync_detailed(uploaded.id, client=as_ada, range_="bytes=256-511")
+assert part.status_code == 206 and part.content == bytes(range(256)), part.status_code
+files = expect(list_files.sync_detailed(project.id, client=as_ada), 200, ProjectFilePage)
+assert [f.id for f in files.items] == [uploaded.id]
 
 print("python scenario: OK")

@@ -60,6 +60,7 @@ cleanup() {
 trap cleanup EXIT
 
 export TESSERA_JWT_SECRET="contract-run-secret-contract-run-secret"
+export TESSERA_FILES_DIR="$work/files"
 case "$backend" in
     sqlite)
         export TESSERA_STORAGE=sqlite TESSERA_DATABASE_URL="sqlite://$work/contract.db"

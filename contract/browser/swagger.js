@@ -1,6 +1,7 @@
 // Swagger UI in a real browser (Debian's Chromium driven by playwright-core), against Tessera's own
-// /docs: authorize with a bearer token, "Try it out" create_project (201 shown), then get_project
-// with an unknown id (the 404 problem body shown); no request may leave 127.0.0.1; all of it under
+// /docs: authorize with a bearer token, "Try it out" create_project (201 shown), upload_file into
+// it (a file picked in the browser; 201 shown), then get_project with an unknown id (the 404
+// problem body shown); no request may leave 127.0.0.1; all of it under
 // the page's own Content-Security-Policy, which nothing may violate; a screenshot is saved.
 //
 // Usage: node browser/swagger.js BASE_URL ACCESS_TOKEN SCREENSHOT_PATH
@@ -62,6 +63,19 @@ async function tryItOut(page, operation, fill) {
     });
     if (created.status !== '201') fail(`create_project answered ${created.status}: ${created.body}`);
     if (!created.body.includes('From Swagger UI')) fail(`the created project is not shown: ${created.body}`);
+
+    const projectId = JSON.parse(created.body.match(/\{[\s\S]*\}/)[0]).id;
+    const uploaded = await tryItOut(page, 'files-upload_file', async (block) => {
+      await block.locator('input[placeholder="project_id"]').fill(projectId);
+      await block.locator('input[placeholder="name"]').fill('from-swagger.txt');
+      await block.locator('input[type="file"]').setInputFiles({
+        name: 'from-swagger.txt', mimeType: 'text/plain', buffer: Buffer.from('picked in the browser'),
+      });
+    });
+    if (uploaded.status !== '201') fail(`upload_file answered ${uploaded.status}: ${uploaded.body}`);
+    if (!uploaded.body.includes('from-swagger.txt') || !uploaded.body.includes('"size": 21')) {
+      fail(`the uploaded file is not shown: ${uploaded.body}`);
+    }
 
     const missing = await tryItOut(page, 'projects-get_project', async (block) => {
       // Swagger UI itself refuses a value that is not a UUID; this one is well-formed and unknown.

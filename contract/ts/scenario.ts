@@ -2,7 +2,7 @@
 // Node after `tsc`. Usage: node target/contract/ts-dist/scenario.js BASE_URL
 import { createClient, createConfig } from './client/client';
 import {
-  createPost, createProject, getMe, getProject, listCreatorPosts, listMembers, listProjectPosts, listProjects,
+  createPost, createProject, downloadFile, getMe, listFiles, uploadFile, getProject, listCreatorPosts, listMembers, listProjectPosts, listProjects,
   login, putMember, refresh, register, updatePost, updateProject,
 } from './client/sdk.gen';
 import type { Problem } from './client/types.gen';
@@ -122,6 +122,19 @@ if (ok(again, 201).id !== ok(first, 201).id) fail('the retry made another projec
 if (again.response?.headers.get('idempotency-replayed') !== 'true') fail('the retry is not marked as a replay');
 if (ok(await listProjects({ client: asBob }), 200).items.length !== 2) fail('bob should see two projects');
 problem(await createProject({ client: asBob, body: { name: 'Mercury' }, headers: keyed(retryKey) }), 422, 'idempotency_key_reused');
+
+// A file up and back, byte for byte (every byte value), then listed.
+const data = new Uint8Array(256 * 1000).map((_, i) => i % 256);
+const uploaded = ok(await uploadFile({
+  client: asBob, path: { project_id: project.id }, query: { name: 'Über.bin' },
+  body: new Blob([data], { type: 'application/octet-stream' }), headers: keyed(),
+}), 201);
+if (uploaded.size !== data.length || uploaded.name !== 'Über.bin') fail(`uploaded ${JSON.stringify(uploaded)}`);
+const downloaded = await downloadFile({ client: asAda, path: { file_id: uploaded.id }, parseAs: 'arrayBuffer' });
+const bytes = new Uint8Array(ok(downloaded, 200) as unknown as ArrayBuffer);
+if (bytes.length !== data.length || bytes.some((b, i) => b !== data[i])) fail('the downloaded bytes differ');
+const files = ok(await listFiles({ client: asAda, path: { project_id: project.id } }), 200);
+if (files.items.length !== 1 || files.items[0].id !== uploaded.id) fail('the file is not listed');
 
 console.log('typescript scenario: OK');
 }

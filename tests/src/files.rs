@@ -21,7 +21,7 @@ impl Downloaded {
 }
 
 /// An upload's options besides its bytes.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Copy)]
 pub struct UploadOptions<'a> {
     pub content_type: Option<&'a str>,
     pub key: Option<&'a str>,

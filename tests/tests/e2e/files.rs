@@ -222,7 +222,7 @@ async fn the_project_quota_holds_under_concurrent_uploads() {
 
 #[tokio::test]
 async fn a_keyed_upload_is_replayed_and_another_body_under_its_key_refused() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.orphan_blob_grace = 1).await;
     let (ada, _, _, project) = team(&server).await;
     let keyed = |key| UploadOptions { key: Some(key), content_type: Some("text/plain"), ..UploadOptions::default() };
 
@@ -246,7 +246,7 @@ async fn a_keyed_upload_is_replayed_and_another_body_under_its_key_refused() {
 
     // The bytes of the replay and the refusals went again: a sweep with no grace finds nothing.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let run = server.run_command(TESSERA, &["--orphan-blob-grace", "1", "sweep"]).await;
+    let run = server.run_command(TESSERA, &["sweep"]).await;
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(
         String::from_utf8_lossy(&run.stdout).contains(" 0 orphan blobs"),
@@ -257,7 +257,7 @@ async fn a_keyed_upload_is_replayed_and_another_body_under_its_key_refused() {
 
 #[tokio::test]
 async fn deleting_a_project_takes_its_files_and_the_sweep_their_bytes() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_with(|c| c.orphan_blob_grace = 1).await;
     let (ada, bob, _, project) = team(&server).await;
     let kept_project = server.create_project(&ada, "Kept").await;
     let kept = uploaded(&server, &ada, kept_project["id"].as_str().unwrap(), "kept", b"kept").await;
@@ -276,7 +276,7 @@ async fn deleting_a_project_takes_its_files_and_the_sweep_their_bytes() {
     }
 
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let run = server.run_command(TESSERA, &["--orphan-blob-grace", "1", "sweep"]).await;
+    let run = server.run_command(TESSERA, &["sweep"]).await;
     assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
     assert!(
         String::from_utf8_lossy(&run.stdout).contains(" 3 orphan blobs"),

@@ -179,6 +179,11 @@ impl<E: Endpoint> Edge<E> {
             // Streamed to the blob store by the operation, under the file size limit; a body that
             // stops arriving for the body deadline ends the upload.
             req.extensions_mut().insert(BodyIdle(self.body_timeout));
+            // API.md: a file of unknown type is `application/octet-stream`, whether the client
+            // says so or says nothing.
+            if !req.headers().contains_key(header::CONTENT_TYPE) {
+                req.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"));
+            }
             return self.call_inner(req, &path).await;
         }
         // Read the whole body under the limit first: this covers chunked bodies, which carry no

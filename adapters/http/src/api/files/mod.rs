@@ -29,6 +29,7 @@ pub use self::upload_body::{is_upload, BodyIdle};
 use crate::api::json::Serialized;
 use crate::api::problems::{error_set, ApiError};
 use crate::api::retries::{answer, answer_for_body, Answered, BodyDigest};
+use crate::api::schemas::inputs::FileNameInput;
 use crate::api::security::BearerAuth;
 use crate::api::tags::ApiTags;
 
@@ -95,9 +96,8 @@ impl FilesApi {
         files: Data<&FileService>,
         req: &Request,
         project_id: Path<Uuid>,
-        /// The file's name: 1 to 255 characters, no `/`, `\` or control characters.
-        #[oai(validator(max_length = 1024))]
-        name: Query<String>,
+        /// The file's name.
+        name: Query<FileNameInput>,
         body: Binary<Body>,
         /// Makes a retry safe: the same key with the same request gets the first answer again.
         #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255, pattern = r"^[\x20-\x7E]+$"))]
@@ -108,7 +108,7 @@ impl FilesApi {
             return Err(AppError::UploadTooLarge { limit }.into());
         }
         let new = NewFile {
-            name: name.0,
+            name: name.0 .0,
             content_type: req.content_type().map(str::to_owned),
             bytes: upload_body::byte_stream(body.0, req.data::<BodyIdle>().copied()),
         };

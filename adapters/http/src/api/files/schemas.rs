@@ -8,8 +8,10 @@ use uuid::Uuid;
 use crate::api::users::schemas::ProfileBody;
 
 /// A file's metadata; its bytes are at `/api/v1/files/{id}/content`.
+// API.md's `File`, named apart from the upload type generated clients bring: openapi-python-client
+// calls its own `File`, and a schema of that name breaks the code it generates.
 #[derive(Debug, Object, serde::Serialize)]
-#[oai(rename = "File")]
+#[oai(rename = "ProjectFile")]
 pub struct FileBody {
     pub id: Uuid,
     pub project_id: Uuid,
@@ -44,7 +46,7 @@ impl From<&FileView> for FileBody {
 
 /// A page of files.
 #[derive(Debug, Object, serde::Serialize)]
-#[oai(rename = "FilePage")]
+#[oai(rename = "ProjectFilePage")]
 pub struct FilePageBody {
     pub items: Vec<FileBody>,
     /// Pass as `cursor` to get the next page; `null` exactly when the list has no more items. A page

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use poem_openapi::registry::{MetaSchema, MetaSchemaRef};
-use poem_openapi::types::{ParseError, ParseFromJSON, ParseResult, ToJSON, Type};
+use poem_openapi::types::{ParseError, ParseFromJSON, ParseFromParameter, ParseResult, ToJSON, Type};
 use serde_json::Value;
 
 macro_rules! input_string {
@@ -47,6 +47,13 @@ macro_rules! input_string {
                     Some(other) => Err(ParseError::expected_type(other)),
                     None => Err(ParseError::expected_input()),
                 }
+            }
+        }
+
+        /// As a query parameter: any text, parsed by the service like the JSON field.
+        impl ParseFromParameter for $name {
+            fn parse_from_parameter(value: &str) -> ParseResult<Self> {
+                Ok(Self(value.to_owned()))
             }
         }
 
@@ -93,6 +100,26 @@ macro_rules! line_pattern {
         )
     };
 }
+/// A file's name: a trimmed line of 1 to 255 characters without control characters, `/` or `\`.
+macro_rules! file_name_pattern {
+    () => {
+        concat!(
+            "^[",
+            ws!(),
+            "]*[^",
+            ws!(),
+            ctl!(),
+            "/\\\\](?:[^",
+            ctl!(),
+            "/\\\\]{0,253}[^",
+            ws!(),
+            ctl!(),
+            "/\\\\])?[",
+            ws!(),
+            "]*$"
+        )
+    };
+}
 /// Multi-line text: line breaks and tabs are the only control characters.
 macro_rules! block_pattern {
     () => {
@@ -122,6 +149,7 @@ pub const NAME_PATTERN: &str = line_pattern!(98);
 pub const PROJECT_NAME_PATTERN: &str = line_pattern!(98);
 pub const TITLE_PATTERN: &str = line_pattern!(198);
 pub const BLOCK_PATTERN: &str = block_pattern!();
+pub const FILE_NAME_PATTERN: &str = file_name_pattern!();
 pub const AVATAR_URL_PATTERN: &str = concat!(
     "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@:",
     ws!(),
@@ -170,6 +198,10 @@ input_string!(
 input_string!(
     /// 1 to 200 characters after trimming, no control characters.
     PostTitleInput { min: Some(1), max: None, pattern: Some(TITLE_PATTERN) }
+);
+input_string!(
+    /// 1 to 255 characters after trimming, no control characters, `/` or `\`.
+    FileNameInput { min: Some(1), max: None, pattern: Some(FILE_NAME_PATTERN) }
 );
 input_string!(
     /// At most 100 000 characters; line breaks and tabs are the only control characters.

@@ -1,6 +1,7 @@
 //! The schema's patterns admit exactly what the domain admits (checked on tricky samples), so a
 //! generated client's validation and the server's never disagree.
 
+use domain::files::FileName;
 use domain::posts::{PostBody, PostTitle};
 use domain::projects::{Description, ProjectName};
 use domain::users::{AvatarUrl, Email, PersonName, Username};
@@ -77,6 +78,9 @@ fn lines_follow_the_domain_exactly() {
     assert_same("project name", PROJECT_NAME_PATTERN, |s| ProjectName::parse(s).is_ok(), &names);
     let titles = samples(&[lengths('t', "", &[200, 201]), lengths('t', "\u{3000}", &[200, 201])].concat());
     assert_same("title", TITLE_PATTERN, |s| PostTitle::parse(s).is_ok(), &titles);
+    let slashes = ["a/b", "\\", "a\\b", "/", " /a", "a\\ "].map(String::from);
+    let files = samples(&[lengths('f', "", &[255, 256]), lengths('f', " ", &[255, 256]), slashes.to_vec()].concat());
+    assert_same("file name", FILE_NAME_PATTERN, |s| FileName::parse(s).is_ok(), &files);
 }
 
 #[test]
