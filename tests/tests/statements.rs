@@ -9,6 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use reqwest::Method;
 use serde_json::json;
 use tessera_tests::backend::TestBackend;
+use tessera_tests::files::UploadOptions;
 use tessera_tests::http::{TestServer, PASSWORD};
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
@@ -124,6 +125,7 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
         server.create_post(&ada, &id, &format!("Post {i}"), "published").await;
         let member = server.user(&format!("member{i}")).await;
         server.share(&ada, &id, &member, "viewer").await;
+        server.upload(&ada, &id, &format!("file {i}"), b"bytes", UploadOptions::default()).await.expect(201);
     }
 
     let dynamodb = TestBackend::from_env() == TestBackend::Dynamodb;
@@ -133,10 +135,11 @@ async fn every_list_page_costs_the_same_few_statements_whatever_its_size() {
     // member items in the posts' projects before any post (one BatchGetItem), so that no post
     // the caller may not see is read; then the page's posts, projects and creator.
     let creator_posts: &[&str] = &["GetItem", "Query", "BatchGetItem", "BatchGetItem"];
-    let lists: [(&str, &str, usize, &[&str]); 5] = [
+    let lists: [(&str, &str, usize, &[&str]); 6] = [
         ("/api/v1/projects", &ada.access, 1, &["Query", "BatchGetItem"]),
         (&format!("/api/v1/projects/{id}/members"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
         (&format!("/api/v1/projects/{id}/posts"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
+        (&format!("/api/v1/projects/{id}/files"), &ada.access, 2, &["BatchGetItem", "Query", "BatchGetItem"]),
         (&format!("/api/v1/creators/{}/posts", ada.user_id), &root.access, 2, creator_posts),
         ("/api/v1/users", &root.access, 2, &["GetItem", "Query", "BatchGetItem"]),
     ];
@@ -193,6 +196,12 @@ async fn every_write_request_is_one_transaction() {
     let patched = server.send_if(Method::PATCH, &path, &ada.access, Some(json!({"status": "published"})), None).await;
     patched.expect(200);
     assert_eq!(writes(), one("PutItem"), "a post change is one conditional write");
+    let file = server.upload(&ada, &id, "notes.txt", b"bytes", UploadOptions::default()).await;
+    file.expect(201);
+    assert_eq!(writes(), one("TransactWriteItems"), "file (+ pointer + the project's bytes)");
+    let path = format!("/api/v1/files/{}", file.body["id"].as_str().unwrap());
+    server.send(Method::DELETE, &path, Some(&ada.access), None).await.expect(204);
+    assert_eq!(writes(), one("TransactWriteItems"), "file (+ pointer + the project's bytes)");
 }
 
 fn take() -> Vec<String> {
