@@ -1,7 +1,7 @@
 //! S3-only proofs the blob conformance suite cannot make through the port: bodies larger than a
 //! part go up as multipart uploads and come back whole, every write asks for encryption at rest,
 //! and an upload that does not finish (refused, broken, or dropped mid-write) is aborted, leaving
-//! no parts behind. Run with the suite (`TESSERA_TEST_BLOB_STORE=s3`, see
+//! no parts behind; through the API, S3 going away mid-upload leaves no file listed. Run with the suite (`TESSERA_TEST_BLOB_STORE=s3`, see
 //! `blob_conformance::s3_store`).
 //!
 //! What S3 was asked is seen by an interceptor on the store's client: s3s-fs neither implements
@@ -206,4 +206,54 @@ async fn refused_broken_and_abandoned_multipart_uploads_are_aborted() {
     assert!(store.get(id, None).await.unwrap().is_none(), "nothing visible");
     assert!(store.list(None, 10).await.unwrap().is_empty());
     all_encrypted(&seen);
+}
+
+/// S3 going away in the middle of an upload through the API: the upload answers 503, nothing is
+/// listed, and the service goes on serving what does not need S3.
+#[tokio::test]
+async fn an_upload_cut_off_by_s3_going_away_leaves_nothing_visible() {
+    if !configured() {
+        return;
+    }
+    let own = tessera_tests::throwaway::Throwaway::start("s3.sh", &[]).await;
+    let mut settings = S3Settings::new("fault");
+    settings.endpoint = Some(own.address.clone());
+    settings.force_path_style = true;
+    let store = S3BlobStore::connect(&settings).await.unwrap();
+    store.client().create_bucket().bucket("fault").send().await.unwrap();
+    let endpoint = own.address.clone();
+    let backend = tessera_tests::backend::TestBackend::from_env();
+    let server = tessera_tests::http::TestServer::start_on(backend, move |c| {
+        c.blob_store = bootstrap::BlobStoreKind::S3;
+        c.s3_bucket = Some("fault".into());
+        c.s3_endpoint = Some(endpoint);
+        c.s3_force_path_style = true;
+    })
+    .await;
+    let ada = server.user("ada").await;
+    let project = server.create_project(&ada, "Apollo").await;
+    let id = project["id"].as_str().unwrap().to_owned();
+
+    // 12 MiB go up (one part is sent), then S3 goes away, then the rest of the body follows.
+    let (mut sender, receiver) = futures::channel::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let url = format!("{}/api/v1/projects/{id}/files?name=big.bin", server.base);
+    let request = server.client.post(url).bearer_auth(&ada.access).body(reqwest::Body::wrap_stream(receiver));
+    let answer = tokio::spawn(request.send());
+    for chunk in bytes(12 * MIB).chunks(MIB) {
+        futures::SinkExt::send(&mut sender, Ok(chunk.to_vec())).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    own.run("stop").await;
+    for chunk in bytes(4 * MIB).chunks(MIB) {
+        if futures::SinkExt::send(&mut sender, Ok(chunk.to_vec())).await.is_err() {
+            break;
+        }
+    }
+    drop(sender);
+    let response = answer.await.unwrap().unwrap();
+    assert_eq!(response.status().as_u16(), 503, "{}", response.text().await.unwrap_or_default());
+
+    let listed = server.walk(&format!("/api/v1/projects/{id}/files"), &ada.access, 10).await;
+    assert!(listed.is_empty(), "{listed:?}");
+    server.get(&format!("/api/v1/projects/{id}"), Some(&ada.access)).await.expect(200);
 }
