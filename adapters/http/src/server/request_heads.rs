@@ -164,6 +164,18 @@ impl<Io> Guarded<Io> {
     }
 }
 
+impl<Io> Guarded<Io> {
+    /// Follows the answer: its first bytes end the request, and what arrives next is a new head —
+    /// unless they are an interim answer (`100 Continue` to `Expect: 100-continue`, which curl
+    /// sends with every body over 1 MiB): the body is still to come.
+    fn wrote(&mut self, bytes: &[u8]) {
+        let interim = bytes.len() >= 10 && bytes.starts_with(b"HTTP/1.") && bytes[9] == b'1';
+        if !bytes.is_empty() && self.state == State::Received && !interim {
+            self.state = State::Awaiting;
+        }
+    }
+}
+
 impl<Io: AsyncRead + AsyncWrite + Unpin> Guarded<Io> {
     /// Writes the 431 answer, then fails the read so that hyper drops the connection.
     fn poll_refuse(&mut self, cx: &mut Context<'_>, written: usize) -> Poll<io::Result<()>> {
@@ -232,9 +244,7 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
     fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write(cx, data);
         if let Poll::Ready(Ok(n)) = polled {
-            if n > 0 && self.state == State::Received {
-                self.state = State::Awaiting;
-            }
+            self.wrote(&data[..n]);
         }
         polled
     }
@@ -246,9 +256,8 @@ impl<Io: AsyncWrite + Unpin> AsyncWrite for Guarded<Io> {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.io).poll_write_vectored(cx, bufs);
         if let Poll::Ready(Ok(n)) = polled {
-            if n > 0 && self.state == State::Received {
-                self.state = State::Awaiting;
-            }
+            let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &b[..]);
+            self.wrote(&first[..n.min(first.len())]);
         }
         polled
     }
@@ -303,5 +312,16 @@ mod tests {
         let answer = String::from_utf8(refusal()).expect("text");
         assert!(answer.starts_with("HTTP/1.1 431 "), "{answer}");
         assert!(answer.contains(&security_headers::raw_lines()), "the headers of every answer: {answer}");
+    }
+
+    #[tokio::test]
+    async fn a_body_after_100_continue_is_no_new_head() {
+        let mut g = guarded();
+        g.saw(b"POST /f HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 99999999\r\n\r\n");
+        g.wrote(b"HTTP/1.1 100 Continue\r\n\r\n");
+        assert_eq!(g.state, State::Received);
+        assert!(g.saw(&vec![b'a'; 4 * MAX_HEAD_BYTES]), "body bytes are not a head");
+        g.wrote(b"HTTP/1.1 201 Created\r\n");
+        assert_eq!(g.state, State::Awaiting, "a final answer ends the request");
     }
 }
