@@ -12,6 +12,7 @@ mod item;
 mod keys;
 mod login_attempts;
 mod members;
+mod pages;
 mod post_pages;
 mod posts;
 mod projects;
