@@ -27,6 +27,8 @@ pub(crate) const EXPIRES: &str = "expires_at_s";
 pub(crate) const JSON_SIZE: &str = "json_size";
 /// Set on a project whose deletion has begun: from then on it reads as gone.
 pub(crate) const DELETING: &str = "deleting_at";
+/// On a project: the total size of its files, checked against the quota by every insert.
+pub(crate) const FILE_BYTES: &str = "file_bytes";
 
 pub(crate) const BY_ORDER: &str = "by_order";
 pub(crate) const BY_STATUS: &str = "by_status";
