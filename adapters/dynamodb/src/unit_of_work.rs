@@ -9,7 +9,9 @@ use application::ErrorChain;
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::ports::{
+    FileRepository, MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository,
+};
 use domain::projects::{Project, ProjectId};
 use domain::users::{User, UserId};
 use domain::StorageError;
@@ -203,6 +205,10 @@ impl UnitOfWork for DynamoUnit {
     }
 
     fn posts(&mut self) -> &mut dyn PostRepository {
+        self
+    }
+
+    fn files(&mut self) -> &mut dyn FileRepository {
         self
     }
 
