@@ -216,10 +216,6 @@ impl UnitOfWork for DynamoUnit {
         self
     }
 
-    fn files(&mut self) -> &mut dyn domain::ports::FileRepository {
-        todo!("TEMP STUB")
-    }
-
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
         let (table, writes, deletions) = self.finished_writes()?;
         send(&table, "commit", &writes).await?;
