@@ -1,9 +1,9 @@
 //! Removing a deleted project's items. The deletion itself is decided in one transaction that
 //! marks the project (every read treats a marked project as gone: it is not listed, it has no
-//! members, its posts are hidden) and records it under `DELETIONS`. Its members, their copies,
-//! its posts and their pointers — any number, more than one transaction could hold — are then
-//! deleted in batches, and the project item and the record last. A process that stops half-way
-//! leaves the record; the next `migrate` (every start) finishes the job.
+//! members, its posts and files are hidden) and records it under `DELETIONS`. Its members, their
+//! copies, its posts and files and their pointers — any number, more than one transaction could
+//! hold — are then deleted in batches, and the project item and the record last. A process that
+//! stops half-way leaves the record; the next `migrate` (every start) finishes the job.
 
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use domain::StorageError;
 use crate::capacity;
 use crate::errors::sdk_error;
 use crate::item::{Fields, Item};
-use crate::keys::{project_partition, Key, DELETING, DELETIONS, MEMBER_PREFIX, PK, POST_PREFIX};
+use crate::keys::{project_partition, Key, DELETING, DELETIONS, FILE_PREFIX, MEMBER_PREFIX, PK, POST_PREFIX};
 use crate::table::{QuerySpec, Table};
 use crate::writes::{send, Failure, Write};
 
@@ -101,7 +101,7 @@ pub(crate) async fn remove_items(table: &Table, project: ProjectId) -> Result<()
 }
 
 /// The keys to delete for one item of the project's partition: a member with its copy in the
-/// member's partition, a post with its pointer. The project item itself goes last.
+/// member's partition, a post or a file with its pointer. The project item itself goes last.
 fn companions(item: &Item) -> Result<Vec<Key>, StorageError> {
     let Some(key) = Key::of(item) else { return Ok(Vec::new()) };
     let f = Fields::of(item, "project child");
@@ -111,6 +111,8 @@ fn companions(item: &Item) -> Result<Vec<Key>, StorageError> {
         Ok(vec![Key::membership(user, project), key])
     } else if key.sk.starts_with(POST_PREFIX) {
         Ok(vec![Key::post_pointer(domain::posts::PostId(f.uuid("id")?)), key])
+    } else if key.sk.starts_with(FILE_PREFIX) {
+        Ok(vec![Key::file_pointer(domain::files::FileId(f.uuid("id")?)), key])
     } else {
         Ok(Vec::new())
     }

@@ -2,6 +2,7 @@
 //! `README.md` beside this crate maps each access pattern onto these keys.
 
 use domain::auth::{ChainId, TokenHash};
+use domain::files::FileId;
 use domain::idempotency::RecordKey;
 use domain::login_attempts::AttemptKey;
 use domain::posts::{PostId, Slug};
@@ -27,6 +28,8 @@ pub(crate) const EXPIRES: &str = "expires_at_s";
 pub(crate) const JSON_SIZE: &str = "json_size";
 /// Set on a project whose deletion has begun: from then on it reads as gone.
 pub(crate) const DELETING: &str = "deleting_at";
+/// On a project: the total size of its files, checked against the quota by every insert.
+pub(crate) const FILE_BYTES: &str = "file_bytes";
 
 pub(crate) const BY_ORDER: &str = "by_order";
 pub(crate) const BY_STATUS: &str = "by_status";
@@ -104,6 +107,17 @@ impl Key {
         Key::new(format!("POST#{}", id.0), "POST")
     }
 
+    /// A file's metadata, in its project's partition under its id (the `by_order` index lists
+    /// them newest first; the table, in id order).
+    pub(crate) fn file(project: ProjectId, id: FileId) -> Key {
+        Key::new(project_partition(project), format!("{FILE_PREFIX}{}", id.0))
+    }
+
+    /// Where a file id leads: its project and uploader.
+    pub(crate) fn file_pointer(id: FileId) -> Key {
+        Key::new(format!("{FILE_PREFIX}{}", id.0), "FILE")
+    }
+
     pub(crate) fn deletion(project: ProjectId) -> Key {
         Key::new(DELETIONS, project.0.to_string())
     }
@@ -134,6 +148,7 @@ pub(crate) fn idempotency_partition(record: &RecordKey) -> String {
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
 pub(crate) const MEMBERSHIP_PREFIX: &str = "PROJECT#";
 pub(crate) const POST_PREFIX: &str = "POST#";
+pub(crate) const FILE_PREFIX: &str = "FILE#";
 
 pub(crate) fn user_partition(id: UserId) -> String {
     format!("USER#{}", id.0)

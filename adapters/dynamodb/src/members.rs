@@ -95,7 +95,7 @@ impl MemberRepository for DynamoUnit {
             Write::put(Key::membership(member.user_id, member.project_id), membership_item(member, &project))
                 .when("attribute_not_exists(pk)", already),
         ])?;
-        self.count(member.project_id, Counts { members: 1, posts: 0 })
+        self.count(member.project_id, Counts { members: 1, ..Counts::default() })
     }
 
     async fn set_role(&mut self, project: ProjectId, user: UserId, role: ProjectRole) -> Result<(), StorageError> {
@@ -107,7 +107,7 @@ impl MemberRepository for DynamoUnit {
             Write::delete(Key::member(project, user)).when("attribute_exists(pk)", Failure::ConditionFailed),
             Write::delete(Key::membership(user, project)),
         ])?;
-        self.count(project, Counts { members: -1, posts: 0 })
+        self.count(project, Counts { members: -1, ..Counts::default() })
     }
 
     async fn list(&mut self, query: &MemberListQuery) -> Result<Page<MemberView>, StorageError> {

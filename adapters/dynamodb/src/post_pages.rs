@@ -15,15 +15,16 @@ use std::collections::HashMap;
 use domain::posts::{CreatorPostsQuery, PostStatus, PostView, ProjectPostsQuery};
 use domain::projects::{ProjectId, ProjectRole};
 use domain::users::{Profile, UserId};
-use domain::{JsonSize, Page, PageBudget, PageFill, PageLimit, StorageError};
+use domain::{Page, PageFill, StorageError};
 
 use crate::cursor::Position;
 use crate::item::{Fields, Item};
 use crate::keys::{
-    creator_partition, project_partition, Key, BY_CREATOR, BY_ORDER, BY_STATUS, CREATOR, CREATOR_ORDER, JSON_SIZE,
-    ORDER, PK, POST_PREFIX, SK, STATUS_ORDER,
+    creator_partition, project_partition, Key, BY_CREATOR, BY_ORDER, BY_STATUS, CREATOR, CREATOR_ORDER, ORDER, PK,
+    POST_PREFIX, SK, STATUS_ORDER,
 };
 use crate::members::member_from_item;
+use crate::pages::{entry_key, fill, plan, planned_size, Planned, Rest};
 use crate::posts::post_from_item;
 use crate::projects::project_from_item;
 use crate::table::QuerySpec;
@@ -42,81 +43,9 @@ const ROUND_ENTRIES: i32 = 300;
 /// Member items looked up after one Query: one BatchGetItem's worth. The entries of projects past
 /// them wait for the next round.
 const LOOKUPS_PER_ROUND: usize = 100;
-/// What a creator's profile is counted as while a page is planned, before profiles are read; the
-/// page is cut again with the real ones.
-const PROFILE_PLANNED: usize = 200;
-
-/// An index entry the page plans to read, counted as its post's size.
-struct Planned {
-    entry: Item,
-    size: usize,
-}
-
-impl JsonSize for Planned {
-    fn json_size(&self) -> usize {
-        self.size
-    }
-}
-
-/// Where the list goes on once every planned post is on the page.
-enum Rest {
-    /// Nothing past the planned entries.
-    End,
-    /// After this entry (or start key): the last planned one, or the last one looked at.
-    After(Item),
-}
-
-/// The size an entry says its post takes, with its creator's profile. Tables made before the
-/// indexes carried sizes have none: such entries count as their profile only, and the page is
-/// cut by the posts actually read.
-fn planned_size(entry: &Item) -> Result<usize, StorageError> {
-    let hint = Fields::of(entry, "post entry").opt_int(JSON_SIZE)?.unwrap_or(0);
-    Ok(usize::try_from(hint).unwrap_or(0) + PROFILE_PLANNED)
-}
-
-fn entry_key(entry: &Item) -> Result<Key, StorageError> {
-    Key::of(entry).ok_or_else(|| StorageError::backend("an index entry without its key"))
-}
 
 fn entry_project(entry: &Item) -> Result<ProjectId, StorageError> {
     Ok(ProjectId(Fields::of(entry, "post entry").uuid("project_id")?))
-}
-
-/// The page from the posts of `planned` entries (in list order) found in `found`: `show` gives
-/// a found post's view if the caller may see it. A post gone since the Query, or not shown, is
-/// passed over; the page stops at its limit or budget, and continues after the last entry it
-/// used up.
-fn fill(
-    planned: Vec<Item>,
-    found: &HashMap<Key, Item>,
-    limit: PageLimit,
-    budget: PageBudget,
-    rest: Rest,
-    position: &Position<'_>,
-    mut show: impl FnMut(&Item) -> Result<Option<PostView>, StorageError>,
-) -> Result<Page<PostView>, StorageError> {
-    let mut page = PageFill::new(limit, budget);
-    let mut used_up: Option<Item> = None;
-    let mut cut = false;
-    for entry in planned {
-        let view = match found.get(&entry_key(&entry)?) {
-            Some(item) => show(item)?,
-            None => None,
-        };
-        if let Some(view) = view {
-            if !page.offer(view) {
-                cut = true;
-                break;
-            }
-        }
-        used_up = Some(entry);
-    }
-    let next = match (cut, rest) {
-        (true, _) => used_up.as_ref().map(|e| position.after(e)),
-        (false, Rest::End) => None,
-        (false, Rest::After(entry)) => Some(position.after(&entry)),
-    };
-    Ok(page.finish(next))
 }
 
 impl DynamoUnit {
@@ -155,18 +84,7 @@ impl DynamoUnit {
                 },
             )
             .await?;
-        let mut plan = PageFill::new(query.limit, query.budget);
-        let mut entries = entries.into_iter();
-        let mut rest = Rest::End;
-        for entry in entries.by_ref() {
-            let size = planned_size(&entry)?;
-            if !plan.fits(size) {
-                rest = plan.last().map_or(Rest::End, |last: &Planned| Rest::After(last.entry.clone()));
-                break;
-            }
-            plan.offer(Planned { entry, size });
-        }
-        let planned: Vec<Item> = plan.finish(None).items.into_iter().map(|p| p.entry).collect();
+        let (planned, rest) = plan(entries, query.limit, query.budget)?;
         let mut keys = Vec::with_capacity(planned.len() * 2);
         for entry in &planned {
             keys.push(entry_key(entry)?);

@@ -105,7 +105,7 @@ impl PostRepository for DynamoUnit {
                 .when("attribute_not_exists(pk)", Failure::ConditionFailed),
         ])?;
         // The counter's condition also proves the project exists and is not being deleted.
-        self.count(post.project_id, Counts { members: 0, posts: 1 })
+        self.count(post.project_id, Counts { posts: 1, ..Counts::default() })
     }
 
     async fn get(&mut self, id: PostId) -> Result<Option<Post>, StorageError> {
@@ -172,7 +172,7 @@ impl PostRepository for DynamoUnit {
                 .value(":expected", n(expected_version)),
             Write::delete(Key::post_pointer(post.id)),
         ])?;
-        self.count(post.project_id, Counts { members: 0, posts: -1 })
+        self.count(post.project_id, Counts { posts: -1, ..Counts::default() })
     }
 
     async fn list_for_project(&mut self, query: &ProjectPostsQuery) -> Result<Page<PostView>, StorageError> {

@@ -1,7 +1,8 @@
 //! `ProjectRepository` on DynamoDB. A project's partition holds the project item (with exact
-//! `member_count` and `post_count`, changed in the transaction of the write they count), its
-//! members and its posts. A person's projects are read from membership copies in that person's
-//! partition, ordered by the project's creation through the `by_order` local index.
+//! `member_count`, `post_count` and `file_bytes`, changed in the transaction of the write they
+//! count), its members, its posts and its files. A person's projects are read from membership
+//! copies in that person's partition, ordered by the project's creation through the `by_order`
+//! local index.
 
 use async_trait::async_trait;
 use domain::ports::ProjectRepository;
@@ -130,8 +131,8 @@ impl ProjectRepository for DynamoUnit {
     }
 
     /// Marks the project deleted (from then on every read treats it as gone) and records it in
-    /// the deletions partition, in one transaction; its members and posts are removed after the
-    /// commit, however many there are (see `deletion.rs`).
+    /// the deletions partition, in one transaction; its members, posts and files are removed
+    /// after the commit, however many there are (see `deletion.rs`).
     async fn delete(&mut self, id: ProjectId, expected_version: i64) -> Result<(), StorageError> {
         let now = millis(OffsetDateTime::now_utc());
         self.write([

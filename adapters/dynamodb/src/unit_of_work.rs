@@ -7,14 +7,17 @@ use std::collections::HashMap;
 use application::ports::{IdempotentAnswers, UnitOfWork, MAX_WRITES_PER_UNIT};
 use application::ErrorChain;
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use domain::ports::{MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository};
+use domain::ports::{
+    FileRepository, MemberRepository, PostRepository, ProjectRepository, RefreshTokenRepository, UserRepository,
+};
 use domain::projects::{Project, ProjectId};
 use domain::users::{User, UserId};
 use domain::StorageError;
 
 use crate::item::n;
-use crate::keys::Key;
+use crate::keys::{Key, DELETING, FILE_BYTES};
 use crate::table::Table;
 use crate::writes::{send, Failure, Write};
 
@@ -23,6 +26,22 @@ use crate::writes::{send, Failure, Write};
 pub(crate) struct Counts {
     pub members: i64,
     pub posts: i64,
+    /// The change of the project's `file_bytes`.
+    pub file_bytes: i64,
+    /// The smallest quota an insert of this unit gave: the project's total after the change must
+    /// be at most this.
+    pub quota: Option<u64>,
+}
+
+impl Counts {
+    /// Whether adding `bytes` to this unit's change keeps it within `quota` (and within every
+    /// quota of the unit's earlier inserts). Decides the insert at once, and guarantees that the
+    /// quota's condition at commit (`file_bytes <= quota - change`) never compares with a
+    /// negative bound, which a project without files would pass.
+    pub(crate) fn admits(&self, bytes: i64, quota: u64) -> bool {
+        let quota = self.quota.map_or(quota, |earlier| earlier.min(quota));
+        i128::from(self.file_bytes) + i128::from(bytes) <= i128::from(quota)
+    }
 }
 
 pub struct DynamoUnit {
@@ -92,7 +111,17 @@ impl DynamoUnit {
         let counts = self.counts.entry(project).or_default();
         counts.members += change.members;
         counts.posts += change.posts;
+        counts.file_bytes += change.file_bytes;
+        counts.quota = match (counts.quota, change.quota) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         Ok(())
+    }
+
+    /// The counter changes buffered so far for `project`.
+    pub(crate) fn counted(&self, project: ProjectId) -> Counts {
+        self.counts.get(&project).copied().unwrap_or_default()
     }
 
     pub(crate) fn delete_project_later(&mut self, project: ProjectId) {
@@ -101,25 +130,45 @@ impl DynamoUnit {
 
     /// The buffered writes with the counters applied: folded into the project's Put when the
     /// project is created in this unit (one transaction may not touch an item twice), else one
-    /// conditional `ADD` that also proves the project still exists.
+    /// conditional `ADD` that also proves the project still exists — and, when files were added,
+    /// that its total stays within the quota.
     fn finished_writes(mut self) -> Result<(Table, Vec<Write>, Vec<ProjectId>), StorageError> {
         let mut counts: Vec<_> = self.counts.drain().collect();
         counts.sort_by_key(|(id, _)| id.0);
         for (project, change) in counts {
             let key = Key::project(project);
+            let deltas =
+                [("member_count", change.members), ("post_count", change.posts), (FILE_BYTES, change.file_bytes)];
             if let Some(item) = self.writes.iter_mut().filter(|w| w.key == key).find_map(Write::put_item_mut) {
-                for (attribute, delta) in [("member_count", change.members), ("post_count", change.posts)] {
+                // A new project: `admits` kept its files within the quota already.
+                for (attribute, delta) in deltas {
                     let current = item.get(attribute).and_then(|v| v.as_n().ok()).and_then(|v| v.parse::<i64>().ok());
-                    item.insert(attribute.to_owned(), n(current.unwrap_or(0) + delta));
+                    if current.is_some() || delta != 0 {
+                        item.insert(attribute.to_owned(), n(current.unwrap_or(0) + delta));
+                    }
                 }
             } else {
-                self.writes.push(
-                    Write::update(key, "ADD member_count :m, post_count :p")
-                        .when("attribute_exists(pk) AND attribute_not_exists(#deleting)", Failure::ConditionFailed)
-                        .name("#deleting", crate::keys::DELETING)
-                        .value(":m", n(change.members))
-                        .value(":p", n(change.posts)),
-                );
+                let files = change.file_bytes != 0 || change.quota.is_some();
+                let expression = match files {
+                    true => "ADD member_count :m, post_count :p, #bytes :bytes",
+                    false => "ADD member_count :m, post_count :p",
+                };
+                let mut write = Write::update(key, expression)
+                    .name("#deleting", DELETING)
+                    .value(":m", n(change.members))
+                    .value(":p", n(change.posts));
+                let mut condition = "attribute_exists(pk) AND attribute_not_exists(#deleting)".to_owned();
+                let mut failure = Failure::ConditionFailed;
+                if files {
+                    write = write.name("#bytes", FILE_BYTES).value(":bytes", n(change.file_bytes));
+                }
+                if let Some(quota) = change.quota {
+                    let max = i128::from(quota) - i128::from(change.file_bytes);
+                    condition.push_str(" AND (attribute_not_exists(#bytes) OR #bytes <= :max)");
+                    write = write.value(":max", AttributeValue::N(max.to_string()));
+                    failure = Failure::ProjectQuota;
+                }
+                self.writes.push(write.when(condition, failure));
             }
         }
         if self.writes.len() > MAX_WRITES_PER_UNIT {
@@ -159,12 +208,12 @@ impl UnitOfWork for DynamoUnit {
         self
     }
 
-    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
+    fn files(&mut self) -> &mut dyn FileRepository {
         self
     }
 
-    fn files(&mut self) -> &mut dyn domain::ports::FileRepository {
-        todo!("TEMP STUB")
+    fn idempotency(&mut self) -> &mut dyn IdempotentAnswers {
+        self
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
@@ -178,5 +227,24 @@ impl UnitOfWork for DynamoUnit {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_units_uploads_stay_within_the_smallest_quota_it_was_given() {
+        let none = Counts::default();
+        assert!(none.admits(100, 100));
+        assert!(!none.admits(101, 100));
+        let one = Counts { file_bytes: 10, quota: Some(15), ..Counts::default() };
+        assert!(one.admits(5, 100));
+        assert!(!one.admits(6, 100), "the earlier, smaller quota holds");
+        assert!(!one.admits(1, 10));
+        let deleted = Counts { file_bytes: -50, ..Counts::default() };
+        assert!(deleted.admits(60, 10), "bytes given back in the unit count");
+        assert!(Counts::default().admits(i64::MAX, u64::MAX));
     }
 }

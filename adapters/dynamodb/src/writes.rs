@@ -8,14 +8,19 @@
 use std::collections::HashMap;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, ReturnValuesOnConditionCheckFailure, TransactWriteItem, Update,
+};
 use domain::{Conflict, StorageError};
 
 use crate::capacity::{self, Consumed};
 use crate::errors::{is_condition_failure, is_transient, sdk_error};
 use crate::item::Item;
-use crate::keys::Key;
+use crate::keys::{Key, DELETING};
 use crate::table::Table;
 
 /// What it means when a write's condition does not hold.
@@ -25,15 +30,29 @@ pub(crate) enum Failure {
     ConditionFailed,
     /// The idempotency claim whose answer this unit stores is no longer held by its holder.
     ClaimLost,
+    /// A project's update that adds file bytes: `ConditionFailed` when the project is gone or its
+    /// deletion has begun, else the quota was passed. The item the condition found decides (the
+    /// write asks for it with `ReturnValuesOnConditionCheckFailure=ALL_OLD`).
+    ProjectQuota,
 }
 
 impl Failure {
-    fn error(self) -> StorageError {
+    /// The error, from the item the failed condition found when the failure needs it.
+    fn error(self, found: Option<&Item>) -> StorageError {
         match self {
             Failure::Conflict(conflict) => StorageError::Conflict(conflict),
             Failure::ConditionFailed => StorageError::ConditionFailed,
             Failure::ClaimLost => StorageError::ClaimLost,
+            Failure::ProjectQuota => match found {
+                Some(project) if !project.contains_key(DELETING) => StorageError::Conflict(Conflict::QuotaExceeded),
+                // No item: the project does not exist (a missing item has no old values).
+                _ => StorageError::ConditionFailed,
+            },
         }
+    }
+
+    fn needs_found_item(self) -> bool {
+        self == Failure::ProjectQuota
     }
 }
 
@@ -109,11 +128,20 @@ impl Write {
         self.condition.as_ref().map(|(c, _)| c.clone())
     }
 
-    fn failure(&self) -> StorageError {
+    /// What the failed condition means, given the item it found (when the call returned one).
+    fn failure(&self, found: Option<&Item>) -> StorageError {
         match self.condition {
-            Some((_, failure)) => failure.error(),
+            Some((_, failure)) => failure.error(found),
             None => StorageError::ConditionFailed,
         }
+    }
+
+    /// `ALL_OLD` when the meaning of a failed condition depends on the item it found.
+    fn found_on_failure(&self) -> Option<ReturnValuesOnConditionCheckFailure> {
+        self.condition
+            .as_ref()
+            .filter(|(_, failure)| failure.needs_found_item())
+            .map(|_| ReturnValuesOnConditionCheckFailure::AllOld)
     }
 
     fn loses_a_claim(&self) -> bool {
@@ -131,6 +159,7 @@ impl Write {
                     .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
+                    .set_return_values_on_condition_check_failure(self.found_on_failure())
                     .build()
                     .map_err(built)?,
             ),
@@ -142,6 +171,7 @@ impl Write {
                     .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
+                    .set_return_values_on_condition_check_failure(self.found_on_failure())
                     .build()
                     .map_err(built)?,
             ),
@@ -152,6 +182,7 @@ impl Write {
                     .set_condition_expression(self.condition())
                     .set_expression_attribute_names(self.names())
                     .set_expression_attribute_values(self.values())
+                    .set_return_values_on_condition_check_failure(self.found_on_failure())
                     .build()
                     .map_err(built)?,
             ),
@@ -181,6 +212,10 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
             Op::Put(item) => settle(
                 write,
                 call,
+                |e| match e {
+                    PutItemError::ConditionalCheckFailedException(failed) => failed.item.clone(),
+                    _ => None,
+                },
                 client
                     .put_item()
                     .table_name(name)
@@ -188,6 +223,7 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .set_return_values_on_condition_check_failure(write.found_on_failure())
                     .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
@@ -195,6 +231,10 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
             Op::Update(expression) => settle(
                 write,
                 call,
+                |e| match e {
+                    UpdateItemError::ConditionalCheckFailedException(failed) => failed.item.clone(),
+                    _ => None,
+                },
                 client
                     .update_item()
                     .table_name(name)
@@ -203,6 +243,7 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .set_return_values_on_condition_check_failure(write.found_on_failure())
                     .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
@@ -210,6 +251,10 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
             Op::Delete => settle(
                 write,
                 call,
+                |e| match e {
+                    DeleteItemError::ConditionalCheckFailedException(failed) => failed.item.clone(),
+                    _ => None,
+                },
                 client
                     .delete_item()
                     .table_name(name)
@@ -217,6 +262,7 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
                     .set_condition_expression(write.condition())
                     .set_expression_attribute_names(write.names())
                     .set_expression_attribute_values(write.values())
+                    .set_return_values_on_condition_check_failure(write.found_on_failure())
                     .return_consumed_capacity(capacity::TOTAL)
                     .send()
                     .await,
@@ -226,8 +272,14 @@ async fn send_one(table: &Table, operation: &'static str, write: &Write) -> Resu
     .await
 }
 
-/// A single write's outcome: a failed condition means what the write says it means.
-fn settle<O, E, R>(write: &Write, call: &str, result: Result<O, SdkError<E, R>>) -> Result<(), StorageError>
+/// A single write's outcome: a failed condition means what the write says it means, given the
+/// item it found (`found` takes it out of the call's error).
+fn settle<O, E, R>(
+    write: &Write,
+    call: &str,
+    found: impl FnOnce(&E) -> Option<Item>,
+    result: Result<O, SdkError<E, R>>,
+) -> Result<(), StorageError>
 where
     O: Consumed,
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
@@ -238,7 +290,7 @@ where
             capacity::record("write", &output);
             Ok(())
         }
-        Err(e) if is_condition_failure(&e) => Err(write.failure()),
+        Err(e) if is_condition_failure(&e) => Err(write.failure(e.as_service_error().and_then(found).as_ref())),
         Err(e) => Err(sdk_error(call, e)),
     }
 }
@@ -261,28 +313,57 @@ async fn send_transaction(table: &Table, operation: &'static str, writes: &[Writ
             }
             Err(err) => err,
         };
-        let reasons = match err.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None").to_owned()).collect()
-            }
+        // Each action's reason code, and the item its failed condition found when it asked.
+        let reasons: Vec<(String, Option<Item>)> = match err.as_service_error() {
+            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+                .cancellation_reasons()
+                .iter()
+                .map(|r| (r.code().unwrap_or("None").to_owned(), r.item().cloned()))
+                .collect(),
             _ => Vec::new(),
         };
         if reasons.is_empty() {
             return Err(sdk_error("TransactWriteItems", err));
         }
-        let failed: Vec<&Write> =
-            writes.iter().zip(&reasons).filter(|(_, code)| *code == "ConditionalCheckFailed").map(|(w, _)| w).collect();
+        let failed: Vec<(&Write, Option<&Item>)> = writes
+            .iter()
+            .zip(&reasons)
+            .filter(|(_, (code, _))| code == "ConditionalCheckFailed")
+            .map(|(w, (_, found))| (w, found.as_ref()))
+            .collect();
         // A lost claim wins: the caller must learn that another request answers for its key, not
         // take a condition that failed beside it for its own (a refresh would call it reuse).
-        if let Some(write) = failed.iter().find(|w| w.loses_a_claim()).or(failed.first()) {
-            return Err(write.failure());
+        if let Some((write, found)) = failed.iter().find(|(w, _)| w.loses_a_claim()).or(failed.first()) {
+            return Err(write.failure(*found));
         }
-        let context = format!("TransactWriteItems cancelled: {reasons:?}");
-        if reasons.iter().any(|code| is_transient(code)) {
+        let codes: Vec<&str> = reasons.iter().map(|(code, _)| code.as_str()).collect();
+        let context = format!("TransactWriteItems cancelled: {codes:?}");
+        if codes.iter().any(|code| is_transient(code)) {
             Err(StorageError::unavailable_from(context, err))
         } else {
             Err(StorageError::backend_from(context, err))
         }
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::item::{n, s};
+
+    #[test]
+    fn a_refused_upload_is_a_full_project_only_when_the_project_was_found_live() {
+        let project = Item::from([("pk".to_owned(), s("PROJECT#1")), ("file_bytes".to_owned(), n(90))]);
+        let mut deleting = project.clone();
+        deleting.insert(DELETING.to_owned(), n(1));
+        let error = |found: Option<&Item>| Failure::ProjectQuota.error(found);
+        assert!(matches!(error(Some(&project)), StorageError::Conflict(Conflict::QuotaExceeded)));
+        assert!(matches!(error(Some(&deleting)), StorageError::ConditionFailed));
+        assert!(matches!(error(None), StorageError::ConditionFailed));
+        let write = Write::update(Key::project(domain::projects::ProjectId(uuid::Uuid::nil())), "ADD x :x")
+            .when("c", Failure::ProjectQuota);
+        assert_eq!(write.found_on_failure(), Some(ReturnValuesOnConditionCheckFailure::AllOld));
+        assert_eq!(write.when("c", Failure::ConditionFailed).found_on_failure(), None);
+    }
 }
