@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Files, measured: upload and download throughput (MB/s) and the server's peak RSS while 8
 # clients upload at once, on each blob store (the filesystem, and S3 on a local s3s-fs), for files
-# of 1 MiB and of 25 MiB — the RSS must not grow with the file size (uploads stream).
+# of 1 MiB, 25 MiB (the default limit) and 64 MiB — the RSS must not grow with the file size
+# (uploads stream).
 #
 #   bench/files.sh            (BENCH_CLIENTS, default 8; BENCH_ROUNDS, default 3)
 #
@@ -38,7 +39,7 @@ run() {
     base="http://127.0.0.1:$port"
     rm -rf "$work/run" && mkdir -p "$work/run"
     local flags=(--listen "127.0.0.1:$port" --database-url "sqlite://$work/run/bench.db" --log-format json
-        --project-storage-quota $((1 << 40)) --max-uploads 64)
+        --project-storage-quota $((1 << 40)) --max-uploads 64 --file-max-bytes $((64 << 20)))
     if [ "$store" = s3 ]; then
         flags+=(--blob-store s3 --s3-bucket bench --s3-endpoint "$s3" --s3-force-path-style)
     else
@@ -88,7 +89,7 @@ run() {
 echo "| store | uploads at once | upload MB/s | download MB/s | RSS idle (MB) | peak RSS (MB) |"
 echo "|---|---|---|---|---|---|"
 for store in fs s3; do
-    for size in 1 25; do
+    for size in 1 25 64; do
         run "$store" "$size"
     done
 done

@@ -15,9 +15,15 @@ use crate::errors::{odd, sdk_error};
 use crate::Bucket;
 
 /// The size of every part but the last. S3 wants 5 MiB to 5 GiB per part and at most 10,000 parts,
-/// so 8 MiB parts carry files up to 78 GiB. A write holds at most one part (and one chunk) in
-/// memory.
+/// so 8 MiB parts carry files up to 78 GiB. A write holds at most one part being sent and the
+/// start of the next (a chunk) in memory, whatever the file's size.
 pub(crate) const PART: usize = 8 << 20;
+
+/// Room for a part and the chunk that passes it. Pages of it that are never written are never
+/// resident: a small file costs what it holds.
+fn part_buffer() -> BytesMut {
+    BytesMut::with_capacity(PART + (1 << 20))
+}
 
 pub(crate) async fn put(bucket: &Bucket, key: String, bytes: ByteStream, limit: u64) -> Result<StoredBlob, BlobError> {
     let mut multipart = None;
@@ -39,7 +45,7 @@ async fn send(
     limit: u64,
     multipart: &mut Option<Multipart>,
 ) -> Result<StoredBlob, BlobError> {
-    let (mut meter, mut pending) = (BlobMeter::new(limit), BytesMut::new());
+    let (mut meter, mut pending) = (BlobMeter::new(limit), part_buffer());
     while let Some(chunk) = bytes.next().await {
         let chunk = chunk?;
         meter.pass(&chunk)?;
@@ -48,6 +54,10 @@ async fn send(
         // one part or less never starts a multipart upload.
         while pending.len() > PART {
             let part = pending.split_to(PART).freeze();
+            // The part keeps its buffer until it is sent; the rest moves to a buffer of its own,
+            // so that no buffer ever grows past a part and a chunk (a growing one doubles).
+            let rest = std::mem::replace(&mut pending, part_buffer());
+            pending.extend_from_slice(&rest);
             let upload = match multipart {
                 Some(upload) => upload,
                 None => multipart.insert(Multipart::start(bucket, key).await?),

@@ -242,7 +242,7 @@ async fn a_keyed_upload_is_replayed_and_another_body_under_its_key_refused() {
         .await
         .expect_problem(422, "idempotency_key_reused");
     let listed = server.walk(&format!("/api/v1/projects/{project}/files"), &ada.access, 10).await;
-    assert_eq!(listed, [first.body.clone()], "one file for the key");
+    assert_eq!(listed, std::slice::from_ref(&first.body), "one file for the key");
 
     // The bytes of the replay and the refusals went again: a sweep with no grace finds nothing.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

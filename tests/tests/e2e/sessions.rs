@@ -53,7 +53,8 @@ async fn tessera_sweep_runs_on_demand_and_leaves_live_logins_alone() {
     let printed = String::from_utf8_lossy(&swept.stdout);
     assert!(swept.status.success(), "{printed}{}", String::from_utf8_lossy(&swept.stderr));
     assert_eq!(
-        printed, "removed 0 refresh tokens, 0 refresh chains, 0 login-attempt windows, 0 idempotency records, 0 orphan blobs\n",
+        printed,
+        "removed 0 refresh tokens, 0 refresh chains, 0 login-attempt windows, 0 idempotency records, 0 orphan blobs\n",
         "nothing expired yet"
     );
     server.post("/api/v1/auth/refresh", None, json!({"refresh_token": ada.refresh})).await.expect(200);
