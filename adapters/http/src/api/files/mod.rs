@@ -12,9 +12,10 @@ use std::sync::Mutex;
 use application::files::{FileService, NewFile, ReceivedFile};
 use application::pagination::Listed;
 use application::AppError;
-use domain::files::{FileId, FileView};
+use domain::files::{FileId, FileView, MediaType};
 use domain::idempotency::Scope;
 use domain::projects::ProjectId;
+use poem::http::StatusCode;
 use poem::web::Data;
 use poem::{Body, Request};
 use poem_openapi::param::{Header, Path, Query};
@@ -27,7 +28,7 @@ use self::ranges::{none_match, parse_range};
 use self::schemas::{FileBody, FilePageBody};
 pub use self::upload_body::{is_upload, BodyIdle};
 use crate::api::json::Serialized;
-use crate::api::problems::{error_set, ApiError};
+use crate::api::problems::{error_set, ApiError, ProblemResponse};
 use crate::api::retries::{answer, answer_for_body, Answered, BodyDigest};
 use crate::api::schemas::inputs::FileNameInput;
 use crate::api::security::BearerAuth;
@@ -35,7 +36,7 @@ use crate::api::tags::ApiTags;
 
 pub struct FilesApi;
 
-error_set!(UploadFileErrors: 400, 401, 403, 404, 409, 413, 422, 500, 503);
+error_set!(UploadFileErrors: 400, 401, 403, 404, 409, 413, 415, 422, 500, 503);
 error_set!(ListFilesErrors: 400, 401, 404, 500, 503);
 error_set!(GetFileErrors: 400, 401, 404, 500, 503);
 error_set!(DownloadFileErrors: 400, 401, 404, 416, 500, 503);
@@ -106,6 +107,12 @@ impl FilesApi {
         let limit = files.settings().max_bytes;
         if upload_body::announced_length(req).is_some_and(|length| length > limit) {
             return Err(AppError::UploadTooLarge { limit }.into());
+        }
+        // Any media type is welcome, but it must be one: the header is no field of a 422.
+        if req.content_type().is_some_and(|kind| MediaType::parse(kind).is_err()) {
+            let detail = "The Content-Type is not a media type (`type/subtype`, parameters allowed).";
+            let status = StatusCode::UNSUPPORTED_MEDIA_TYPE;
+            return Err(ProblemResponse::new(status, "unsupported_media_type", "Unsupported media type", detail).into());
         }
         let new = NewFile {
             name: name.0 .0,
