@@ -60,7 +60,10 @@ async fn a_file_goes_up_is_listed_comes_back_byte_for_byte_and_goes() {
     let read = server.get(&format!("/api/v1/files/{id}"), Some(&vic.access)).await;
     read.expect(200);
     assert_eq!(read.body, file);
-    let second = uploaded(&server, &ada, &project, "empty", b"").await;
+    let bare =
+        server.upload(&ada, &project, "empty", b"", UploadOptions { bare: true, ..UploadOptions::default() }).await;
+    bare.expect(201);
+    let second = bare.body.clone();
     assert_eq!(second["size"], 0);
     assert_eq!(second["content_type"], "application/octet-stream");
     let listed = server.walk(&format!("/api/v1/projects/{project}/files"), &vic.access, 1).await;
