@@ -34,6 +34,8 @@ pub enum Conflict {
     SlugTaken,
     /// The project's files would pass its storage quota.
     QuotaExceeded,
+    /// A file with this id is stored already (a direct upload completed twice).
+    FileExists,
 }
 
 /// The failure underneath a [`StorageError`] — the driver's or the SDK's own error, kept whole so

@@ -136,9 +136,9 @@ impl FileRepository for DynamoUnit {
         }
         self.write([
             Write::put(Key::file(file.project_id, file.id), file_item(file))
-                .when("attribute_not_exists(pk)", Failure::ConditionFailed),
+                .when("attribute_not_exists(pk)", Failure::Conflict(Conflict::FileExists)),
             Write::put(Key::file_pointer(file.id), pointer_item(file))
-                .when("attribute_not_exists(pk)", Failure::ConditionFailed),
+                .when("attribute_not_exists(pk)", Failure::Conflict(Conflict::FileExists)),
         ])?;
         self.count(file.project_id, Counts { file_bytes: size, quota: Some(quota), ..Counts::default() })
     }

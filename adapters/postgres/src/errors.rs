@@ -19,6 +19,9 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
                 (ErrorKind::UniqueViolation, Some("posts_project_slug_key")) => {
                     return StorageError::Conflict(Conflict::SlugTaken);
                 }
+                (ErrorKind::UniqueViolation, Some("files_pkey")) => {
+                    return StorageError::Conflict(Conflict::FileExists);
+                }
                 // A write that refers to a row deleted meanwhile (a post of a deleted project).
                 (ErrorKind::ForeignKeyViolation, _) => return StorageError::ConditionFailed,
                 _ => {}

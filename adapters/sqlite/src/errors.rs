@@ -25,6 +25,9 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
                 if message.contains("posts.project_id, posts.slug") {
                     return StorageError::Conflict(Conflict::SlugTaken);
                 }
+                if message.contains("files.id") {
+                    return StorageError::Conflict(Conflict::FileExists);
+                }
             }
             // A write that refers to a row deleted meanwhile (a post or member of a deleted project).
             if db.kind() == ErrorKind::ForeignKeyViolation {

@@ -207,6 +207,21 @@ pub async fn a_file_is_deleted_once(storage: &dyn Storage) {
     assert_eq!(reader.files().get(kept.id).await.unwrap(), Some(kept));
 }
 
+/// A second file under a stored file's id (a direct upload completed twice) is a conflict of its
+/// own, at the write or at the commit, and leaves the first file and the project's total as they were.
+pub async fn a_second_file_under_a_stored_id_is_refused(storage: &dyn Storage) {
+    let ada = stored_user(storage, "ada").await;
+    let project = stored_project(storage, &ada, "Apollo", 0).await;
+    let file = new_file(&project, &ada, "first", 60, 1);
+    insert_file(storage, &file, 100).await.unwrap();
+    let mut again = new_file(&project, &ada, "again", 10, 2);
+    again.id = file.id;
+
+    assert_matches!(insert_file(storage, &again, 100).await, Err(StorageError::Conflict(Conflict::FileExists)));
+    assert_eq!(storage.read().await.unwrap().files().get(file.id).await.unwrap(), Some(file));
+    insert_file(storage, &new_file(&project, &ada, "fits", 40, 3), 100).await.unwrap();
+}
+
 /// Dropped and failed units leave neither the file nor its bytes in the project's total.
 pub async fn a_file_written_in_a_unit_that_does_not_commit_counts_nothing(storage: &dyn Storage) {
     let ada = stored_user(storage, "ada").await;
