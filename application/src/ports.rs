@@ -8,7 +8,7 @@
 //! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`IdempotencyRecords`], [`UnitOfWork`] → [`IdempotentAnswers`] | claims and stored answers of requests with an `Idempotency-Key`; an answer with an effect is written in the effect's own unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
-//! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out | `adapters/blob-fs`, `adapters/blob-s3` |
+//! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out, or presigned requests for clients to send them straight (S3) | `adapters/blob-fs`, `adapters/blob-s3` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
 //! | [`TokenIssuer`] | access tokens (JWT) and refresh-token secrets | `adapters/security` |
 //! | [`CursorCodec`] | sealing adapter continuations into signed public cursors | `adapters/security` |
@@ -30,7 +30,7 @@
 
 use async_trait::async_trait;
 use domain::auth::{ChainId, TokenHash};
-use domain::files::FileId;
+use domain::files::{FileId, Sha256Digest};
 use domain::idempotency::{ClaimOutcome, ClaimRequest, Completion, Holder, RecordKey};
 use domain::login_attempts::{AttemptKey, Reservation};
 pub use domain::ports::{
@@ -311,6 +311,16 @@ pub struct BlobRead {
     pub bytes: ByteStream,
 }
 
+/// A request signed for someone else to send, straight to the blob store: its URL, its method,
+/// the headers it must carry as they are (they are signed), and when the signature lapses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedRequest {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub expires_at: OffsetDateTime,
+}
+
 /// Where files' bytes live (DESIGN.md, "Files"), keyed by the file's id only. The metadata commit
 /// comes after [`BlobStore::put`] and a failed commit deletes the blob, so a reader never meets
 /// metadata without bytes; what a crash leaves is a blob nothing references, which the sweep
@@ -333,4 +343,33 @@ pub trait BlobStore: Send + Sync {
     /// Up to `limit` blobs with ids after `after` (in id order), each with when it was written:
     /// how the sweep finds blobs that no metadata references.
     async fn list(&self, after: Option<FileId>, limit: u32) -> Result<Vec<(FileId, OffsetDateTime)>, BlobError>;
+
+    /// Whether this store hands out presigned requests: MUST be `true` exactly when
+    /// [`BlobStore::presign_get`] and [`BlobStore::presign_put`] answer `Some`.
+    fn presigns(&self) -> bool;
+
+    /// A GET of the blob under `id` that anyone holding it may send for `ttl`, answered with
+    /// `content_type` and `content_disposition` as its headers; `None` when this store cannot
+    /// presign. Whether the blob exists is not checked.
+    async fn presign_get(
+        &self,
+        id: FileId,
+        ttl: std::time::Duration,
+        content_type: &str,
+        content_disposition: &str,
+    ) -> Result<Option<PresignedRequest>, BlobError>;
+
+    /// A PUT under `id` that anyone holding it may send for `ttl`, stored as [`BlobStore::put`]
+    /// stores (whole or not at all); `None` when this store cannot presign. Its signed headers
+    /// fix the body's length (`size`), media type and SHA-256 (`sha256`, where the store can
+    /// check one), so that nothing else can be stored with it — not even after the upload was
+    /// accepted, while the URL still works. The caller still reads the blob back and measures it.
+    async fn presign_put(
+        &self,
+        id: FileId,
+        size: u64,
+        content_type: &str,
+        sha256: Sha256Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<PresignedRequest>, BlobError>;
 }

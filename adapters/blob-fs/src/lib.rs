@@ -6,11 +6,12 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use application::files::BlobMeter;
-use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
+use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, PresignedRequest, StoredBlob};
 use async_trait::async_trait;
-use domain::files::FileId;
+use domain::files::{FileId, Sha256Digest};
 use futures::StreamExt;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -152,6 +153,32 @@ impl BlobStore for FsBlobStore {
         found.sort_by_key(|(id, _)| *id);
         found.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
         Ok(found)
+    }
+
+    /// Nobody but this process reaches the directory: there is no URL to hand out.
+    fn presigns(&self) -> bool {
+        false
+    }
+
+    async fn presign_get(
+        &self,
+        _: FileId,
+        _: Duration,
+        _: &str,
+        _: &str,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        Ok(None)
+    }
+
+    async fn presign_put(
+        &self,
+        _: FileId,
+        _: u64,
+        _: &str,
+        _: Sha256Digest,
+        _: Duration,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        Ok(None)
     }
 }
 

@@ -3,6 +3,9 @@
 //! part, a multipart upload above, see [`upload`]), each object encrypted at rest by S3 (SSE-S3,
 //! AES256) unless that is turned off for a server without it; reads are ranged GETs streamed back.
 //!
+//! Presigned GETs (`--files-redirect`) and PUTs (direct uploads) are signed here ([`presign`]) and
+//! sent by clients to S3 itself; they need no permission beyond `s3:GetObject` and `s3:PutObject`.
+//!
 //! The bucket should carry an `AbortIncompleteMultipartUpload` lifecycle rule: an abandoned upload
 //! is aborted here, but an abort can fail (or a timed-out CreateMultipartUpload may have happened),
 //! and the rule is what catches that. The role needs `s3:PutObject`, `s3:GetObject`,
@@ -10,16 +13,17 @@
 //! on the bucket.
 
 mod errors;
+mod presign;
 mod upload;
 
 use std::time::Duration;
 
-use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
+use application::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, PresignedRequest, StoredBlob};
 use async_trait::async_trait;
 use aws_sdk_s3::error::ProvideErrorMetadata;
 use aws_sdk_s3::types::ServerSideEncryption;
 use aws_sdk_s3::Client;
-use domain::files::FileId;
+use domain::files::{FileId, Sha256Digest};
 use futures::StreamExt;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -191,6 +195,31 @@ impl BlobStore for S3BlobStore {
         }
         found.truncate(wanted);
         Ok(found)
+    }
+
+    fn presigns(&self) -> bool {
+        true
+    }
+
+    async fn presign_get(
+        &self,
+        id: FileId,
+        ttl: Duration,
+        content_type: &str,
+        content_disposition: &str,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        presign::get(&self.bucket, self.key(id), ttl, content_type, content_disposition).await.map(Some)
+    }
+
+    async fn presign_put(
+        &self,
+        id: FileId,
+        size: u64,
+        content_type: &str,
+        sha256: Sha256Digest,
+        ttl: Duration,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        presign::put(&self.bucket, self.key(id), size, content_type, sha256, ttl).await.map(Some)
     }
 }
 
