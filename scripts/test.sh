@@ -61,7 +61,7 @@ AWS_ACCESS_KEY_ID=tessera AWS_SECRET_ACCESS_KEY=tessera-local AWS_REGION=us-east
     -p tessera-tests --test blob_stores --test s3
 echo "== the files end-to-end tests on SQLite with the S3 blob store (the other runs use the filesystem)"
 AWS_ACCESS_KEY_ID=tessera AWS_SECRET_ACCESS_KEY=tessera-local AWS_REGION=us-east-1 TESSERA_TEST_S3_ENDPOINT=$s3 \
-    TESSERA_TEST_FILE_STORE=s3 TESSERA_TEST_BACKEND=sqlite run_counted "$(count_in tests/tests/e2e/files.rs)" \
+    TESSERA_TEST_FILE_STORE=s3 TESSERA_TEST_BACKEND=sqlite run_counted "$(count_in tests/tests/e2e/files.rs tests/tests/e2e/files/direct.rs)" \
     -p tessera-tests --test e2e -- files::
 
 for backend in $backends; do

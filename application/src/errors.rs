@@ -13,6 +13,8 @@ pub enum Resource {
     Member,
     Post,
     File,
+    /// A direct upload's id: one this server did not issue to the caller, or whose time is up.
+    Upload,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -50,6 +52,12 @@ pub enum AppError {
     /// A file's bytes stopped arriving before their end (the client left or sent a broken body).
     #[error("upload interrupted: {0}")]
     UploadInterrupted(String),
+    /// The bytes a direct upload stored are missing or are not those it declared (size, SHA-256).
+    #[error("the uploaded bytes do not match their declaration")]
+    UploadMismatch,
+    /// The configured blob store cannot do this (direct uploads on the filesystem store).
+    #[error("not supported by this deployment")]
+    NotSupported,
     /// The byte range asked for lies outside the file's `size` bytes.
     #[error("range not satisfiable")]
     RangeNotSatisfiable { size: u64 },

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use domain::files::{File, FileId, FileName, FileView, MediaType, ProjectFilesQuery};
 use domain::projects::{ProjectAction, ProjectId};
-use domain::StorageError;
+use domain::{Conflict, StorageError};
 use sha2::{Digest, Sha256};
 
 use crate::auth::Principal;
@@ -16,22 +16,38 @@ pub use crate::blob_meter::BlobMeter;
 use crate::errors::{AppError, ErrorChain, Resource};
 use crate::idempotency::{record, Retry};
 use crate::pagination::{parse_limit, ListKey, Listed, PageRequest};
-use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
+use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, PresignedRequest, StoredBlob};
 use crate::validation::validate;
 use crate::workspace::{permit, require, WorkspaceDeps};
 
-/// Limits on what files may take.
+/// How long a presigned download (`--files-redirect`) works: API.md's "at most 5 minutes".
+pub const DOWNLOAD_URL_TTL: std::time::Duration = std::time::Duration::from_secs(5 * 60);
+/// How long a direct upload's URL, and its `upload_id`, work: API.md's "at most 15 minutes".
+pub const UPLOAD_URL_TTL: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Limits on what files may take, and how their bytes may travel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileSettings {
     /// Largest file accepted, in bytes (API.md: `--file-max-bytes`, 25 MiB).
     pub max_bytes: u64,
     /// Most bytes one project's files may take together (`--project-storage-quota`, 1 GiB).
     pub project_quota: u64,
+    /// Downloads answer with a presigned URL of the blob store instead of the bytes
+    /// (`--files-redirect`; the store must presign).
+    pub redirect: bool,
+    pub download_url_ttl: std::time::Duration,
+    pub upload_url_ttl: std::time::Duration,
 }
 
 impl Default for FileSettings {
     fn default() -> Self {
-        Self { max_bytes: 25 * 1024 * 1024, project_quota: 1024 * 1024 * 1024 }
+        Self {
+            max_bytes: 25 * 1024 * 1024,
+            project_quota: 1024 * 1024 * 1024,
+            redirect: false,
+            download_url_ttl: DOWNLOAD_URL_TTL,
+            upload_url_ttl: UPLOAD_URL_TTL,
+        }
     }
 }
 
@@ -56,6 +72,12 @@ pub struct ReceivedFile {
 }
 
 impl ReceivedFile {
+    /// A file whose bytes were stored (and measured) by other means than
+    /// [`FileService::receive`]: a direct upload's.
+    pub fn new(id: FileId, project: ProjectId, name: FileName, content_type: MediaType, blob: StoredBlob) -> Self {
+        Self { id, project, name, content_type, blob }
+    }
+
     /// What identifies the upload for a retry with its key: its media type and its bytes' digest.
     pub fn fingerprint(&self) -> [u8; 32] {
         let mut digest = Sha256::new();
@@ -109,8 +131,8 @@ impl From<BlobError> for AppError {
 
 #[derive(Clone)]
 pub struct FileService {
-    deps: WorkspaceDeps,
-    blobs: Arc<dyn BlobStore>,
+    pub(crate) deps: WorkspaceDeps,
+    pub(crate) blobs: Arc<dyn BlobStore>,
     settings: FileSettings,
 }
 
@@ -244,6 +266,17 @@ impl FileService {
         }
     }
 
+    /// Where a download of `file` (read by [`FileService::get`]) goes instead of through this
+    /// server, with `content_disposition` as its answer's: a presigned GET when `--files-redirect`
+    /// is on, else `None`.
+    pub async fn redirect(&self, file: &File, content_disposition: &str) -> Result<Option<PresignedRequest>, AppError> {
+        if !self.settings.redirect {
+            return Ok(None);
+        }
+        let ttl = self.settings.download_url_ttl;
+        Ok(self.blobs.presign_get(file.id, ttl, file.content_type.as_str(), content_disposition).await?)
+    }
+
     /// Deletes a file (its uploader, or the project's owner): its metadata first, so that it is
     /// gone for every reader at once, then its bytes (the sweep removes them if that fails).
     pub async fn delete(&self, principal: Principal, id: FileId) -> Result<(), AppError> {
@@ -270,11 +303,15 @@ impl FileService {
     }
 
     async fn failed(&self, id: FileId, err: AppError) -> AppError {
-        self.remove_blob(id).await;
+        // A file under this id is stored already (a direct upload completed twice): these bytes
+        // are that file's.
+        if err != AppError::Conflict(Conflict::FileExists) {
+            self.remove_blob(id).await;
+        }
         err
     }
 
-    async fn remove_blob(&self, id: FileId) {
+    pub(crate) async fn remove_blob(&self, id: FileId) {
         if let Err(err) = self.blobs.delete(id).await {
             tracing::warn!(file = %id, error = %ErrorChain(&err), "a blob was left for the sweep");
         }

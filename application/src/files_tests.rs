@@ -30,7 +30,7 @@ fn service() -> (FileService, Arc<FakeStorage>, Arc<Blobs>) {
         cursors: Arc::new(MockCursorCodec::new()),
     };
     let blobs = Arc::new(Blobs::default());
-    let settings = FileSettings { max_bytes: 10, project_quota: 100 };
+    let settings = FileSettings { max_bytes: 10, project_quota: 100, ..FileSettings::default() };
     (FileService::new(deps, blobs.clone(), settings), storage, blobs)
 }
 

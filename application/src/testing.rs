@@ -23,7 +23,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::files::BlobMeter;
-use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, StoredBlob};
+use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, PresignedRequest, StoredBlob};
 use crate::ports::{ExpiredSessions, IdempotencyRecords, IdempotentAnswers, LoginAttempts, MockClock};
 use crate::ports::{MockExpiredSessions, MockIdempotencyRecords, MockLoginAttempts, Storage, UnitOfWork};
 use domain::idempotency::Completion;
@@ -389,6 +389,8 @@ pub struct Blobs {
     pub deleted: Mutex<Vec<FileId>>,
     /// When each blob was written (`NOW` unless set).
     pub written: Mutex<HashMap<FileId, OffsetDateTime>>,
+    /// Hands out presigned requests (as S3 does), or not (as the filesystem store does).
+    pub presigning: bool,
 }
 
 #[async_trait]
@@ -425,5 +427,40 @@ impl BlobStore for Blobs {
         let mut ids: Vec<FileId> = self.stored.lock().unwrap().keys().copied().filter(|id| Some(*id) > after).collect();
         ids.sort();
         Ok(ids.into_iter().take(limit as usize).map(|id| (id, written.get(&id).copied().unwrap_or(NOW))).collect())
+    }
+
+    fn presigns(&self) -> bool {
+        self.presigning
+    }
+
+    async fn presign_get(
+        &self,
+        id: FileId,
+        ttl: std::time::Duration,
+        content_type: &str,
+        content_disposition: &str,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        Ok(self.presigning.then(|| PresignedRequest {
+            url: format!("https://blobs.test/{id}?type={content_type}&disposition={content_disposition}"),
+            method: "GET".into(),
+            headers: Vec::new(),
+            expires_at: NOW + ttl,
+        }))
+    }
+
+    async fn presign_put(
+        &self,
+        id: FileId,
+        size: u64,
+        content_type: &str,
+        sha256: domain::files::Sha256Digest,
+        ttl: std::time::Duration,
+    ) -> Result<Option<PresignedRequest>, BlobError> {
+        Ok(self.presigning.then(|| PresignedRequest {
+            url: format!("https://blobs.test/{id}?sha256={}", sha256.to_hex()),
+            method: "PUT".into(),
+            headers: vec![("content-length".into(), size.to_string()), ("content-type".into(), content_type.into())],
+            expires_at: NOW + ttl,
+        }))
     }
 }

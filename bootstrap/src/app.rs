@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use application::auth::{AuthDeps, AuthService, AuthSettings};
-use application::files::{FileService, FileSettings};
+use application::files::{FileService, FileSettings, DOWNLOAD_URL_TTL, UPLOAD_URL_TTL};
 use application::health::HealthService;
 use application::idempotency::{Retries, RetrySettings};
 use application::login_limit::LoginLimit;
@@ -73,6 +73,12 @@ impl App {
             },
         );
         let blobs = crate::blobs::open(config).await?;
+        if config.files_redirect && !blobs.presigns() {
+            return Err(BootError::Config(
+                "--files-redirect needs a blob store that presigns URLs (--blob-store s3); the fs store has none"
+                    .into(),
+            ));
+        }
         let sweep_settings = SweepSettings {
             blob_grace: time::Duration::seconds(i64::from(config.orphan_blob_grace)),
             ..SweepSettings::default()
@@ -101,7 +107,13 @@ impl App {
             files: FileService::new(
                 workspace,
                 blobs,
-                FileSettings { max_bytes: config.file_max_bytes, project_quota: config.project_storage_quota },
+                FileSettings {
+                    max_bytes: config.file_max_bytes,
+                    project_quota: config.project_storage_quota,
+                    redirect: config.files_redirect,
+                    download_url_ttl: DOWNLOAD_URL_TTL,
+                    upload_url_ttl: UPLOAD_URL_TTL,
+                },
             ),
             health: HealthService::new(storage),
             metrics: MetricsRender(Arc::new(move || metrics.render())),

@@ -264,6 +264,12 @@ pub struct Config {
           value_parser = BoolishValueParser::new())]
     pub s3_force_path_style: bool,
 
+    /// Answer downloads with 307 to a presigned URL of the bytes (valid 5 minutes) instead of
+    /// sending them through this server: S3 only (refused at startup with the fs store).
+    #[arg(long, env = "TESSERA_FILES_REDIRECT", hide_env_values = true, global = true, action = ArgAction::SetTrue,
+          value_parser = BoolishValueParser::new())]
+    pub files_redirect: bool,
+
     /// Largest file accepted, in bytes; a larger upload is answered 413 as soon as it passes it.
     #[arg(long, env = "TESSERA_FILE_MAX_BYTES", hide_env_values = true, default_value_t = 25 * 1024 * 1024, global = true,
           value_parser = clap::value_parser!(u64).range(1..))]

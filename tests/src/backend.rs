@@ -147,6 +147,9 @@ pub fn blob_store_arguments(c: &Config) -> Vec<String> {
     if c.s3_force_path_style {
         args.push("--s3-force-path-style".into());
     }
+    if c.files_redirect {
+        args.push("--files-redirect".into());
+    }
     let optional = [
         ("--files-dir", c.files_dir.as_ref().map(|d| d.display().to_string())),
         ("--s3-bucket", c.s3_bucket.clone()),

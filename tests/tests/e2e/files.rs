@@ -9,6 +9,8 @@ use sha2::{Digest, Sha256};
 use tessera_tests::files::UploadOptions;
 use tessera_tests::http::{Session, TestServer};
 
+mod direct;
+
 const TESSERA: &str = env!("CARGO_BIN_EXE_tessera-under-test");
 
 /// Every byte value, over and over: what a text-minded layer would mangle.

@@ -9,18 +9,18 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use crate::api::auth::AuthApi;
-use crate::api::files::FilesApi;
+use crate::api::files::{DirectUploadsApi, FilesApi};
 use crate::api::members::MembersApi;
 use crate::api::posts::PostsApi;
 use crate::api::projects::ProjectsApi;
 use crate::api::system::SystemApi;
 use crate::api::users::UsersApi;
 
-pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, SystemApi);
+pub type Apis = (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, DirectUploadsApi, SystemApi);
 
 pub fn api_service() -> OpenApiService<Apis, ()> {
     OpenApiService::new(
-        (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, SystemApi),
+        (AuthApi, UsersApi, ProjectsApi, MembersApi, PostsApi, FilesApi, DirectUploadsApi, SystemApi),
         "Tessera",
         env!("CARGO_PKG_VERSION"),
     )

@@ -29,8 +29,18 @@ const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'~');
 
 pub enum Download {
-    Bytes { file: File, read: BlobRead, range: Option<ByteRange> },
-    NotModified { etag: String },
+    Bytes {
+        file: File,
+        read: BlobRead,
+        range: Option<ByteRange>,
+    },
+    NotModified {
+        etag: String,
+    },
+    /// The bytes are at `location`, a presigned URL of the blob store (`--files-redirect`).
+    Redirect {
+        location: String,
+    },
 }
 
 /// The file's `ETag`: its digest, quoted.
@@ -52,6 +62,13 @@ fn insert(response: &mut Response, name: header::HeaderName, value: &str) {
 impl IntoResponse for Download {
     fn into_response(self) -> Response {
         match self {
+            Download::Redirect { location } => {
+                let mut response = Response::builder().status(StatusCode::TEMPORARY_REDIRECT).finish();
+                insert(&mut response, header::LOCATION, &location);
+                // The URL lapses within minutes: nobody may keep the answer.
+                insert(&mut response, header::CACHE_CONTROL, "no-store");
+                response
+            }
             Download::NotModified { etag } => {
                 let mut response = Response::builder().status(StatusCode::NOT_MODIFIED).finish();
                 insert(&mut response, header::ETAG, &etag);
@@ -126,6 +143,13 @@ impl ApiResponse for Download {
                     status_range: None,
                     content: binary(),
                     headers: partial,
+                },
+                MetaResponse {
+                    description: "With `--files-redirect` (S3): the bytes are at `Location`, a presigned URL valid at most 5 minutes that answers `Range` itself",
+                    status: Some(307),
+                    status_range: None,
+                    content: Vec::new(),
+                    headers: vec![header_meta("Location", "The presigned URL of the bytes")],
                 },
                 MetaResponse {
                     description: "`If-None-Match` holds the file's ETag: the copy the client has is current",

@@ -2,6 +2,7 @@
 //! the file itself, streamed to the blob store as it arrives (the edge does not read it first);
 //! a download streams from the store.
 
+mod direct;
 mod download;
 mod ranges;
 pub mod schemas;
@@ -23,7 +24,8 @@ use poem_openapi::payload::Binary;
 use poem_openapi::{ApiResponse, OpenApi};
 use uuid::Uuid;
 
-use self::download::{file_etag, Download};
+pub use self::direct::DirectUploadsApi;
+use self::download::{content_disposition, file_etag, Download};
 use self::ranges::{none_match, parse_range};
 use self::schemas::{FileBody, FilePageBody};
 pub use self::upload_body::{is_upload, BodyIdle};
@@ -177,6 +179,9 @@ impl FilesApi {
     }
 
     /// A file's bytes: whole, or one range (`Range: bytes=FIRST-LAST`)
+    ///
+    /// With `--files-redirect` (S3), `307` to a presigned URL of the bytes, valid 5 minutes, which
+    /// answers the range itself.
     #[oai(path = "/files/:file_id/content", method = "get", operation_id = "download_file")]
     async fn download_file(
         &self,
@@ -195,6 +200,11 @@ impl FilesApi {
         let etag = file_etag(&view.file);
         if none_match(if_none_match.0.as_deref(), &etag) {
             return Ok(Download::NotModified { etag });
+        }
+        // The store answers the range itself.
+        let disposition = content_disposition(view.file.name.as_str());
+        if let Some(presigned) = files.redirect(&view.file, &disposition).await? {
+            return Ok(Download::Redirect { location: presigned.url });
         }
         let range = parse_range(range.0.as_deref()).map(|r| r.resolve(view.file.size)).transpose()?;
         let read = files.open(&view.file, range).await?;

@@ -1,10 +1,15 @@
-//! Response schemas of the files feature (an upload's request body is the file's bytes).
+//! Schemas of the files feature (an upload's request body is the file's bytes; a direct upload's
+//! declaration is JSON).
 
+use std::collections::BTreeMap;
+
+use application::direct_uploads::DirectUpload;
 use domain::files::FileView;
 use poem_openapi::Object;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::api::schemas::inputs::{FileNameInput, MediaTypeInput, Sha256Input};
 use crate::api::users::schemas::ProfileBody;
 
 /// A file's metadata; its bytes are at `/api/v1/files/{id}/content`.
@@ -54,4 +59,48 @@ pub struct FilePageBody {
     /// have a cursor.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
+}
+
+/// A file to upload straight to the blob store: what its bytes will be.
+#[derive(Debug, Object)]
+#[oai(deny_unknown_fields)]
+pub struct CreateUploadRequest {
+    /// The file's name.
+    pub name: FileNameInput,
+    /// The media type it is uploaded with (sent again as the PUT's `Content-Type`).
+    pub content_type: MediaTypeInput,
+    /// In bytes, at most the server's file size limit.
+    #[oai(validator(minimum(value = "0")))]
+    pub size: i64,
+    /// Hex SHA-256 of the bytes.
+    pub sha256: Sha256Input,
+}
+
+/// Where to send a direct upload's bytes, and how to complete it.
+#[derive(Debug, Object, serde::Serialize)]
+#[oai(rename = "DirectUpload")]
+pub struct DirectUploadBody {
+    /// Pass to `POST /api/v1/uploads/{upload_id}/complete` once the bytes are sent.
+    pub upload_id: String,
+    /// The presigned URL to send the bytes to, as the body of one request.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: String,
+    /// Headers the request must carry exactly as given (they are signed).
+    pub headers: BTreeMap<String, String>,
+    /// When the URL, and the upload id, stop working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}
+
+impl From<&DirectUpload> for DirectUploadBody {
+    fn from(upload: &DirectUpload) -> Self {
+        Self {
+            upload_id: upload.upload_id.clone(),
+            url: upload.request.url.clone(),
+            method: upload.request.method.clone(),
+            headers: upload.request.headers.iter().cloned().collect(),
+            expires_at: upload.request.expires_at,
+        }
+    }
 }

@@ -76,10 +76,11 @@ fn describe(status: u16) -> &'static str {
         413 => "Body over the size limit (`payload_too_large`)",
         416 => "The range asks for no byte of the file (`range_not_satisfiable`, with `Content-Range: bytes */SIZE`)",
         415 => "Body is not `application/json` (`unsupported_media_type`)",
-        422 => "Well-formed input that breaks a rule (`validation_failed`; `errors` names each field), or an `Idempotency-Key` that came with another request (`idempotency_key_reused`)",
+        422 => "Well-formed input that breaks a rule (`validation_failed`; `errors` names each field), an `Idempotency-Key` that came with another request (`idempotency_key_reused`), or a direct upload whose bytes are not the declared ones (`upload_mismatch`)",
         429 => "Rate limit hit (`too_many_requests`)",
         503 => "Unavailable for now: `storage_unavailable`, `overloaded` (requests in flight, or password checks queued), `request_timeout` (or `shutting_down` on readiness)",
         500 => "Internal error (`internal`)",
+        501 => "This deployment's blob store does not support it (`not_supported`)",
         _ => "Error",
     }
 }

@@ -14,6 +14,7 @@ fn not_found(resource: Resource) -> ProblemResponse {
         Resource::Member => ("member_not_found", "Member not found"),
         Resource::Post => ("post_not_found", "Post not found"),
         Resource::File => ("file_not_found", "File not found"),
+        Resource::Upload => ("upload_not_found", "Upload not found"),
     };
     ProblemResponse::new(StatusCode::NOT_FOUND, code, title, "It does not exist, or you may not see it.")
 }
@@ -100,6 +101,24 @@ impl From<AppError> for ProblemResponse {
                 "quota_exceeded",
                 "Quota exceeded",
                 "The project's files would pass its storage quota; delete some first.",
+            ),
+            AppError::Conflict(Conflict::FileExists) => ProblemResponse::new(
+                S::CONFLICT,
+                "conflict",
+                "Conflict",
+                "This upload was completed already; its file is at the id it made.",
+            ),
+            AppError::UploadMismatch => ProblemResponse::new(
+                S::UNPROCESSABLE_ENTITY,
+                "upload_mismatch",
+                "Upload mismatch",
+                "The stored bytes are missing or are not the declared ones (size, SHA-256); they were deleted.",
+            ),
+            AppError::NotSupported => ProblemResponse::new(
+                S::NOT_IMPLEMENTED,
+                "not_supported",
+                "Not supported",
+                "This deployment's blob store does not take direct uploads (they need S3).",
             ),
             AppError::UploadTooLarge { limit } => ProblemResponse::new(
                 S::PAYLOAD_TOO_LARGE,

@@ -204,6 +204,15 @@ input_string!(
     FileNameInput { min: Some(1), max: None, pattern: Some(FILE_NAME_PATTERN) }
 );
 input_string!(
+    /// A media type such as `text/plain` (parameters allowed): at most 255 visible ASCII
+    /// characters or spaces.
+    MediaTypeInput { min: Some(1), max: Some(255), pattern: None::<&str> }
+);
+input_string!(
+    /// A SHA-256 digest: 64 hexadecimal digits.
+    Sha256Input { min: Some(64), max: Some(64), pattern: Some("^[0-9a-fA-F]{64}$") }
+);
+input_string!(
     /// At most 100 000 characters; line breaks and tabs are the only control characters.
     PostBodyInput { min: None, max: Some(100_000), pattern: Some(BLOCK_PATTERN) }
 );
