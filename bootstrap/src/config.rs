@@ -293,7 +293,8 @@ pub struct Config {
     pub upload_timeout_ms: u64,
 
     /// How old a stored blob no file references must be before the sweep removes it, in seconds.
-    /// Keep it above --upload-timeout-ms: an upload's bytes wait that long for their metadata.
+    /// Keep it above --upload-timeout-ms and above 15 minutes: an upload's bytes wait that long
+    /// for their metadata, and a direct upload's for its completion.
     #[arg(long, env = "TESSERA_ORPHAN_BLOB_GRACE", hide_env_values = true, default_value_t = 3600, global = true,
           value_parser = clap::value_parser!(u32).range(1..))]
     pub orphan_blob_grace: u32,

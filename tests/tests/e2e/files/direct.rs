@@ -62,6 +62,10 @@ async fn a_direct_upload_becomes_a_file_once_its_bytes_are_sent() {
 
     let begun = begin(&server, &bob, &project, declaration("Bericht – März.pdf", "application/pdf", &data)).await;
 
+    // Without a token both operations are 401, whatever the store.
+    let anonymous = server.post(&format!("/api/v1/projects/{project}/uploads"), None, json!({})).await;
+    anonymous.expect_problem(401, "unauthenticated");
+    server.post("/api/v1/uploads/x/complete", None, json!({})).await.expect_problem(401, "unauthenticated");
     if !on_s3() {
         begun.expect_problem(501, "not_supported");
         return;
