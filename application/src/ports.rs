@@ -7,6 +7,7 @@
 //! | [`Storage`] → [`UnitOfWork`] | transactions; the repositories of `domain::ports` (users, refresh tokens, projects, members, posts, files) are reached only through a unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`LoginAttempts`] | failed password checks, counted outside any unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`IdempotencyRecords`], [`UnitOfWork`] → [`IdempotentAnswers`] | claims and stored answers of requests with an `Idempotency-Key`; an answer with an effect is written in the effect's own unit of work | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
+//! | [`Storage`] → [`RecordScan`] | every stored record, kind by kind (`tessera copy`) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`Storage`] → [`ExpiredSessions`] | removing refresh tokens and chains that can no longer serve (the sweep) | `adapters/sqlite`, `adapters/postgres`, `adapters/dynamodb` |
 //! | [`BlobStore`] | a file's bytes, by the file's id: streamed in (hashed as they pass) and out, or presigned requests for clients to send them straight (S3) | `adapters/blob-fs`, `adapters/blob-s3` |
 //! | [`PasswordHasher`] | Argon2id hashing and verification | `adapters/security` |
@@ -91,6 +92,30 @@ pub trait Storage: Send + Sync {
 
     /// Idempotency claims and the answers of requests with no effect (see [`IdempotencyRecords`]).
     fn idempotency(&self) -> &dyn IdempotencyRecords;
+
+    /// Every stored record, kind by kind, for copying them elsewhere (see [`RecordScan`]).
+    fn export(&self) -> &dyn RecordScan;
+}
+
+/// Reading every stored record of one kind, page after page, outside any unit of work: what
+/// `tessera copy` reads from its source. The other side writes through the repositories' own
+/// inserts, so that every count storage derives (members, posts, a project's file bytes) is
+/// derived there too.
+#[cfg_attr(test, mockall::automock)]
+#[async_trait]
+pub trait RecordScan: Send + Sync {
+    /// At most `limit` records of `kind` after `after` (the `next` of the previous page; `None`
+    /// to start), and where the next page starts — `None` exactly when there is no more. The order
+    /// is the backend's own but stable: a record stored for the whole walk is met exactly once,
+    /// whatever is written meanwhile. Records come whole (password hashes, versions, session
+    /// epochs, every timestamp). What belongs to a project whose deletion has begun is left out.
+    /// MUST return `BadContinuation` for bytes it did not produce.
+    async fn scan(
+        &self,
+        kind: domain::records::RecordKind,
+        after: Option<Continuation>,
+        limit: u32,
+    ) -> Result<domain::records::RecordPage, StorageError>;
 }
 
 /// Idempotency records (API.md, "Idempotent retries"), shared by every instance on the storage.

@@ -25,7 +25,8 @@ use uuid::Uuid;
 use crate::files::BlobMeter;
 use crate::ports::{BlobError, BlobRead, BlobStore, ByteRange, ByteStream, PresignedRequest, StoredBlob};
 use crate::ports::{ExpiredSessions, IdempotencyRecords, IdempotentAnswers, LoginAttempts, MockClock};
-use crate::ports::{MockExpiredSessions, MockIdempotencyRecords, MockLoginAttempts, Storage, UnitOfWork};
+use crate::ports::{MockExpiredSessions, MockIdempotencyRecords, MockLoginAttempts, MockRecordScan, RecordScan};
+use crate::ports::{Storage, UnitOfWork};
 use domain::idempotency::Completion;
 
 mockall::mock! {
@@ -205,6 +206,7 @@ pub struct FakeStorage {
     attempts: LoggedAttempts,
     sessions: MockExpiredSessions,
     records: MockIdempotencyRecords,
+    scan: MockRecordScan,
 }
 
 impl Default for FakeStorage {
@@ -217,6 +219,7 @@ impl Default for FakeStorage {
             down: Default::default(),
             sessions: MockExpiredSessions::new(),
             records: MockIdempotencyRecords::new(),
+            scan: MockRecordScan::new(),
         }
     }
 }
@@ -292,6 +295,10 @@ impl Storage for FakeStorage {
 
     fn idempotency(&self) -> &dyn IdempotencyRecords {
         &self.records
+    }
+
+    fn export(&self) -> &dyn RecordScan {
+        &self.scan
     }
 }
 

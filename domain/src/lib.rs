@@ -14,6 +14,7 @@ pub mod pagination;
 pub mod ports;
 pub mod posts;
 pub mod projects;
+pub mod records;
 mod text;
 pub mod users;
 

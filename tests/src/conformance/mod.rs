@@ -14,6 +14,7 @@ pub mod login_attempts;
 pub mod pages;
 pub mod posts;
 pub mod projects;
+pub mod records;
 pub mod refresh_tokens;
 pub mod units;
 pub mod users;
