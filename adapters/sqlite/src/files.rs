@@ -18,7 +18,8 @@ use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 use crate::users::{profile_columns, profile_from_row};
 
-const COLUMNS: &str = "f.id, f.project_id, f.name, f.content_type, f.size, f.sha256, f.uploader_id, f.created_at";
+pub(crate) const COLUMNS: &str =
+    "f.id, f.project_id, f.name, f.content_type, f.size, f.sha256, f.uploader_id, f.created_at";
 
 fn view_select() -> String {
     format!("SELECT {COLUMNS}, {} FROM files f JOIN users u ON u.id = f.uploader_id", profile_columns("u", "uploader"))
@@ -30,7 +31,7 @@ fn clamped(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-fn file_from_row(row: &SqliteRow) -> Result<File, StorageError> {
+pub(crate) fn file_from_row(row: &SqliteRow) -> Result<File, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     let number = |c: &str| row.try_get::<i64, _>(c).map_err(storage_error);
     let size = number("size")?;

@@ -6,33 +6,41 @@ use domain::ports::MemberRepository;
 use domain::projects::{ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Page, StorageError};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::errors::{one_row_changed, storage_error};
 use crate::keyset;
 use crate::metrics::timed;
 use crate::projects::role_from_text;
-use crate::rows::{from_millis, millis};
+use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 use crate::users::{profile_columns, profile_from_row};
+
+pub(crate) const COLUMNS: &str = "m.project_id, m.user_id, m.role, m.added_at";
+
+pub(crate) fn member_from_row(row: &SqliteRow) -> Result<Member, StorageError> {
+    let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
+    Ok(Member {
+        project_id: ProjectId(uuid(&text("project_id")?)?),
+        user_id: UserId(uuid(&text("user_id")?)?),
+        role: role_from_text(&text("role")?)?,
+        added_at: from_millis(row.try_get("added_at").map_err(storage_error)?)?,
+    })
+}
 
 #[async_trait]
 impl MemberRepository for SqliteUnit {
     async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError> {
         timed("members.get", async {
-            let row = sqlx::query("SELECT role, added_at FROM members WHERE project_id = ?1 AND user_id = ?2")
+            let sql = format!("SELECT {COLUMNS} FROM members m WHERE m.project_id = ?1 AND m.user_id = ?2");
+            let row = sqlx::query(&sql)
                 .bind(project.to_string())
                 .bind(user.to_string())
                 .fetch_optional(self.conn())
                 .await
                 .map_err(storage_error)?;
-            let Some(row) = row else { return Ok(None) };
-            Ok(Some(Member {
-                project_id: project,
-                user_id: user,
-                role: role_from_text(&row.try_get::<String, _>("role").map_err(storage_error)?)?,
-                added_at: from_millis(row.try_get("added_at").map_err(storage_error)?)?,
-            }))
+            row.as_ref().map(member_from_row).transpose()
         })
         .await
     }

@@ -19,14 +19,14 @@ use crate::rows::{from_millis, millis, opt_from_millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 use crate::users::{profile_columns, profile_from_row};
 
-const COLUMNS: &str = "p.id, p.project_id, p.slug, p.title, p.body, p.status, p.creator_id, p.created_at, \
+pub(crate) const COLUMNS: &str = "p.id, p.project_id, p.slug, p.title, p.body, p.status, p.creator_id, p.created_at, \
                        p.updated_at, p.published_at, p.activity_at, p.version";
 
 fn view_select() -> String {
     format!("SELECT {COLUMNS}, {} FROM posts p JOIN users c ON c.id = p.creator_id", profile_columns("c", "creator"))
 }
 
-fn post_from_row(row: &SqliteRow) -> Result<Post, StorageError> {
+pub(crate) fn post_from_row(row: &SqliteRow) -> Result<Post, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     let number = |c: &str| row.try_get::<i64, _>(c).map_err(storage_error);
     let optional = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(storage_error);

@@ -15,7 +15,7 @@ use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 use crate::users::{profile_columns, profile_from_row};
 
-const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.updated_at, p.version";
+pub(crate) const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.updated_at, p.version";
 
 /// Project, owner profile, the member's role and both counts, from `members m` joined to
 /// `projects p` and the owner `users o`.
@@ -28,7 +28,7 @@ fn view_select() -> String {
     )
 }
 
-fn project_from_row(row: &SqliteRow) -> Result<Project, StorageError> {
+pub(crate) fn project_from_row(row: &SqliteRow) -> Result<Project, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     let number = |c: &str| row.try_get::<i64, _>(c).map_err(storage_error);
     Ok(Project {

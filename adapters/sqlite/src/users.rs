@@ -13,7 +13,7 @@ use crate::metrics::timed;
 use crate::rows::{from_millis, millis, uuid};
 use crate::unit_of_work::SqliteUnit;
 
-const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
+pub(crate) const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
                        session_epoch, version, created_at, updated_at";
 
 /// Binds ?1..?12 in the order of [`COLUMNS`].
@@ -36,7 +36,7 @@ fn bind_user<'q>(
         .bind(millis(user.updated_at))
 }
 
-fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
+pub(crate) fn user_from_row(row: &SqliteRow) -> Result<User, StorageError> {
     let text = |column: &str| row.try_get::<String, _>(column).map_err(storage_error);
     let number = |column: &str| row.try_get::<i64, _>(column).map_err(storage_error);
     let avatar: Option<String> = row.try_get("avatar_url").map_err(storage_error)?;
