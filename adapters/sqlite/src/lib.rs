@@ -15,6 +15,7 @@ mod members;
 mod metrics;
 mod posts;
 mod projects;
+mod records;
 mod refresh_tokens;
 mod rows;
 mod storage;
