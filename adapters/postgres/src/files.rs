@@ -18,7 +18,8 @@ use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 use crate::users::{lateral_profile, profile_columns, profile_from_row};
 
-const COLUMNS: &str = "f.id, f.project_id, f.name, f.content_type, f.size, f.sha256, f.uploader_id, f.created_at";
+pub(crate) const COLUMNS: &str =
+    "f.id, f.project_id, f.name, f.content_type, f.size, f.sha256, f.uploader_id, f.created_at";
 
 /// Sizes and quotas are `u64` in the domain and bigint here; nothing stored comes near
 /// i64::MAX, and a quota beyond it means "no limit".
@@ -26,7 +27,7 @@ fn clamped(bytes: u64) -> i64 {
     i64::try_from(bytes).unwrap_or(i64::MAX)
 }
 
-fn file_from_row(row: &PgRow) -> Result<File, StorageError> {
+pub(crate) fn file_from_row(row: &PgRow) -> Result<File, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     let size: i64 = row.try_get("size").map_err(storage_error)?;
     let sha256: Vec<u8> = row.try_get("sha256").map_err(storage_error)?;

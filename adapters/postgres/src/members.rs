@@ -6,6 +6,7 @@ use domain::ports::MemberRepository;
 use domain::projects::{ProjectId, ProjectRole};
 use domain::users::UserId;
 use domain::{Page, StorageError};
+use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use crate::errors::{one_row_changed, storage_error};
@@ -15,23 +16,29 @@ use crate::projects::role_from_text;
 use crate::unit_of_work::PgUnit;
 use crate::users::{lateral_profile, profile_columns, profile_from_row};
 
+pub(crate) const COLUMNS: &str = "m.project_id, m.user_id, m.role, m.added_at";
+
+pub(crate) fn member_from_row(row: &PgRow) -> Result<Member, StorageError> {
+    Ok(Member {
+        project_id: ProjectId(row.try_get("project_id").map_err(storage_error)?),
+        user_id: UserId(row.try_get("user_id").map_err(storage_error)?),
+        role: role_from_text(&row.try_get::<String, _>("role").map_err(storage_error)?)?,
+        added_at: row.try_get("added_at").map_err(storage_error)?,
+    })
+}
+
 #[async_trait]
 impl MemberRepository for PgUnit {
     async fn get(&mut self, project: ProjectId, user: UserId) -> Result<Option<Member>, StorageError> {
         timed("members.get", async {
-            let row = sqlx::query("SELECT role, added_at FROM members WHERE project_id = $1 AND user_id = $2")
+            let sql = format!("SELECT {COLUMNS} FROM members m WHERE m.project_id = $1 AND m.user_id = $2");
+            let row = sqlx::query(&sql)
                 .bind(project.0)
                 .bind(user.0)
                 .fetch_optional(self.conn())
                 .await
                 .map_err(storage_error)?;
-            let Some(row) = row else { return Ok(None) };
-            Ok(Some(Member {
-                project_id: project,
-                user_id: user,
-                role: role_from_text(&row.try_get::<String, _>("role").map_err(storage_error)?)?,
-                added_at: row.try_get("added_at").map_err(storage_error)?,
-            }))
+            row.as_ref().map(member_from_row).transpose()
         })
         .await
     }

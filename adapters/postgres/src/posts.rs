@@ -18,7 +18,7 @@ use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 use crate::users::{lateral_profile, profile_columns, profile_from_row};
 
-const COLUMNS: &str = "p.id, p.project_id, p.slug, p.title, p.body, p.status, p.creator_id, p.created_at, \
+pub(crate) const COLUMNS: &str = "p.id, p.project_id, p.slug, p.title, p.body, p.status, p.creator_id, p.created_at, \
                        p.updated_at, p.published_at, p.version";
 
 fn view_select() -> String {
@@ -31,7 +31,7 @@ fn page_open(from: &str) -> String {
     format!("SELECT {COLUMNS}, {creator} FROM (SELECT p.* {from}", creator = profile_columns("c", "creator"))
 }
 
-fn post_from_row(row: &PgRow) -> Result<Post, StorageError> {
+pub(crate) fn post_from_row(row: &PgRow) -> Result<Post, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     let status = text("status")?;
     Ok(Post {

@@ -14,7 +14,7 @@ use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 use crate::users::{lateral_profile, profile_columns, profile_from_row};
 
-const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.updated_at, p.version";
+pub(crate) const COLUMNS: &str = "p.id, p.name, p.description, p.owner_id, p.created_at, p.updated_at, p.version";
 
 /// Project, owner profile, the member's role and both counts, from `members m` joined to
 /// `projects p` and the owner `users o`.
@@ -27,7 +27,7 @@ fn view_select() -> String {
     )
 }
 
-fn project_from_row(row: &PgRow) -> Result<Project, StorageError> {
+pub(crate) fn project_from_row(row: &PgRow) -> Result<Project, StorageError> {
     let text = |c: &str| row.try_get::<String, _>(c).map_err(storage_error);
     Ok(Project {
         id: ProjectId(row.try_get("id").map_err(storage_error)?),

@@ -12,7 +12,7 @@ use crate::errors::{corrupt, one_row_changed, storage_error};
 use crate::metrics::timed;
 use crate::unit_of_work::PgUnit;
 
-const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
+pub(crate) const COLUMNS: &str = "id, email, username, first_name, last_name, avatar_url, role, password_hash, \
                        session_epoch, version, created_at, updated_at";
 
 /// Binds $1..$12 in the order of [`COLUMNS`].
@@ -32,7 +32,7 @@ fn bind_user<'q>(query: Query<'q, Postgres, PgArguments>, user: &'q User) -> Que
         .bind(user.updated_at)
 }
 
-fn user_from_row(row: &PgRow) -> Result<User, StorageError> {
+pub(crate) fn user_from_row(row: &PgRow) -> Result<User, StorageError> {
     let text = |column: &str| row.try_get::<String, _>(column).map_err(storage_error);
     let avatar: Option<String> = row.try_get("avatar_url").map_err(storage_error)?;
     Ok(User {
