@@ -12,6 +12,7 @@ mod members;
 mod metrics;
 mod posts;
 mod projects;
+mod records;
 mod refresh_tokens;
 mod storage;
 mod unit_of_work;

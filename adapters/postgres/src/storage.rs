@@ -3,7 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, Storage, UnitOfWork};
+use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, RecordScan, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -102,6 +102,9 @@ impl Storage for PostgresStorage {
     }
 
     fn idempotency(&self) -> &dyn IdempotencyRecords {
+        self
+    }
+    fn export(&self) -> &dyn RecordScan {
         self
     }
 }
