@@ -152,8 +152,8 @@ impl RecordScan for DynamoStorage {
             return Ok(RecordPage { records: Vec::new(), next: after });
         }
         let wanted = limit as usize + 1;
-        let mut examined = wanted;
-        let mut gathered: Vec<(Item, Record)> = Vec::with_capacity(wanted);
+        let mut examined = wanted.min(EXAMINED_MAX);
+        let mut gathered: Vec<(Item, Record)> = Vec::with_capacity(examined);
         // Whether each project met in this page is live, read once per page.
         let mut live: HashMap<ProjectId, bool> = HashMap::new();
         loop {
