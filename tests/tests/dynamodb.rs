@@ -227,6 +227,7 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     use application::ports::Storage;
     use domain::members::MemberListQuery;
     use domain::posts::{PostStatus, Slug};
+    use domain::records::RecordKind;
     use domain::{PageBudget, PageLimit};
     use tessera_dynamodb::{DynamoSettings, DynamoStorage};
     use tessera_tests::conformance::workspace::{add_member, new_post, stored_project, stored_user};
@@ -258,6 +259,11 @@ async fn a_deletion_left_half_done_is_finished_by_the_next_migrate() {
     assert_eq!(reader.projects().get(project.id).await.unwrap(), None, "gone for readers at once");
     assert_eq!(reader.members().get(project.id, bob.id).await.unwrap(), None);
     assert_eq!(reader.posts().slugs_like(project.id, &base).await.unwrap().len(), 40, "its items are still there");
+    // A copy taken meanwhile leaves them out too.
+    for kind in [RecordKind::Projects, RecordKind::Members, RecordKind::Posts] {
+        let page = storage.export().scan(kind, None, 10).await.unwrap();
+        assert_eq!((page.records, page.next), (Vec::new(), None), "{kind:?}");
+    }
 
     let next_start = DynamoStorage::connect(&DynamoSettings::new(&config.config.dynamodb_table)).await.unwrap();
     next_start.migrate().await.unwrap();

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::operation::delete_item::DeleteItemOutput;
 use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_dynamodb::operation::query::QueryOutput;
+use aws_sdk_dynamodb::operation::scan::ScanOutput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsOutput;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::types::ConsumedCapacity;
@@ -41,6 +42,7 @@ one!(
     UpdateItemOutput,
     DeleteItemOutput,
     QueryOutput,
+    ScanOutput,
     BatchGetItemOutput,
     BatchWriteItemOutput,
     TransactWriteItemsOutput

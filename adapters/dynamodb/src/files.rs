@@ -63,7 +63,7 @@ fn pointer_item(file: &File) -> Item {
     ])
 }
 
-fn file_from_item(item: &Item) -> Result<File, StorageError> {
+pub(crate) fn file_from_item(item: &Item) -> Result<File, StorageError> {
     let f = Fields::of(item, "file");
     Ok(File {
         id: FileId(f.uuid("id")?),

@@ -63,7 +63,7 @@ impl Key {
     }
 
     pub(crate) fn user(id: UserId) -> Key {
-        Key::new(user_partition(id), "USER")
+        Key::new(user_partition(id), USER_ITEM)
     }
 
     pub(crate) fn email_claim(email: &str) -> Key {
@@ -84,7 +84,7 @@ impl Key {
     }
 
     pub(crate) fn project(id: ProjectId) -> Key {
-        Key::new(project_partition(id), "PROJECT")
+        Key::new(project_partition(id), PROJECT_ITEM)
     }
 
     /// A member, in the project's partition.
@@ -145,17 +145,24 @@ pub(crate) fn idempotency_partition(record: &RecordKey) -> String {
     format!("IDEM#{}", record.as_str())
 }
 
+/// The sort key of a user item, in its own partition (`USER#<id>`).
+pub(crate) const USER_ITEM: &str = "USER";
+/// The sort key of a project item, in its own partition (`PROJECT#<id>`).
+pub(crate) const PROJECT_ITEM: &str = "PROJECT";
+pub(crate) const USER_PARTITION_PREFIX: &str = "USER#";
+pub(crate) const PROJECT_PARTITION_PREFIX: &str = "PROJECT#";
+
 pub(crate) const MEMBER_PREFIX: &str = "MEMBER#";
 pub(crate) const MEMBERSHIP_PREFIX: &str = "PROJECT#";
 pub(crate) const POST_PREFIX: &str = "POST#";
 pub(crate) const FILE_PREFIX: &str = "FILE#";
 
 pub(crate) fn user_partition(id: UserId) -> String {
-    format!("USER#{}", id.0)
+    format!("{USER_PARTITION_PREFIX}{}", id.0)
 }
 
 pub(crate) fn project_partition(id: ProjectId) -> String {
-    format!("PROJECT#{}", id.0)
+    format!("{PROJECT_PARTITION_PREFIX}{}", id.0)
 }
 
 pub(crate) fn creator_partition(id: UserId) -> String {

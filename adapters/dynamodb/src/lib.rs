@@ -7,6 +7,7 @@ mod capacity;
 mod cursor;
 mod deletion;
 mod errors;
+mod export;
 mod files;
 mod idempotency;
 mod item;

@@ -4,7 +4,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, SessionsSwept, Storage, UnitOfWork};
+use application::ports::{
+    ExpiredSessions, IdempotencyRecords, LoginAttempts, RecordScan, SessionsSwept, Storage, UnitOfWork,
+};
 use async_trait::async_trait;
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
@@ -156,6 +158,10 @@ impl Storage for DynamoStorage {
     }
 
     fn idempotency(&self) -> &dyn IdempotencyRecords {
+        self
+    }
+
+    fn export(&self) -> &dyn RecordScan {
         self
     }
 }

@@ -1,6 +1,7 @@
 //! The one table, as the repositories use it: consistent reads, batched reads with their
-//! unprocessed keys retried, and queries. Every call is timed under the port operation it serves
-//! (`users.get`, …, the same names as on SQL) and its DynamoDB call (`GetItem`, …).
+//! unprocessed keys retried, queries, and the Scan a copy reads (`export.rs`). Every call is
+//! timed under the port operation it serves (`users.get`, …, the same names as on SQL) and its
+//! DynamoDB call (`GetItem`, …).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -41,6 +42,17 @@ pub(crate) struct QuerySpec<'a> {
     pub limit: i32,
     /// Read only the table's key attributes (`pk`, `sk`) of each item.
     pub keys_only: bool,
+}
+
+/// One Scan call over the whole table: the items a filter selects among the `limit` it examines.
+pub(crate) struct ScanSpec<'a> {
+    /// A `FilterExpression` over the key attributes, named `#pk` and `#sk`.
+    pub filter: &'a str,
+    /// The filter's values (`:name`, string).
+    pub values: Vec<(&'a str, &'a str)>,
+    pub start: Option<Item>,
+    /// Items examined, not items returned: DynamoDB filters after it reads.
+    pub limit: i32,
 }
 
 impl Table {
@@ -169,6 +181,36 @@ impl Table {
                 .send()
                 .await
                 .map_err(|e| sdk_error("Query", e))
+        })
+        .await?;
+        capacity::record("read", &output);
+        let next = output.last_evaluated_key.filter(|k| k.contains_key(PK));
+        Ok((output.items.unwrap_or_default(), next))
+    }
+
+    /// One consistent Scan call: the items it selected, in the table's hash order, and the key to
+    /// continue from, if the table goes on.
+    pub(crate) async fn scan(
+        &self,
+        operation: &'static str,
+        spec: ScanSpec<'_>,
+    ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
+        let names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#sk".to_owned(), SK.to_owned())]);
+        let values = spec.values.into_iter().map(|(name, value)| (name.to_owned(), s(value))).collect();
+        let output = storage_support::timed("dynamodb", operation, "Scan", async {
+            self.client
+                .scan()
+                .table_name(&*self.name)
+                .filter_expression(spec.filter)
+                .set_expression_attribute_names(Some(names))
+                .set_expression_attribute_values(Some(values))
+                .set_exclusive_start_key(spec.start)
+                .limit(spec.limit)
+                .consistent_read(true)
+                .return_consumed_capacity(capacity::TOTAL)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Scan", e))
         })
         .await?;
         capacity::record("read", &output);
