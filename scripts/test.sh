@@ -110,7 +110,12 @@ for backend in $backends; do
                 sort -u "$scratch/lambda-notes"
             fi
             echo "== schemathesis against tessera as a Lambda function on DynamoDB"
-            scripts/contract.sh dynamodb lambda
+            # One retry, for the emulator's own failed answers described above (seen once in this
+            # run's ~900 requests too: a 500 with cargo-lambda's body, the function's log clean).
+            if ! scripts/contract.sh dynamodb lambda; then
+                echo "== FLAKY: schemathesis in Lambda mode failed once; running it again from scratch"
+                scripts/contract.sh dynamodb lambda
+            fi
             ;;
     esac
 done

@@ -105,7 +105,8 @@ pub trait Storage: Send + Sync {
 #[async_trait]
 pub trait RecordScan: Send + Sync {
     /// At most `limit` records of `kind` after `after` (the `next` of the previous page; `None`
-    /// to start), and where the next page starts — `None` exactly when there is no more. The order
+    /// to start), and where the next page starts — `None` exactly when there is no more. A
+    /// `limit` of 0 is taken as 1 (a page that may hold nothing would never move on). The order
     /// is the backend's own but stable: a record stored for the whole walk is met exactly once,
     /// whatever is written meanwhile. Records come whole (password hashes, versions, session
     /// epochs, every timestamp). What belongs to a project whose deletion has begun is left out.

@@ -34,7 +34,7 @@ use crate::storage::DynamoStorage;
 use crate::table::ScanSpec;
 use crate::users::user_from_item;
 
-const OPERATION: &str = "export.scan";
+const OPERATION: &str = "records.scan";
 
 /// A record's position: the table key of its item, the only key a table Scan continues from.
 const RECORD_POSITION: Position<'static> = Position { names: &[PK, SK] };
@@ -147,10 +147,8 @@ impl RecordScan for DynamoStorage {
         let table = self.open()?;
         let selection = Selection::of(kind);
         let mut start = after.as_ref().map(|after| selection.start_key(after)).transpose()?;
-        if limit == 0 {
-            // Nothing handed out: the walk stays where it was.
-            return Ok(RecordPage { records: Vec::new(), next: after });
-        }
+        // The port takes a limit of 0 as 1: a page that may hold nothing would never move on.
+        let limit = limit.max(1);
         let wanted = limit as usize + 1;
         let mut examined = wanted.min(EXAMINED_MAX);
         let mut gathered: Vec<(Item, Record)> = Vec::with_capacity(examined);

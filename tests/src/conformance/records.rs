@@ -158,6 +158,10 @@ pub async fn a_walk_meets_every_record_stored_throughout_once_whatever_is_writte
 
 pub async fn a_scan_refuses_a_continuation_it_did_not_make(storage: &dyn Storage) {
     stored_user(storage, "ada").await;
+    stored_user(storage, "bob").await;
+    let first = storage.export().scan(RecordKind::Users, None, 0).await.unwrap();
+    assert_eq!(first.records.len(), 1, "a limit of 0 is taken as 1");
+    assert!(first.next.is_some());
     for kind in RecordKind::ALL {
         let foreign = Continuation(b"not a continuation".to_vec());
         assert_matches!(storage.export().scan(kind, Some(foreign), 10).await, Err(StorageError::BadContinuation));
