@@ -10,7 +10,7 @@ use domain::records::{Record, RecordKind, RecordPage};
 use domain::{Continuation, StorageError};
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, QueryBuilder};
-use uuid::Uuid;
+use storage_support::record_keys::{continuation, key_after};
 
 use crate::errors::storage_error;
 use crate::metrics::timed;
@@ -55,47 +55,6 @@ fn source(kind: RecordKind) -> Source {
     }
 }
 
-/// The first byte of a continuation: the kind it continues, so that a continuation of another
-/// kind is refused rather than read as a key of this one.
-fn tag(kind: RecordKind) -> u8 {
-    match kind {
-        RecordKind::Users => b'u',
-        RecordKind::Projects => b'p',
-        RecordKind::Members => b'm',
-        RecordKind::Posts => b's',
-        RecordKind::Files => b'f',
-    }
-}
-
-/// A record's primary key, as ids.
-fn key(record: &Record) -> Vec<Uuid> {
-    match record {
-        Record::User(user) => vec![user.id.0],
-        Record::Project(project) => vec![project.id.0],
-        Record::Member(member) => vec![member.project_id.0, member.user_id.0],
-        Record::Post(post) => vec![post.id.0],
-        Record::File(file) => vec![file.id.0],
-    }
-}
-
-/// The kind's tag, then the 16 bytes of each id of the record's key.
-fn continuation(record: &Record) -> Continuation {
-    let mut bytes = vec![tag(record.kind())];
-    for id in key(record) {
-        bytes.extend_from_slice(id.as_bytes());
-    }
-    Continuation(bytes)
-}
-
-/// The key a continuation of `kind` holds.
-fn key_after(kind: RecordKind, after: &Continuation, columns: usize) -> Result<Vec<Uuid>, StorageError> {
-    let Some((&first, ids)) = after.0.split_first() else { return Err(StorageError::BadContinuation) };
-    if first != tag(kind) || ids.len() != 16 * columns {
-        return Err(StorageError::BadContinuation);
-    }
-    ids.chunks(16).map(|id| Uuid::from_slice(id).map_err(|_| StorageError::BadContinuation)).collect()
-}
-
 #[async_trait]
 impl RecordScan for PostgresStorage {
     async fn scan(
@@ -129,29 +88,5 @@ impl RecordScan for PostgresStorage {
             Ok(RecordPage { records, next })
         })
         .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_continuation_is_read_back_by_its_own_kind_only() {
-        let (project, user) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut bytes = vec![b'm'];
-        bytes.extend_from_slice(project.as_bytes());
-        bytes.extend_from_slice(user.as_bytes());
-        let members = Continuation(bytes);
-        assert_eq!(key_after(RecordKind::Members, &members, 2).unwrap(), vec![project, user]);
-        for kind in [RecordKind::Users, RecordKind::Projects, RecordKind::Posts, RecordKind::Files] {
-            assert!(matches!(key_after(kind, &members, 2), Err(StorageError::BadContinuation)), "{kind:?}");
-        }
-        let short = Continuation(members.0[..17].to_vec());
-        assert!(matches!(key_after(RecordKind::Members, &short, 2), Err(StorageError::BadContinuation)));
-        assert!(matches!(
-            key_after(RecordKind::Users, &Continuation(Vec::new()), 1),
-            Err(StorageError::BadContinuation)
-        ));
     }
 }

@@ -1,7 +1,10 @@
 //! What the storage adapters share. Adapters never import each other; this crate holds the
 //! pieces that would otherwise be written once per adapter, and knows no driver itself: every
 //! backend's call metrics ([`timed`]), the SQL adapters' unit of work ([`sql_unit_of_work!`]) and
-//! row helpers, and the reading of a stored role.
+//! row helpers, the continuations of their record scans ([`record_keys`]), and the reading of a
+//! stored role.
+
+pub mod record_keys;
 
 use std::future::Future;
 use std::time::Instant;

@@ -10,8 +10,9 @@ use poem::{Body, IntoResponse, Response};
 use poem_openapi::registry::{
     MetaHeader, MetaMediaType, MetaResponse, MetaResponses, MetaSchema, MetaSchemaRef, Registry,
 };
-use poem_openapi::types::Type;
 use poem_openapi::ApiResponse;
+
+use crate::api::problems::string_header;
 
 /// RFC 8187's `attr-char`, which goes unencoded in `filename*`; every other byte is `%XX`.
 const ATTR_CHAR: &AsciiSet = &NON_ALPHANUMERIC
@@ -101,16 +102,6 @@ impl IntoResponse for Download {
     }
 }
 
-fn header_meta(name: &str, description: &str) -> MetaHeader {
-    MetaHeader {
-        name: name.to_owned(),
-        description: Some(description.to_owned()),
-        required: true,
-        deprecated: false,
-        schema: String::schema_ref(),
-    }
-}
-
 fn binary() -> Vec<MetaMediaType> {
     let schema = MetaSchemaRef::Inline(Box::new(MetaSchema { format: Some("binary"), ..MetaSchema::new("string") }));
     vec![MetaMediaType { content_type: "application/octet-stream", schema }]
@@ -118,16 +109,16 @@ fn binary() -> Vec<MetaMediaType> {
 
 fn bytes_headers() -> Vec<MetaHeader> {
     vec![
-        header_meta("Content-Disposition", "`attachment; filename*=UTF-8''<name>` (RFC 8187)"),
-        header_meta("ETag", "The quoted SHA-256 of the bytes"),
-        header_meta("Accept-Ranges", "`bytes`"),
+        string_header("Content-Disposition", "`attachment; filename*=UTF-8''<name>` (RFC 8187)"),
+        string_header("ETag", "The quoted SHA-256 of the bytes"),
+        string_header("Accept-Ranges", "`bytes`"),
     ]
 }
 
 impl ApiResponse for Download {
     fn meta() -> MetaResponses {
         let mut partial = bytes_headers();
-        partial.push(header_meta("Content-Range", "`bytes FIRST-LAST/SIZE`"));
+        partial.push(string_header("Content-Range", "`bytes FIRST-LAST/SIZE`"));
         MetaResponses {
             responses: vec![
                 MetaResponse {
@@ -149,14 +140,14 @@ impl ApiResponse for Download {
                     status: Some(307),
                     status_range: None,
                     content: Vec::new(),
-                    headers: vec![header_meta("Location", "The presigned URL of the bytes")],
+                    headers: vec![string_header("Location", "The presigned URL of the bytes")],
                 },
                 MetaResponse {
                     description: "`If-None-Match` holds the file's ETag: the copy the client has is current",
                     status: Some(304),
                     status_range: None,
                     content: Vec::new(),
-                    headers: vec![header_meta("ETag", "The quoted SHA-256 of the bytes")],
+                    headers: vec![string_header("ETag", "The quoted SHA-256 of the bytes")],
                 },
             ],
         }

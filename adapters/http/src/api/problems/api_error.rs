@@ -85,7 +85,8 @@ fn describe(status: u16) -> &'static str {
     }
 }
 
-fn string_header(name: &str, description: &str) -> MetaHeader {
+/// A required string header of an answer, as the OpenAPI document declares it.
+pub(crate) fn string_header(name: &str, description: &str) -> MetaHeader {
     MetaHeader {
         name: name.to_owned(),
         description: Some(description.to_owned()),

@@ -8,5 +8,5 @@ mod api_error;
 mod app_errors;
 mod document;
 
-pub(crate) use api_error::{error_set, ApiError, ErrorSet};
+pub(crate) use api_error::{error_set, string_header, ApiError, ErrorSet};
 pub use document::{ProblemResponse, PROBLEM_JSON};
