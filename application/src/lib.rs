@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod blob_meter;
+pub mod copy;
 pub mod direct_uploads;
 pub mod errors;
 pub mod files;

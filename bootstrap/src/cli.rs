@@ -1,5 +1,5 @@
 //! What the `tessera` command does with its parsed command line: serve (default), migrate,
-//! sweep, backup, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
+//! sweep, backup, copy, openapi, admin create. `main.rs` only parses and calls [`run`], so a test can start the
 //! very same program as a process of its own (tests/src/bin/tessera-under-test.rs).
 
 use std::process::ExitCode;
@@ -27,6 +27,23 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate(&cli.config).await,
         Command::Sweep => sweep(&cli.config).await,
         Command::Backup { to } => crate::backup::backup(&cli.config, &to).await,
+        Command::Copy {
+            from,
+            to,
+            resume,
+            files_from,
+            files_to,
+            files_shared,
+            from_dynamodb_endpoint,
+            to_dynamodb_endpoint,
+        } => {
+            let sides = crate::copy::Sides {
+                from: crate::copy::Side { url: from, dynamodb_endpoint: from_dynamodb_endpoint, files: files_from },
+                to: crate::copy::Side { url: to, dynamodb_endpoint: to_dynamodb_endpoint, files: files_to },
+                files_shared,
+            };
+            crate::copy::copy(&cli.config, sides, resume).await
+        }
         Command::ConfigReference => {
             print!("{}", crate::config::configuration_reference());
             Ok(())

@@ -44,6 +44,39 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         to: PathBuf,
     },
+    /// Copy every user, project, member, post and file from one storage to another, keeping ids,
+    /// versions, password hashes and timestamps (refresh tokens are not copied: logins end), then
+    /// compare both sides kind by kind. Each side is a storage URL: sqlite://PATH,
+    /// postgres://USER:PASSWORD@HOST/DATABASE or dynamodb://TABLE (region, credentials and
+    /// endpoint from the AWS chain, or --from/--to-dynamodb-endpoint). The target is migrated
+    /// first. Exits non-zero when the two sides differ.
+    Copy {
+        /// The storage to read.
+        #[arg(long, value_name = "URL")]
+        from: String,
+        /// The storage to write; it must hold no record unless --resume.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Finish an interrupted copy: records the target holds already (equal) are skipped.
+        #[arg(long)]
+        resume: bool,
+        /// Where the source's files' bytes are: file:///DIR or s3://BUCKET/PREFIX (the S3
+        /// endpoint from --s3-endpoint). With --files-to; or --files-shared.
+        #[arg(long, value_name = "URL")]
+        files_from: Option<String>,
+        /// Where the target's files' bytes go (same forms as --files-from).
+        #[arg(long, value_name = "URL")]
+        files_to: Option<String>,
+        /// Both sides use one blob store: no bytes are copied.
+        #[arg(long, conflicts_with_all = ["files_from", "files_to"])]
+        files_shared: bool,
+        /// The source's DynamoDB endpoint (DynamoDB Local).
+        #[arg(long, value_name = "URL")]
+        from_dynamodb_endpoint: Option<String>,
+        /// The target's DynamoDB endpoint (DynamoDB Local).
+        #[arg(long, value_name = "URL")]
+        to_dynamodb_endpoint: Option<String>,
+    },
     /// Print the configuration reference (docs/configuration.md).
     #[command(hide = true)]
     ConfigReference,

@@ -7,6 +7,7 @@ mod backup;
 mod blobs;
 pub mod cli;
 pub mod config;
+mod copy;
 pub mod lambda;
 mod secret;
 pub mod sweeping;
@@ -42,4 +43,6 @@ pub enum BootError {
     App(application::AppError),
     #[error("backup")]
     Backup(#[source] tessera_sqlite::BackupError),
+    #[error("copy")]
+    Copy(#[source] application::copy::CopyError),
 }

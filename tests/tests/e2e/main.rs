@@ -7,6 +7,7 @@ mod auth;
 mod authorization;
 mod backups;
 mod brute_force;
+mod copies;
 mod errors;
 mod files;
 mod floods;
