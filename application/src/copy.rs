@@ -255,3 +255,33 @@ async fn tally(storage: &dyn Storage, kind: RecordKind, page: u32) -> Result<Tal
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::{member, user};
+    use domain::projects::ProjectRole;
+    use domain::users::Role;
+
+    fn tally(records: &[Record]) -> Tally {
+        let mut tally = Tally::default();
+        for record in records {
+            tally.add(record);
+        }
+        tally
+    }
+
+    #[test]
+    fn a_tally_does_not_depend_on_order_and_sees_every_field() {
+        let (ada, bob) = (Record::User(user(1, "ada", Role::User)), Record::User(user(2, "bob", Role::User)));
+        let owner = Record::Member(member(5, 1, ProjectRole::Owner));
+        assert_eq!(
+            tally(&[ada.clone(), bob.clone(), owner.clone()]),
+            tally(&[owner.clone(), bob.clone(), ada.clone()])
+        );
+        let mut changed = user(2, "bob", Role::User);
+        changed.session_epoch += 1;
+        assert_ne!(tally(&[ada.clone(), bob]), tally(&[ada.clone(), Record::User(changed)]));
+        assert_ne!(tally(&[ada.clone()]), tally(&[ada.clone(), ada]), "a record twice counts twice");
+    }
+}
