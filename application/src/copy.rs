@@ -282,6 +282,6 @@ mod tests {
         let mut changed = user(2, "bob", Role::User);
         changed.session_epoch += 1;
         assert_ne!(tally(&[ada.clone(), bob]), tally(&[ada.clone(), Record::User(changed)]));
-        assert_ne!(tally(&[ada.clone()]), tally(&[ada.clone(), ada]), "a record twice counts twice");
+        assert_ne!(tally(std::slice::from_ref(&ada)), tally(&[ada.clone(), ada]), "a record twice counts twice");
     }
 }
