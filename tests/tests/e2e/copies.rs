@@ -1,6 +1,7 @@
 //! `tessera copy`: a data set made through the API on SQLite, copied to the run's backend, reads
 //! the same there — every resource by id byte for byte, every list walked item for item, as each
-//! user — and its users log in with their old passwords. A copy into a target that holds records
+//! user — its users log in with their old passwords, and copied back to SQLite it reads the same
+//! again. A copy into a target that holds records
 //! is refused unless resumed, and a resumed copy finds everything there and equal.
 
 use reqwest::Method;
@@ -148,6 +149,23 @@ async fn a_copy_from_sqlite_reads_the_same_on_the_target_and_everyone_logs_in() 
     }
     for (name, _) in &seeded.people {
         served.login(name, PASSWORD).await.expect(200);
+    }
+
+    // And back: the run's backend copied to a new SQLite file reads the same again.
+    let back = tessera_tests::backend::isolated_config_on(TestBackend::Sqlite).await;
+    let run = run_copy(&served, &back, &[]).await;
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    let home = TestServer::start_on(TestBackend::Sqlite, {
+        let back = back.config.clone();
+        move |c| {
+            c.database_url = back.database_url.clone();
+            c.files_dir = back.files_dir.clone();
+        }
+    })
+    .await;
+    let round_trip = read_everything(&home, &seeded).await;
+    for ((what, there), (_, here)) in before.iter().zip(&round_trip) {
+        assert_eq!(there, here, "{what} reads differently after the round trip");
     }
 }
 
