@@ -24,8 +24,8 @@ const BATCH: usize = 20;
 
 /// What a copy reports as it goes; a terminal shows a bar, a log plain lines.
 pub trait CopyProgress: Send + Sync {
-    /// `done` records of `kind` handled so far (copied or found there already) of `total`.
-    fn advanced(&self, kind: RecordKind, done: u64, total: Option<u64>);
+    /// `done` records of `kind` handled so far (copied or found there already).
+    fn advanced(&self, kind: RecordKind, done: u64);
 }
 
 /// One kind's outcome.
@@ -159,7 +159,7 @@ impl Copier {
                     self.write(&missing).await?;
                     done.copied += missing.len() as u64;
                 }
-                progress.advanced(kind, done.copied + done.present, None);
+                progress.advanced(kind, done.copied + done.present);
             }
             match page.next {
                 Some(next) => after = Some(next),

@@ -152,7 +152,7 @@ struct Lines {
 }
 
 impl CopyProgress for Lines {
-    fn advanced(&self, kind: RecordKind, done: u64, _total: Option<u64>) {
+    fn advanced(&self, kind: RecordKind, done: u64) {
         let Ok(mut state) = self.state.lock() else { return };
         let now = Instant::now();
         let (started, last) = match *state {
