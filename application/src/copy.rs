@@ -24,6 +24,10 @@ const BATCH: usize = 20;
 
 /// What a copy reports as it goes; a terminal shows a bar, a log plain lines.
 pub trait CopyProgress: Send + Sync {
+    /// The copy begins: about how many records of each kind the source holds (see
+    /// [`RecordScan::counts`](crate::ports::RecordScan::counts)).
+    fn begin(&self, totals: &[(RecordKind, u64)]);
+
     /// `done` records of `kind` handled so far (copied or found there already).
     fn advanced(&self, kind: RecordKind, done: u64);
 }
@@ -120,6 +124,7 @@ impl Copier {
         if !resume && !Self::is_empty(self.target.as_ref()).await? {
             return Err(CopyError::TargetNotEmpty);
         }
+        progress.begin(&self.source.export().counts().await?);
         let mut report = Vec::new();
         for kind in RecordKind::ALL {
             report.push((kind, self.copy_kind(kind, resume, progress).await?));

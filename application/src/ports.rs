@@ -117,6 +117,13 @@ pub trait RecordScan: Send + Sync {
         after: Option<Continuation>,
         limit: u32,
     ) -> Result<domain::records::RecordPage, StorageError>;
+
+    /// How many records of each kind storage holds, in [`RecordKind::ALL`]'s order: what a
+    /// copy's progress counts towards. Exact while nothing writes; records of a project whose
+    /// deletion is under way may be counted (it is an estimate for progress, never a check).
+    ///
+    /// [`RecordKind::ALL`]: domain::records::RecordKind::ALL
+    async fn counts(&self) -> Result<Vec<(domain::records::RecordKind, u64)>, StorageError>;
 }
 
 /// Idempotency records (API.md, "Idempotent retries"), shared by every instance on the storage.

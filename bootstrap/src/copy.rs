@@ -1,17 +1,18 @@
 //! `tessera copy --from URL --to URL`: every record from one storage to another
-//! (`application::copy`), then both sides compared. Progress goes to stderr as plain lines, the
+//! (`application::copy`), then both sides compared. Progress goes to stderr (`copy_progress`), the
 //! report to stdout.
 
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Instant;
 
-use application::copy::{Copier, CopyProgress};
+use application::copy::Copier;
 use application::ports::BlobStore;
 use domain::records::RecordKind;
 
 use crate::backend::Backend;
 use crate::config::{BlobStoreKind, Config, StorageKind};
+use crate::copy_progress::Progress;
 use crate::BootError;
 
 /// Records read per page of the source.
@@ -61,7 +62,10 @@ pub async fn copy(config: &Config, sides: Sides, resume: bool) -> Result<(), Boo
     };
     let copier = Copier { source: source.storage(), target: target.storage(), blobs, page: PAGE };
     let started = Instant::now();
-    let copied = copier.copy(resume, &Lines::default()).await.map_err(BootError::Copy)?;
+    let progress = Progress::on_stderr();
+    let copied = copier.copy(resume, &progress).await.map_err(BootError::Copy);
+    progress.finish();
+    let copied = copied?;
     for (kind, done) in &copied {
         println!("{:<9} copied {:>9}   already there {:>9}", kind.as_str(), done.copied, done.present);
     }
@@ -143,28 +147,4 @@ async fn blob_store(config: &Config, url: &str) -> Result<Arc<dyn BlobStore>, Bo
         return Err(BootError::Config(format!("{url}: not a blob store URL (file:///DIR, s3://BUCKET/PREFIX)")));
     }
     crate::blobs::open(&c).await
-}
-
-/// Progress as plain lines on stderr: at most one a second per kind, and one when a kind ends.
-#[derive(Default)]
-struct Lines {
-    state: Mutex<Option<(RecordKind, Instant, Instant)>>,
-}
-
-impl CopyProgress for Lines {
-    fn advanced(&self, kind: RecordKind, done: u64) {
-        let Ok(mut state) = self.state.lock() else { return };
-        let now = Instant::now();
-        let (started, last) = match *state {
-            Some((k, started, last)) if k == kind => (started, last),
-            _ => (now, now - std::time::Duration::from_secs(2)),
-        };
-        if now.duration_since(last).as_secs_f64() >= 1.0 {
-            let rate = done as f64 / now.duration_since(started).as_secs_f64().max(0.001);
-            eprintln!("copy: {:<9} {done:>9} records  {rate:>8.0}/s", kind.as_str());
-            *state = Some((kind, started, now));
-        } else {
-            *state = Some((kind, started, last));
-        }
-    }
 }

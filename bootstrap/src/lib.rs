@@ -8,6 +8,7 @@ mod blobs;
 pub mod cli;
 pub mod config;
 mod copy;
+mod copy_progress;
 pub mod lambda;
 mod secret;
 pub mod sweeping;

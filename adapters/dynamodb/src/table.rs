@@ -188,6 +188,32 @@ impl Table {
         Ok((output.items.unwrap_or_default(), next))
     }
 
+    /// One eventually consistent Scan call reading only the keys (`pk`, `sk`) of every item from
+    /// `start` on: counting, where an estimate does (half the read capacity of a consistent read).
+    pub(crate) async fn scan_keys(
+        &self,
+        operation: &'static str,
+        start: Option<Item>,
+    ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
+        let names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#sk".to_owned(), SK.to_owned())]);
+        let output = storage_support::timed("dynamodb", operation, "Scan", async {
+            self.client
+                .scan()
+                .table_name(&*self.name)
+                .projection_expression("#pk, #sk")
+                .set_expression_attribute_names(Some(names))
+                .set_exclusive_start_key(start)
+                .return_consumed_capacity(capacity::TOTAL)
+                .send()
+                .await
+                .map_err(|e| sdk_error("Scan", e))
+        })
+        .await?;
+        capacity::record("read", &output);
+        let next = output.last_evaluated_key.filter(|k| k.contains_key(PK));
+        Ok((output.items.unwrap_or_default(), next))
+    }
+
     /// One consistent Scan call: the items it selected, in the table's hash order, and the key to
     /// continue from, if the table goes on.
     pub(crate) async fn scan(

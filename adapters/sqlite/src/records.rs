@@ -10,7 +10,7 @@ use domain::records::{Record, RecordKind, RecordPage};
 use domain::{Continuation, StorageError};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Sqlite};
-use storage_support::record_keys::{continuation, key_after};
+use storage_support::record_keys::{continuation, counts, key_after, COUNTS};
 
 use crate::errors::storage_error;
 use crate::metrics::timed;
@@ -86,6 +86,14 @@ impl RecordScan for SqliteStorage {
             let records = rows.iter().take(limit).map(source.record).collect::<Result<Vec<_>, _>>()?;
             let next = if more { records.last().map(continuation) } else { None };
             Ok(RecordPage { records, next })
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Vec<(RecordKind, u64)>, StorageError> {
+        timed("records.count", async {
+            let row = sqlx::query_as(COUNTS).fetch_one(&self.reader).await.map_err(storage_error)?;
+            Ok(counts(row))
         })
         .await
     }

@@ -6,6 +6,20 @@ use domain::records::{Record, RecordKind};
 use domain::{Continuation, StorageError};
 use uuid::Uuid;
 
+/// One statement counting every kind's rows, in [`RecordKind::ALL`]'s order (SQLite and
+/// PostgreSQL alike): a deleted project's rows went with it, so nothing needs leaving out.
+pub const COUNTS: &str = "SELECT (SELECT COUNT(*) FROM users), (SELECT COUNT(*) FROM projects), \
+     (SELECT COUNT(*) FROM members), (SELECT COUNT(*) FROM posts), (SELECT COUNT(*) FROM files)";
+
+/// The counts [`COUNTS`] read, paired with their kinds.
+pub fn counts(row: (i64, i64, i64, i64, i64)) -> Vec<(RecordKind, u64)> {
+    let (users, projects, members, posts, files) = row;
+    RecordKind::ALL
+        .into_iter()
+        .zip([users, projects, members, posts, files].map(|n| u64::try_from(n).unwrap_or(0)))
+        .collect()
+}
+
 fn tag(kind: RecordKind) -> u8 {
     match kind {
         RecordKind::Users => b'u',

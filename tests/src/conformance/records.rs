@@ -92,6 +92,10 @@ pub async fn every_record_of_every_kind_is_scanned_once_and_whole(storage: &dyn 
         same(RecordKind::Posts, walk(storage, RecordKind::Posts, limit).await, posts);
         same(RecordKind::Files, walk(storage, RecordKind::Files, limit).await, vec![Record::File(file.clone())]);
     }
+    // What a copy's progress counts towards: as many as a walk meets, kind by kind, in order.
+    let counted = storage.export().counts().await.unwrap();
+    let expected = [3, 2, 4, 3, 1];
+    assert_eq!(counted, RecordKind::ALL.into_iter().zip(expected).collect::<Vec<_>>());
 }
 
 pub async fn an_empty_storage_scans_nothing(storage: &dyn Storage) {
@@ -99,6 +103,8 @@ pub async fn an_empty_storage_scans_nothing(storage: &dyn Storage) {
         let page = storage.export().scan(kind, None, 10).await.unwrap();
         assert_eq!((page.records.len(), page.next.is_none()), (0, true), "{kind:?}");
     }
+    let counted = storage.export().counts().await.unwrap();
+    assert_eq!(counted, RecordKind::ALL.into_iter().map(|kind| (kind, 0)).collect::<Vec<_>>());
 }
 
 pub async fn a_deleted_projects_records_are_not_scanned(storage: &dyn Storage) {

@@ -214,3 +214,89 @@ async fn a_source_with_files_needs_to_be_told_where_their_bytes_go() {
         .unwrap();
     assert!(!missing.status.success(), "a missing source database is an error, not an empty copy");
 }
+
+/// A SQLite database of `users` users, each owning a project, and `posts` posts spread over them:
+/// written straight through the storage ports, as a copy long enough to be killed needs.
+async fn seed_many(users: usize, posts: usize) -> IsolatedConfig {
+    use tessera_tests::conformance::workspace::{new_post, stored_project, stored_user};
+    let source = tessera_tests::backend::isolated_config_on(TestBackend::Sqlite).await;
+    let backend = bootstrap::backend::Backend::open(&source.config).await.unwrap();
+    backend.migrate().await.unwrap();
+    let storage = backend.storage();
+    let mut projects = Vec::new();
+    for i in 0..users {
+        let user = stored_user(storage.as_ref(), &format!("user{i}")).await;
+        projects.push((stored_project(storage.as_ref(), &user, &format!("Project {i}"), i as i64).await, user));
+    }
+    for batch in (0..posts).collect::<Vec<_>>().chunks(100) {
+        let mut uow = storage.begin().await.unwrap();
+        for &n in batch {
+            let (project, user) = &projects[n % projects.len()];
+            let status =
+                if n % 3 == 0 { domain::posts::PostStatus::Draft } else { domain::posts::PostStatus::Published };
+            uow.posts().insert(&new_post(project, user, &format!("post-{n}"), status, n as i64)).await.unwrap();
+        }
+        uow.commit().await.unwrap();
+    }
+    backend.close().await;
+    source
+}
+
+#[tokio::test]
+async fn a_copy_killed_half_way_and_resumed_ends_complete_and_verified() {
+    use tokio::io::AsyncBufReadExt;
+    const POSTS: usize = 2000;
+    let source = seed_many(20, POSTS).await;
+    let target = isolated_config().await;
+    let (from, to) = (storage_url(&source.config), storage_url(&target.config));
+
+    // Killed (SIGKILL: nothing of it runs on) as soon as it has begun the posts: its lines say so.
+    let mut copy = tokio::process::Command::new(TESSERA)
+        .args(["copy", "--from", &from, "--to", &to])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(copy.stderr.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    while let Some(line) = lines.next_line().await.unwrap() {
+        seen.push(line.clone());
+        let members_done = line.starts_with("copy: members") && {
+            let numbers: Vec<&str> = line.split_whitespace().skip(2).step_by(2).take(2).collect();
+            numbers.len() == 2 && numbers[0] == numbers[1]
+        };
+        if members_done || line.starts_with("copy: posts") {
+            copy.start_kill().unwrap();
+            break;
+        }
+    }
+    let killed = copy.wait().await.unwrap();
+    assert!(!killed.success(), "the copy was to be killed half-way, it ended: {seen:#?}");
+
+    let refused = run_sides(&from, &to, &[]).await;
+    assert!(!refused.status.success(), "a half-copied target is not empty");
+    let resumed = run_sides(&from, &to, &["--resume"]).await;
+    let printed = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{printed}{}", String::from_utf8_lossy(&resumed.stderr));
+    // The kill came after the users and before the last post: the resumed copy found the first
+    // there, and wrote posts.
+    assert!(printed.contains("users     copied         0   already there        20"), "{printed}\n{seen:#?}");
+    let posts = printed.lines().find(|l| l.starts_with("posts     copied")).unwrap_or_default().to_owned();
+    let numbers: Vec<u64> = posts.split_whitespace().filter_map(|w| w.parse().ok()).collect();
+    assert!(
+        numbers.len() == 2 && numbers[0] > 0 && numbers[0] + numbers[1] == POSTS as u64,
+        "the resumed copy should write the posts the killed one did not reach: {posts}\n{seen:#?}"
+    );
+    for (kind, count) in [("users", 20), ("projects", 20), ("members", 20), ("posts", POSTS), ("files", 0)] {
+        let line = format!("{kind:<9} source {count:>9}   target {count:>9}   records same");
+        assert!(printed.contains(&line), "{line:?} not in:\n{printed}");
+    }
+}
+
+async fn run_sides(from: &str, to: &str, extra: &[&str]) -> std::process::Output {
+    let mut command = tokio::process::Command::new(TESSERA);
+    command.args(["copy", "--from", from, "--to", to]).args(extra).env("RUST_LOG", "warn").kill_on_drop(true);
+    command.output().await.expect("tessera copy runs")
+}
