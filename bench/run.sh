@@ -10,7 +10,11 @@
 #
 # BENCH_DURATION (s, default 20) and BENCH_WARMUP (s, default 3) per run; BENCH_USERS,
 # BENCH_PROJECTS, BENCH_POSTS size the data set (1000, 2000, 50000); BENCH_KEEP=1 keeps the work
-# directory (logs, fixtures, generated pgbench scripts).
+# directory (logs, fixtures, generated pgbench scripts). For A/B runs of a change: BENCH_OPS and
+# BENCH_CONNS choose operations and concurrencies (all, and "32 128"), BENCH_SERVERS lists
+# `tessera` binaries to serve the same data set in turn (default: this tree's release build),
+# BENCH_ROUNDS repeats them (alternating) and BENCH_NO_CEILING=1 skips the ceiling. The
+# `cpu µs/req` column (the server's CPU time per request) varies less than req/s between runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -83,13 +87,22 @@ fi
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-"$bin/tessera" --listen "127.0.0.1:$port" --log-format json --no-migrate serve >"$work/server.log" 2>&1 &
-server_pid=$!
-for _ in $(seq 1 100); do
-    curl -fsS "$base/health/ready" >/dev/null 2>&1 && break
-    sleep 0.1
-done
-curl -fsS "$base/health/ready" >/dev/null
+start_server() {
+    "$1" --listen "127.0.0.1:$port" --log-format json --no-migrate serve >>"$work/server.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+        curl -fsS "$base/health/ready" >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    curl -fsS "$base/health/ready" >/dev/null
+}
+stop_server() {
+    kill "$server_pid"
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+}
+servers=(${BENCH_SERVERS:-$bin/tessera})
+start_server "${servers[0]}"
 
 # Log the fixture users in; the wrk scripts read their tokens from a Lua data file.
 python3 - "$work/fixtures.json" "$base" "$work/data.lua" "$work/sessions.json" <<'PY'
@@ -133,29 +146,44 @@ run_op() {
     cpu_after=$(cpu_seconds)
     peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     # RESULT rps p50 p99 p99.9 errors requests
-    read -r _ rps p50 p99 p999 errors _ <<<"$line"
-    printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s\n" "$op" "$connections" "$rps" "$p50" "$p99" "$p999" \
-        "$errors" "$peak" "$(echo "$cpu_after - $cpu_before" | bc)" | tee -a "$results"
+    read -r _ rps p50 p99 p999 errors requests <<<"$line"
+    local cpu per_request
+    cpu=$(echo "$cpu_after - $cpu_before" | bc)
+    per_request=$(python3 -c "print(round($cpu * 1e6 / max($requests, 1)))")
+    printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s %11s\n" "$op" "$connections" "$rps" "$p50" "$p99" "$p999" \
+        "$errors" "$peak" "$cpu" "$per_request" | tee -a "$results"
 }
 
-echo
-echo "Tessera on $backend: ${duration} s per run after ${warmup} s of warm-up, wrk -t2 on the same machine"
-printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s\n" operation conns "req/s" "p50 ms" "p99 ms" "p99.9 ms" errors \
-    "peak MB" "cpu s" | tee -a "$results"
-for op in me projects project_posts creator_posts create_post patch_post; do
-    for connections in 32 128; do
-        run_op "$op" "$connections"
+ops=(${BENCH_OPS:-me projects project_posts creator_posts create_post patch_post login})
+for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
+    for n in "${!servers[@]}"; do
+        if [ "$round$n" != 10 ]; then
+            stop_server
+            start_server "${servers[$n]}"
+        fi
+        echo
+        echo "Tessera on $backend: ${duration} s per run after ${warmup} s of warm-up, wrk -t2 on the same machine"
+        [ ${#servers[@]} -gt 1 ] && echo "server ${servers[$n]} (round $round)"
+        printf "%-14s %5s %10s %8s %8s %8s %7s %9s %8s %11s\n" operation conns "req/s" "p50 ms" "p99 ms" "p99.9 ms" \
+            errors "peak MB" "cpu s" "cpu µs/req" | tee -a "$results"
+        for op in "${ops[@]}"; do
+            if [ "$op" = login ]; then
+                run_op login 8
+                continue
+            fi
+            for connections in ${BENCH_CONNS:-32 128}; do
+                run_op "$op" "$connections"
+            done
+        done
     done
 done
-run_op login 8
+[ -n "${BENCH_NO_CEILING:-}" ] && exit 0
 
 echo
 case "$backend" in
     sqlite)
         echo "The ceiling: the adapter's own calls for each operation, without HTTP (tessera-bench ceiling, 32 tasks)"
-        kill "$server_pid"
-        wait "$server_pid" 2>/dev/null || true
-        server_pid=""
+        stop_server
         printf "%-14s %5s %10s %8s %8s %8s %7s\n" operation tasks "calls/s" "p50 ms" "p99 ms" "p99.9 ms" errors
         for op in me projects project_posts creator_posts create_post patch_post; do
             TESSERA_DATABASE_URL="sqlite://$work/ceiling.db" \
