@@ -52,7 +52,9 @@ tessera="$target_dir/debug/tessera"
 work=$(mktemp -d)
 pid=""
 emulator=""
+relay=""
 cleanup() {
+    [ -n "$relay" ] && kill "$relay" 2>/dev/null || true
     [ -n "$pid" ] && kill "$pid" 2>/dev/null || true
     [ -n "$emulator" ] && kill "$emulator" 2>/dev/null || true
     rm -rf "$work"
@@ -98,7 +100,15 @@ if [ "$mode" = lambda ]; then
         (: > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break
         sleep 0.1
     done
-    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
+    # Through the relay that keeps the emulator from losing large answers (see the script).
+    relay_port=$(free_port)
+    python3 scripts/lambda-relay.py "$relay_port" "$port" &
+    relay=$!
+    for _ in $(seq 1 100); do
+        (: > "/dev/tcp/127.0.0.1/$relay_port") 2>/dev/null && break
+        sleep 0.1
+    done
+    AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$relay_port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 "$tessera" --log-format json > "$work/server.log" 2>&1 &
     pid=$!
 else

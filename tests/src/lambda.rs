@@ -3,7 +3,9 @@
 //! program started as the Lambda runtime starts it (`AWS_LAMBDA_RUNTIME_API` and the other
 //! variables set), polling its own Lambda runtime API emulator (`cargo lambda watch
 //! --only-lambda-apis`); the tests' HTTP requests go to the emulator, which hands each one over
-//! as a function URL event (payload v2) and sends the function's answer back.
+//! as a function URL event (payload v2) and sends the function's answer back. The function
+//! reaches the emulator's runtime API through `scripts/lambda-relay.py`, which works around the
+//! emulator losing answers over ~16 KiB (see there).
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -130,6 +132,7 @@ pub struct LambdaFunction {
     /// Where the tests send their HTTP requests (the emulator).
     pub base: String,
     _emulator: Child,
+    _relay: Child,
     function: Child,
 }
 
@@ -153,9 +156,20 @@ impl LambdaFunction {
             if !listening(&mut emulator, port).await {
                 continue;
             }
+            let relay_port = free_port();
+            let mut relay = Command::new("python3")
+                .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/lambda-relay.py"))
+                .args([relay_port.to_string(), port.to_string()])
+                .stdin(Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("python3 runs the runtime API relay");
+            if !listening(&mut relay, relay_port).await {
+                continue;
+            }
             let function = Command::new(program)
                 .args(&arguments)
-                .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{port}/.rt"))
+                .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{relay_port}/.rt"))
                 .env("AWS_LAMBDA_FUNCTION_NAME", "_")
                 .env("AWS_LAMBDA_FUNCTION_VERSION", "1")
                 .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
@@ -164,7 +178,8 @@ impl LambdaFunction {
                 .kill_on_drop(true)
                 .spawn()
                 .expect("the test build of tessera starts");
-            let mut started = Self { base: format!("http://127.0.0.1:{port}"), _emulator: emulator, function };
+            let base = format!("http://127.0.0.1:{port}");
+            let mut started = Self { base, _emulator: emulator, _relay: relay, function };
             started.wait_until_it_answers().await;
             let _ = writeln!(std::io::stderr(), "lambda mode: a function behind the emulator at {}", started.base);
             return started;
@@ -189,7 +204,7 @@ impl LambdaFunction {
     }
 }
 
-/// Waits until `emulator` accepts connections on `port`; false if it exited (port taken).
+/// Waits until `emulator` (or the relay) accepts connections on `port`; false if it exited (port taken).
 async fn listening(emulator: &mut Child, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
