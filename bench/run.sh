@@ -15,6 +15,8 @@
 # `tessera` binaries to serve the same data set in turn (default: this tree's release build),
 # BENCH_ROUNDS repeats them (alternating) and BENCH_NO_CEILING=1 skips the ceiling. The
 # `cpu µs/req` column (the server's CPU time per request) varies less than req/s between runs.
+# patch_post does not A/B this way yet: its runs take slices of posts at version 1 (op.lua), and a
+# second server or round finds them patched already (every PATCH answers 412).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -101,13 +101,14 @@ if [ "$mode" = lambda ]; then
         sleep 0.1
     done
     # Through the relay that keeps the emulator from losing large answers (see the script).
-    relay_port=$(free_port)
-    python3 scripts/lambda-relay.py "$relay_port" "$port" &
+    python3 scripts/lambda-relay.py "$port" > "$work/relay.port" &
     relay=$!
     for _ in $(seq 1 100); do
-        (: > "/dev/tcp/127.0.0.1/$relay_port") 2>/dev/null && break
+        [ -s "$work/relay.port" ] && break
         sleep 0.1
     done
+    relay_port=$(cat "$work/relay.port")
+    [ -n "$relay_port" ] || { echo "contract.sh: the runtime API relay did not start" >&2; exit 1; }
     AWS_LAMBDA_RUNTIME_API="http://127.0.0.1:$relay_port/.rt" AWS_LAMBDA_FUNCTION_NAME=_ AWS_LAMBDA_FUNCTION_VERSION=1 \
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 "$tessera" --log-format json > "$work/server.log" 2>&1 &
     pid=$!

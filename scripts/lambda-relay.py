@@ -9,7 +9,10 @@ connection closes (reproduced with a hand-written runtime client; AWS's runtime 
 whole body). The relay sends every runtime API request to the emulator on a connection of its
 own with `Connection: close`, so the emulator reads each body to its end.
 
-    lambda-relay.py LISTEN_PORT EMULATOR_PORT     (prints nothing; stops when killed)
+    lambda-relay.py EMULATOR_PORT     (prints the port it listens on, chosen by the system; stops
+                                      when killed — a port chosen beforehand could be taken meanwhile)
+
+Request bodies come with Content-Length or chunked without trailers, as lambda_runtime sends them.
 """
 import asyncio
 import sys
@@ -41,33 +44,33 @@ def closing(head):
 
 
 async def serve(client_reader, client_writer, upstream_port):
+    """One runtime API call per connection: the answer says `Connection: close`, so the function
+    opens a new connection for its next call."""
     try:
-        while True:
-            try:
-                head = (await client_reader.readuntil(b"\r\n\r\n"))[:-4]
-            except (asyncio.IncompleteReadError, ConnectionError):
-                return
-            body = await read_body(client_reader, head)
-            reader, writer = await asyncio.open_connection("127.0.0.1", upstream_port)
-            writer.write(closing(head) + b"\r\n\r\n" + body)
-            await writer.drain()
-            # Connection: close — the answer is everything up to the end of the stream.
-            answer = await reader.read()
-            writer.close()
-            head, _, rest = answer.partition(b"\r\n\r\n")
-            client_writer.write(closing(head) + b"\r\n\r\n" + rest)
-            await client_writer.drain()
-            # The answer says `Connection: close`: the function opens a new connection next time.
+        try:
+            head = (await client_reader.readuntil(b"\r\n\r\n"))[:-4]
+        except (asyncio.IncompleteReadError, ConnectionError):
             return
+        body = await read_body(client_reader, head)
+        reader, writer = await asyncio.open_connection("127.0.0.1", upstream_port)
+        writer.write(closing(head) + b"\r\n\r\n" + body)
+        await writer.drain()
+        # Connection: close — the answer is everything up to the end of the stream.
+        answer = await reader.read()
+        writer.close()
+        if not answer:
+            return  # the emulator closed without answering: so does the relay
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        client_writer.write(closing(head) + b"\r\n\r\n" + rest)
+        await client_writer.drain()
     finally:
         client_writer.close()
 
 
 async def main():
-    listen_port, upstream_port = int(sys.argv[1]), int(sys.argv[2])
-    server = await asyncio.start_server(
-        lambda r, w: serve(r, w, upstream_port), "127.0.0.1", listen_port
-    )
+    upstream_port = int(sys.argv[1])
+    server = await asyncio.start_server(lambda r, w: serve(r, w, upstream_port), "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
     async with server:
         await server.serve_forever()
 

@@ -124,7 +124,14 @@ impl Copier {
         if !resume && !Self::is_empty(self.target.as_ref()).await? {
             return Err(CopyError::TargetNotEmpty);
         }
-        progress.begin(&self.source.export().counts().await?);
+        // The counts only feed the progress (an estimate): a copy does not stop for them.
+        match self.source.export().counts().await {
+            Ok(totals) => progress.begin(&totals),
+            Err(err) => {
+                tracing::warn!(error = %err, "the source could not be counted: progress without totals");
+                progress.begin(&[]);
+            }
+        }
         let mut report = Vec::new();
         for kind in RecordKind::ALL {
             report.push((kind, self.copy_kind(kind, resume, progress).await?));

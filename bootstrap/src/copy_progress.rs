@@ -1,7 +1,7 @@
 //! `tessera copy`'s progress on stderr: a bar with counts, rate and ETA on a terminal; plain lines
 //! otherwise (a log, a pipe) — at most one a second, and one as each kind ends.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -71,16 +71,17 @@ impl Progress {
         Self { bar, state: Mutex::new(state) }
     }
 
-    /// The copy ended: the bar stays, as it ended; the last kind gets its line.
+    /// The copy ended: the bar stays where the copy got (`abandon`: `finish` would fill it, even
+    /// for a copy that failed or counts that were an estimate); the last kind gets its line.
     pub fn finish(&self) {
         let Ok(state) = self.state.lock() else { return };
         if let Some(bar) = &self.bar {
-            bar.finish();
+            bar.abandon();
             // The report follows on stdout, below the bar rather than after it.
-            eprintln!();
+            say("");
         } else if let Some((kind, done)) = state.current {
             if state.last_line.is_none_or(|(_, k, n)| (k, n) != (kind, done)) {
-                eprintln!("{}", state.line(kind, done));
+                say(&state.line(kind, done));
             }
         }
     }
@@ -103,7 +104,7 @@ impl CopyProgress for Progress {
         if let Some((previous, finished)) = state.current.filter(|(k, _)| *k != kind) {
             let printed = state.last_line.is_some_and(|(_, k, n)| (k, n) == (previous, finished));
             if self.bar.is_none() && !printed {
-                eprintln!("{}", state.line(previous, finished));
+                say(&state.line(previous, finished));
                 state.last_line = Some((now, previous, finished));
             }
             state.ended += finished;
@@ -116,10 +117,15 @@ impl CopyProgress for Progress {
             }
             None => {
                 if state.last_line.is_none_or(|(last, _, _)| now.duration_since(last) >= Duration::from_secs(1)) {
-                    eprintln!("{}", state.line(kind, done));
+                    say(&state.line(kind, done));
                     state.last_line = Some((now, kind, done));
                 }
             }
         }
     }
+}
+
+/// A line on stderr; a closed stderr (`tessera copy 2>&1 | head`) stops the progress, not the copy.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
 }

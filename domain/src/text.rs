@@ -94,6 +94,12 @@ mod tests {
                 .map(String::from),
         );
         texts.push((0u32..0x800).filter_map(char::from_u32).filter(|c| !c.is_control()).collect());
+        // Controls on either side of a chunk's end (128 bytes), C1's two bytes split by it.
+        for at in [126, 127, 128] {
+            for control in ["\u{85}", "\u{9f}", "\u{1}", "\u{7f}", "\n"] {
+                texts.push(format!("{}{control}", "x".repeat(at)));
+            }
+        }
         for text in &texts {
             for breaks in [false, true] {
                 assert_eq!(scan(text, breaks), by_characters(text, breaks), "{text:?} (breaks {breaks})");

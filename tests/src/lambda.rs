@@ -156,17 +156,16 @@ impl LambdaFunction {
             if !listening(&mut emulator, port).await {
                 continue;
             }
-            let relay_port = free_port();
+            // The relay picks its own port and says which: one chosen here could be taken meanwhile.
             let mut relay = Command::new("python3")
                 .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/lambda-relay.py"))
-                .args([relay_port.to_string(), port.to_string()])
+                .arg(port.to_string())
                 .stdin(Stdio::null())
+                .stdout(Stdio::piped())
                 .kill_on_drop(true)
                 .spawn()
                 .expect("python3 runs the runtime API relay");
-            if !listening(&mut relay, relay_port).await {
-                continue;
-            }
+            let Some(relay_port) = relay_port(&mut relay).await else { continue };
             let function = Command::new(program)
                 .args(&arguments)
                 .env("AWS_LAMBDA_RUNTIME_API", format!("http://127.0.0.1:{relay_port}/.rt"))
@@ -204,7 +203,17 @@ impl LambdaFunction {
     }
 }
 
-/// Waits until `emulator` (or the relay) accepts connections on `port`; false if it exited (port taken).
+/// The port the relay says it listens on; `None` if it said nothing within 30 s.
+async fn relay_port(relay: &mut Child) -> Option<u16> {
+    use tokio::io::AsyncBufReadExt;
+    let stdout = relay.stdout.take()?;
+    let mut line = String::new();
+    let mut stdout = tokio::io::BufReader::new(stdout);
+    tokio::time::timeout(Duration::from_secs(30), stdout.read_line(&mut line)).await.ok()?.ok()?;
+    line.trim().parse().ok()
+}
+
+/// Waits until `emulator` accepts connections on `port`; false if it exited (port taken).
 async fn listening(emulator: &mut Child, port: u16) -> bool {
     let deadline = Instant::now() + Duration::from_secs(30);
     while Instant::now() < deadline {
