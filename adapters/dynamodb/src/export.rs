@@ -76,10 +76,10 @@ impl Selection {
             SortKey::Prefix(prefix) => ("begins_with(#pk, :pk) AND begins_with(#sk, :sk)", prefix),
         };
         ScanSpec {
-            filter,
-            values: vec![(":pk", self.partition_prefix), (":sk", sort)],
+            filter: Some((filter, vec![(":pk", self.partition_prefix), (":sk", sort)])),
             start,
-            limit: i32::try_from(limit).unwrap_or(i32::MAX),
+            limit: Some(i32::try_from(limit).unwrap_or(i32::MAX)),
+            keys_only: false,
         }
     }
 
@@ -210,7 +210,7 @@ impl RecordScan for DynamoStorage {
         let mut counts = [0u64; RecordKind::ALL.len()];
         let mut start = None;
         loop {
-            let (items, next) = table.scan_keys(COUNTING, start).await?;
+            let (items, next) = table.scan(COUNTING, ScanSpec::keys(start)).await?;
             for key in items.iter().filter_map(Key::of) {
                 if let Some(kind) = selections.iter().position(|s| s.selects(&key.pk, &key.sk)) {
                     counts[kind] += 1;

@@ -44,15 +44,25 @@ pub(crate) struct QuerySpec<'a> {
     pub keys_only: bool,
 }
 
-/// One Scan call over the whole table: the items a filter selects among the `limit` it examines.
+/// One Scan call over the whole table, from `start` on.
 pub(crate) struct ScanSpec<'a> {
-    /// A `FilterExpression` over the key attributes, named `#pk` and `#sk`.
-    pub filter: &'a str,
-    /// The filter's values (`:name`, string).
-    pub values: Vec<(&'a str, &'a str)>,
+    /// A `FilterExpression` over the key attributes, named `#pk` and `#sk`, and its values
+    /// (`:name`, string); none selects every item.
+    pub filter: Option<(&'a str, Vec<(&'a str, &'a str)>)>,
     pub start: Option<Item>,
-    /// Items examined, not items returned: DynamoDB filters after it reads.
-    pub limit: i32,
+    /// Items examined, not items returned: DynamoDB filters after it reads. None: as many as
+    /// one call reads (1 MB).
+    pub limit: Option<i32>,
+    /// Only the keys (`pk`, `sk`) of each item, eventually consistent: counting, where an
+    /// estimate does (half the read capacity of a consistent read of the whole item).
+    pub keys_only: bool,
+}
+
+impl ScanSpec<'_> {
+    /// The keys of every item from `start` on.
+    pub fn keys(start: Option<Item>) -> Self {
+        Self { filter: None, start, limit: None, keys_only: true }
+    }
 }
 
 impl Table {
@@ -188,51 +198,32 @@ impl Table {
         Ok((output.items.unwrap_or_default(), next))
     }
 
-    /// One eventually consistent Scan call reading only the keys (`pk`, `sk`) of every item from
-    /// `start` on: counting, where an estimate does (half the read capacity of a consistent read).
-    pub(crate) async fn scan_keys(
-        &self,
-        operation: &'static str,
-        start: Option<Item>,
-    ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
-        let names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#sk".to_owned(), SK.to_owned())]);
-        let output = storage_support::timed("dynamodb", operation, "Scan", async {
-            self.client
-                .scan()
-                .table_name(&*self.name)
-                .projection_expression("#pk, #sk")
-                .set_expression_attribute_names(Some(names))
-                .set_exclusive_start_key(start)
-                .return_consumed_capacity(capacity::TOTAL)
-                .send()
-                .await
-                .map_err(|e| sdk_error("Scan", e))
-        })
-        .await?;
-        capacity::record("read", &output);
-        let next = output.last_evaluated_key.filter(|k| k.contains_key(PK));
-        Ok((output.items.unwrap_or_default(), next))
-    }
-
-    /// One consistent Scan call: the items it selected, in the table's hash order, and the key to
-    /// continue from, if the table goes on.
+    /// One Scan call: the items it selected, in the table's hash order, and the key to continue
+    /// from, if the table goes on. Consistent unless it reads only keys.
     pub(crate) async fn scan(
         &self,
         operation: &'static str,
         spec: ScanSpec<'_>,
     ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
         let names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#sk".to_owned(), SK.to_owned())]);
-        let values = spec.values.into_iter().map(|(name, value)| (name.to_owned(), s(value))).collect();
+        let (filter, values) = match spec.filter {
+            Some((filter, values)) => {
+                let values = values.into_iter().map(|(name, value)| (name.to_owned(), s(value))).collect();
+                (Some(filter.to_owned()), Some(values))
+            }
+            None => (None, None),
+        };
         let output = storage_support::timed("dynamodb", operation, "Scan", async {
             self.client
                 .scan()
                 .table_name(&*self.name)
-                .filter_expression(spec.filter)
+                .set_filter_expression(filter)
+                .set_projection_expression(spec.keys_only.then(|| "#pk, #sk".to_owned()))
                 .set_expression_attribute_names(Some(names))
-                .set_expression_attribute_values(Some(values))
+                .set_expression_attribute_values(values)
                 .set_exclusive_start_key(spec.start)
-                .limit(spec.limit)
-                .consistent_read(true)
+                .set_limit(spec.limit)
+                .consistent_read(!spec.keys_only)
                 .return_consumed_capacity(capacity::TOTAL)
                 .send()
                 .await
