@@ -66,7 +66,9 @@ for target in "${targets[@]}"; do
     python3 - "$target" "$records" "$seconds" "$(cat "$work/rss")" <<'PY'
 import sys
 target, records, seconds, rss_kb = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
-print(f"{'sqlite -> ' + target:<24} {records:>10} {seconds:>10.1f} {records / seconds:>12.0f} {rss_kb / 1024:>14.1f}")
+# The report rounds to a tenth of a second: a tiny copy says 0.0.
+rate = f"{records / seconds:.0f}" if seconds > 0 else "-"
+print(f"{'sqlite -> ' + target:<24} {records:>10} {seconds:>10.1f} {rate:>12} {rss_kb / 1024:>14.1f}")
 PY
     cat "$work/report" >&2
 done
