@@ -6,7 +6,8 @@
 For each operation: the rate against the storage's own ceiling at 32 connections (pgbench, the
 higher of its two client counts, on PostgreSQL; `tessera-bench ceiling` on SQLite), p99 over p50
 at every concurrency, errors, and the highest peak RSS. DynamoDB has no rate ceiling: its target is
-calls and capacity per request, printed by run.sh itself.
+calls and capacity per request, printed by run.sh itself. For a log of several servers or rounds
+(BENCH_SERVERS, BENCH_ROUNDS) the last run of each operation counts.
 """
 
 import re

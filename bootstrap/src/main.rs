@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-// jemalloc (x86-64 Linux, bootstrap/Cargo.toml says why only there): 17% less CPU
+// jemalloc (x86-64 Linux, bootstrap/Cargo.toml says why only there): 11–17% less CPU
 // per request than glibc's malloc under the same load (bench/RESULTS.md, "Speed"), where malloc
 // and free took 14–22% of the profile; it holds a few MB more at peak.
 #[cfg(all(feature = "jemalloc", target_arch = "x86_64", target_os = "linux"))]

@@ -75,12 +75,12 @@ impl Selection {
             SortKey::Is(sk) => ("begins_with(#pk, :pk) AND #sk = :sk", sk),
             SortKey::Prefix(prefix) => ("begins_with(#pk, :pk) AND begins_with(#sk, :sk)", prefix),
         };
-        ScanSpec {
-            filter: Some((filter, vec![(":pk", self.partition_prefix), (":sk", sort)])),
+        ScanSpec::filtered(
+            filter,
+            vec![(":pk", self.partition_prefix), (":sk", sort)],
             start,
-            limit: Some(i32::try_from(limit).unwrap_or(i32::MAX)),
-            keys_only: false,
-        }
+            i32::try_from(limit).unwrap_or(i32::MAX),
+        )
     }
 
     fn selects(&self, pk: &str, sk: &str) -> bool {

@@ -44,21 +44,29 @@ pub(crate) struct QuerySpec<'a> {
     pub keys_only: bool,
 }
 
-/// One Scan call over the whole table, from `start` on.
+/// One Scan call over the whole table, from `start` on: filtered items, or only keys. Built by
+/// its two constructors only, so that `#pk` and `#sk` are always used by some expression
+/// (DynamoDB refuses an attribute name no expression uses).
 pub(crate) struct ScanSpec<'a> {
     /// A `FilterExpression` over the key attributes, named `#pk` and `#sk`, and its values
-    /// (`:name`, string); none selects every item.
-    pub filter: Option<(&'a str, Vec<(&'a str, &'a str)>)>,
-    pub start: Option<Item>,
+    /// (`:name`, string).
+    filter: Option<(&'a str, Vec<(&'a str, &'a str)>)>,
+    start: Option<Item>,
     /// Items examined, not items returned: DynamoDB filters after it reads. None: as many as
     /// one call reads (1 MB).
-    pub limit: Option<i32>,
+    limit: Option<i32>,
     /// Only the keys (`pk`, `sk`) of each item, eventually consistent: counting, where an
     /// estimate does (half the read capacity of a consistent read of the whole item).
-    pub keys_only: bool,
+    keys_only: bool,
 }
 
-impl ScanSpec<'_> {
+impl<'a> ScanSpec<'a> {
+    /// The items `filter` (with its `values`) selects among the next `limit` examined, read
+    /// consistently.
+    pub fn filtered(filter: &'a str, values: Vec<(&'a str, &'a str)>, start: Option<Item>, limit: i32) -> Self {
+        Self { filter: Some((filter, values)), start, limit: Some(limit), keys_only: false }
+    }
+
     /// The keys of every item from `start` on.
     pub fn keys(start: Option<Item>) -> Self {
         Self { filter: None, start, limit: None, keys_only: true }
