@@ -214,13 +214,12 @@ impl Table {
         spec: ScanSpec<'_>,
     ) -> Result<(Vec<Item>, Option<Item>), StorageError> {
         let names = HashMap::from([("#pk".to_owned(), PK.to_owned()), ("#sk".to_owned(), SK.to_owned())]);
-        let (filter, values) = match spec.filter {
-            Some((filter, values)) => {
-                let values = values.into_iter().map(|(name, value)| (name.to_owned(), s(value))).collect();
-                (Some(filter.to_owned()), Some(values))
-            }
-            None => (None, None),
-        };
+        let (filter, values): (Option<String>, Option<HashMap<_, _>>) = spec
+            .filter
+            .map(|(filter, values)| {
+                (filter.to_owned(), values.into_iter().map(|(n, v)| (n.to_owned(), s(v))).collect())
+            })
+            .unzip();
         let output = storage_support::timed("dynamodb", operation, "Scan", async {
             self.client
                 .scan()
