@@ -407,6 +407,36 @@ async fn an_exhausted_pool_answers_503_within_the_acquire_timeout() {
     server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
 }
 
+/// A connection the server ended while it sat in the pool is found out before a request uses it
+/// (the pool checks a connection idle for more than a moment): every request after the kill
+/// succeeds, none gets a 503 for a dead connection.
+#[tokio::test]
+async fn connections_killed_while_idle_are_replaced_before_any_request_uses_them() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
+    let server = TestServer::start_on(TestBackend::Postgres, |_| {}).await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    // Requests at once open several connections, so that several sit idle to be killed.
+    let opened: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(&ada.access)))
+        })
+        .collect();
+    for request in opened {
+        assert_eq!(request.await.unwrap().unwrap(), 200);
+    }
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    kill_tessera_connections(&mut admin).await;
+    // Idle past the window in which a connection that just answered is trusted unchecked.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    for _ in 0..16 {
+        server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
+    }
+}
+
 /// `sslmode=verify-full` with the operator's CA: Tessera's connections are encrypted, and a
 /// server whose certificate another CA signed is refused (readiness 503, never plain text).
 #[tokio::test]

@@ -7,10 +7,14 @@ use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, Rec
 use async_trait::async_trait;
 use domain::StorageError;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::Connection;
 use storage_support::timed;
 
 use crate::errors::storage_error;
 use crate::unit_of_work::PgUnit;
+
+/// How long after its last round trip a pooled connection is trusted without a ping.
+const KNOWN_ALIVE_FOR: Duration = Duration::from_millis(500);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -53,8 +57,20 @@ impl PostgresStorage {
             .max_connections(settings.max_connections.max(1))
             .acquire_timeout(settings.acquire_timeout)
             // A connection killed by the server (restart, pg_terminate_backend) is found out
-            // before use instead of failing a request.
-            .test_before_acquire(true)
+            // before use instead of failing a request — but only one that sat idle: sqlx
+            // already pinged each connection as it came back to the pool, so one used within
+            // the last moment is known alive, and a ping per request is one more round trip to
+            // the database per request (HikariCP skips its check the same way; RESULTS.md
+            // "Speed" 3 has what it cost).
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= KNOWN_ALIVE_FOR {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(options);
         Ok(Self { pool })
     }

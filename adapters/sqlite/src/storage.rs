@@ -65,9 +65,12 @@ impl SqliteStorage {
                     .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
+        // No ping before each use (sqlx's default): nothing outside this process can end a
+        // SQLite connection, and each ping is a hand-off to the connection's thread and back.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(settings.acquire_timeout)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await
             .map_err(storage_error)?;
@@ -78,6 +81,7 @@ impl SqliteStorage {
             SqlitePoolOptions::new()
                 .max_connections(settings.read_connections.max(1))
                 .acquire_timeout(settings.acquire_timeout)
+                .test_before_acquire(false)
                 .connect_with(options.read_only(true))
                 .await
                 .map_err(storage_error)?
