@@ -3,6 +3,8 @@
 //! way to shut down), so it lives apart from them.
 //!
 //! - `serve.rs`: the API's routes behind these layers, served on a listener until shutdown;
+//! - `accept_loop.rs`: accepting connections, serving each with hyper, idle connections and
+//!   the graceful stop;
 //! - `settings.rs`: the limits and timeouts the layers apply;
 //! - `connections.rs`: below HTTP, the cap on open connections;
 //! - `request_heads.rs`: below HTTP, the guard on request heads (too slow, too large) that also
@@ -17,6 +19,7 @@
 //! - `allow.rs`: the `Allow` header of a 405, from the OpenAPI document;
 //! - `lifecycle.rs`: whether the instance is draining before it stops.
 
+pub mod accept_loop;
 pub mod allow;
 pub mod connections;
 pub mod departures;

@@ -8,6 +8,7 @@ use poem::{Endpoint, EndpointExt, Response};
 use crate::api::openapi::openapi_json;
 use crate::api::problems::ProblemResponse;
 use crate::api::{self, HttpServices};
+use crate::server::accept_loop::serve_connections;
 use crate::server::allow::AllowedMethods;
 use crate::server::connections::ConnectionCap;
 use crate::server::departures::Departures;
@@ -57,15 +58,9 @@ pub async fn serve(
         tracing::info!(delay_ms = drain_delay.as_millis() as u64, "draining: readiness is 503");
         tokio::time::sleep(drain_delay).await;
     };
-    poem::Server::new_with_acceptor(acceptor)
-        .name("tessera")
-        .idle_timeout(settings.idle_timeout)
-        .run_with_graceful_shutdown(
-            with_edge(api::routes(services, lifecycle), settings, departures),
-            stop_accepting,
-            Some(grace),
-        )
-        .await
+    let idle_timeout = settings.idle_timeout;
+    let endpoint = with_edge(api::routes(services, lifecycle), settings, departures);
+    serve_connections(acceptor, endpoint, idle_timeout, stop_accepting, grace).await
 }
 
 #[cfg(test)]
