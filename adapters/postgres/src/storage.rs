@@ -61,7 +61,9 @@ impl PostgresStorage {
             // already pinged each connection as it came back to the pool, so one used within
             // the last moment is known alive, and a ping per request is one more round trip to
             // the database per request (HikariCP skips its check the same way; RESULTS.md
-            // "Speed" 3 has what it cost).
+            // "Speed" 3 has what it cost). The price: a connection killed within that moment
+            // (a restart under load) fails the one request that uses it next with a 503, and
+            // is then closed — at most one request per pooled connection.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {

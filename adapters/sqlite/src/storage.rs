@@ -65,7 +65,7 @@ impl SqliteStorage {
                     .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
-        // No ping before each use (sqlx's default): nothing outside this process can end a
+        // No ping before each use (sqlx pings by default): nothing outside this process can end a
         // SQLite connection, and each ping is a hand-off to the connection's thread and back.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)

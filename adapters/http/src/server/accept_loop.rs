@@ -26,9 +26,15 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-/// How long to wait before accepting again after the listener failed (out of file descriptors,
-/// say): the failure would otherwise repeat at once, in a loop that starves every connection.
+/// How long to wait before accepting again after the listener itself failed (out of file
+/// descriptors, say): the failure would otherwise repeat at once, in a loop that starves every
+/// connection.
 const ACCEPT_RETRY: Duration = Duration::from_millis(50);
+
+/// At most this many requests at once on one HTTP/2 connection (poem set no limit; hyper's
+/// default is 200): what one client can make the instance hold is bounded per connection, as
+/// on HTTP/1.1, where a connection carries one request at a time.
+const HTTP2_STREAMS: u32 = 32;
 
 /// Serves `endpoint` on the connections `acceptor` yields until `shutdown` resolves; then stops
 /// accepting, lets each connection finish the request it is serving, and after `grace` drops the
@@ -39,8 +45,7 @@ pub(crate) async fn serve_connections<A, E>(
     idle_timeout: Duration,
     shutdown: impl Future<Output = ()>,
     grace: Duration,
-) -> io::Result<()>
-where
+) where
     A: Acceptor,
     A::Io: AsyncRead + AsyncWrite + Send + Unpin + 'static,
     E: Endpoint<Output = Response> + 'static,
@@ -67,9 +72,14 @@ where
                         }
                     });
                 }
+                // One connection that failed between the kernel's accept and ours: the next is fine.
+                Err(error) if is_connection_error(&error) => {}
                 Err(error) => {
-                    tracing::warn!(%error, "accepting a connection failed");
-                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    tracing::warn!(%error, "accepting connections failed");
+                    tokio::select! {
+                        () = &mut shutdown => break,
+                        () = tokio::time::sleep(ACCEPT_RETRY) => {}
+                    }
                 }
             }
         }
@@ -82,7 +92,13 @@ where
         abandoned.cancel();
         connections.wait().await;
     }
-    Ok(())
+}
+
+fn is_connection_error(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::ConnectionAborted | io::ErrorKind::ConnectionReset | io::ErrorKind::ConnectionRefused
+    )
 }
 
 async fn serve_connection<Io, E>(
@@ -105,7 +121,11 @@ async fn serve_connection<Io, E>(
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // poem's limits for HTTP/2 clients, kept: at most 20 streams opened and reset before they
     // were accepted (the "rapid reset" flood), and 16 KiB of header fields per request.
-    builder.http2().max_pending_accept_reset_streams(20).max_header_list_size(16 * 1024);
+    builder
+        .http2()
+        .max_concurrent_streams(HTTP2_STREAMS)
+        .max_pending_accept_reset_streams(20)
+        .max_header_list_size(16 * 1024);
     let mut connection = pin!(builder.serve_connection(TokioIo::new(io), service));
     tokio::select! {
         _ = connection.as_mut() => {}
@@ -116,8 +136,10 @@ async fn serve_connection<Io, E>(
     // for another idle period loses the connection. Polled again even when hyper ended the
     // connection itself (the client closed its side mid-request): hyper still holds that
     // request, which then runs to its end at the edge — answered 499 and counted — rather than
-    // being dropped unseen (as poem::Server did too).
+    // being dropped unseen (as poem::Server did too). The idle period starts afresh: a request
+    // running silently past the idle timeout (an upload's, say) is not cut off by it.
     connection.as_mut().graceful_shutdown();
+    activity.touch();
     tokio::select! {
         _ = connection => {}
         () = activity.idle_for(idle_timeout) => {}

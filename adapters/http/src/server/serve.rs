@@ -60,7 +60,8 @@ pub async fn serve(
     };
     let idle_timeout = settings.idle_timeout;
     let endpoint = with_edge(api::routes(services, lifecycle), settings, departures);
-    serve_connections(acceptor, endpoint, idle_timeout, stop_accepting, grace).await
+    serve_connections(acceptor, endpoint, idle_timeout, stop_accepting, grace).await;
+    Ok(())
 }
 
 #[cfg(test)]
