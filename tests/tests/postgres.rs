@@ -437,6 +437,82 @@ async fn connections_killed_while_idle_are_replaced_before_any_request_uses_them
     }
 }
 
+/// A transaction a request leaves unfinished (here: registration refused by the unique index,
+/// which aborts it) is rolled back before its connection serves anyone else — with one pooled
+/// connection, the next request runs on that very connection.
+#[tokio::test]
+async fn unfinished_transactions_are_rolled_back_before_their_connection_serves_again() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
+    let server = TestServer::start_on(TestBackend::Postgres, |c| c.pg_max_connections = 1).await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    for _ in 0..5 {
+        server.register("ada").await.expect(409);
+        server.get("/api/v1/users/me", Some(&ada.access)).await.expect(200);
+    }
+    server.register("ada").await.expect(409);
+    // The rollback runs as the refusal is answered: it ends the transaction moments later.
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let mut open = i64::MAX;
+    for _ in 0..50 {
+        open = sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity \
+             WHERE application_name = 'tessera' AND datname = current_database() \
+             AND state LIKE 'idle in transaction%'",
+        )
+        .fetch_one(&mut admin)
+        .await
+        .unwrap();
+        if open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(open, 0, "a connection back in the pool still holds a transaction");
+}
+
+/// When the server drops connections that were in use a moment ago (too recently for the idle
+/// check), the first request to find one dead fails and every other pooled connection answers
+/// a ping before its next use: one failed request, not one per connection or an endless run of
+/// them on the connection that keeps coming back to the top of the pool.
+#[tokio::test]
+async fn connections_killed_while_busy_fail_one_request_then_are_all_checked() {
+    if !TestBackend::Postgres.suite_is_configured() {
+        return;
+    }
+    let server = TestServer::start_on(TestBackend::Postgres, |_| {}).await;
+    let url = server.database_url().unwrap();
+    let ada = server.user("ada").await;
+    let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
+    let opened: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(&ada.access)))
+        })
+        .collect();
+    for request in opened {
+        assert_eq!(request.await.unwrap().unwrap(), 200);
+    }
+    sqlx::query(
+        "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity \
+         WHERE application_name = 'tessera' AND datname = current_database()",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    let mut failed = 0;
+    for _ in 0..20 {
+        let answer = server.get("/api/v1/users/me", Some(&ada.access)).await;
+        if answer.status != 200 {
+            answer.expect_problem(503, "storage_unavailable");
+            failed += 1;
+        }
+    }
+    assert!(failed <= 1, "{failed} requests failed on connections the server had closed");
+}
+
 /// `sslmode=verify-full` with the operator's CA: Tessera's connections are encrypted, and a
 /// server whose certificate another CA signed is refused (readiness 503, never plain text).
 #[tokio::test]

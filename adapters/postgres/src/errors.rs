@@ -30,6 +30,9 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             // 08: connection exceptions; 53: insufficient resources (too many connections);
             // 57P0x: the server is shutting down or killed this session; 57014: statement timeout;
             // 40001/40P01: serialization failure or deadlock (retrying later succeeds).
+            if code.starts_with("08") || code.starts_with("57P") {
+                crate::pool::server_went_away();
+            }
             if code.starts_with("08")
                 || code.starts_with("53")
                 || code.starts_with("57P")
@@ -41,12 +44,10 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             }
             StorageError::backend_from(format!("postgres {code}"), err)
         }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_)
-        | sqlx::Error::WorkerCrashed
-        | sqlx::Error::Protocol(_) => StorageError::unavailable_from("postgres", err),
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::WorkerCrashed | sqlx::Error::Protocol(_) => {
+            crate::pool::server_went_away();
+            StorageError::unavailable_from("postgres", err)
+        }
         _ => StorageError::backend_from("postgres", err),
     }
 }

@@ -32,7 +32,7 @@ impl ExpiredSessions for PostgresStorage {
                 sqlx::query(statement)
                     .bind(now)
                     .bind(i64::from(limit))
-                    .execute(&self.pool)
+                    .execute(&mut *self.lease().await?)
                     .await
                     .map(|done| done.rows_affected())
                     .map_err(storage_error)

@@ -40,7 +40,7 @@ const CLAIM_ROUNDS: usize = 3;
 impl IdempotencyRecords for PostgresStorage {
     async fn claim(&self, claim: &ClaimRequest) -> Result<ClaimOutcome, StorageError> {
         timed("idempotency.claim", async {
-            let mut conn = self.pool.acquire().await.map_err(storage_error)?;
+            let mut conn = self.lease().await?;
             for _ in 0..CLAIM_ROUNDS {
                 let taken = sqlx::query(CLAIM)
                     .bind(claim.record.as_str())
@@ -71,7 +71,7 @@ impl IdempotencyRecords for PostgresStorage {
 
     async fn complete(&self, completion: &Completion) -> Result<bool, StorageError> {
         timed("idempotency.complete", async {
-            let mut conn = self.pool.acquire().await.map_err(storage_error)?;
+            let mut conn = self.lease().await?;
             complete(&mut conn, completion).await
         })
         .await
@@ -82,7 +82,7 @@ impl IdempotencyRecords for PostgresStorage {
             sqlx::query("DELETE FROM idempotency_records WHERE record = $1 AND holder = $2 AND answer IS NULL")
                 .bind(record.as_str())
                 .bind(holder.0)
-                .execute(&self.pool)
+                .execute(&mut *self.lease().await?)
                 .await
                 .map(drop)
                 .map_err(storage_error)
@@ -98,7 +98,7 @@ impl IdempotencyRecords for PostgresStorage {
             )
             .bind(now)
             .bind(i64::from(limit))
-            .execute(&self.pool)
+            .execute(&mut *self.lease().await?)
             .await
             .map(|done| done.rows_affected())
             .map_err(storage_error)

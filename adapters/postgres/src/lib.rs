@@ -1,6 +1,7 @@
 //! PostgreSQL storage: sqlx with the PostgreSQL driver only, migrations embedded in the binary,
 //! a unit of work over a PostgreSQL transaction, and constraint violations mapped to the domain's
-//! errors by constraint name. Reads that need no transaction go straight to the pool.
+//! errors by constraint name. Reads that need no transaction run on a pooled connection alone; the pool is
+//! Tessera's own (see `pool`).
 
 mod errors;
 mod expired_sessions;
@@ -10,6 +11,7 @@ mod keyset;
 mod login_attempts;
 mod members;
 mod metrics;
+mod pool;
 mod posts;
 mod projects;
 mod records;

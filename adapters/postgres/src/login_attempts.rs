@@ -39,7 +39,7 @@ impl LoginAttempts for PostgresStorage {
                 .bind(now)
                 .bind(now + window)
                 .bind(cap)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.lease().await?)
                 .await
                 .map_err(storage_error)?;
             let failures: i32 = row.try_get("failures").map_err(storage_error)?;
@@ -55,7 +55,7 @@ impl LoginAttempts for PostgresStorage {
         timed("login_attempts.clear", async {
             sqlx::query("DELETE FROM login_attempts WHERE key = $1")
                 .bind(key.as_text())
-                .execute(&self.pool)
+                .execute(&mut *self.lease().await?)
                 .await
                 .map(drop)
                 .map_err(storage_error)
@@ -67,7 +67,7 @@ impl LoginAttempts for PostgresStorage {
         timed("login_attempts.sweep", async {
             sqlx::query("DELETE FROM login_attempts WHERE window_ends <= $1")
                 .bind(before)
-                .execute(&self.pool)
+                .execute(&mut *self.lease().await?)
                 .await
                 .map(|done| done.rows_affected())
                 .map_err(storage_error)

@@ -5,16 +5,18 @@ use std::time::Duration;
 
 use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, RecordScan, Storage, UnitOfWork};
 use async_trait::async_trait;
+use deadpool::managed::PoolError;
 use domain::StorageError;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::Connection;
+use sqlx::postgres::PgConnectOptions;
+use sqlx::Executor;
 use storage_support::timed;
 
 use crate::errors::storage_error;
+use crate::pool::{self, Lease, Pool};
 use crate::unit_of_work::PgUnit;
 
-/// How long after its last round trip a pooled connection is trusted without a ping.
-const KNOWN_ALIVE_FOR: Duration = Duration::from_millis(500);
+/// A rollback's own round trip, beyond the statement it may first wait for.
+const ROLLBACK_MARGIN: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -42,7 +44,11 @@ impl PostgresSettings {
 
 #[derive(Clone)]
 pub struct PostgresStorage {
-    pub(crate) pool: PgPool,
+    pool: Pool,
+    acquire_timeout: Duration,
+    /// Longest a rollback of an abandoned transaction may take (it may first wait for a
+    /// cancelled statement to end).
+    rollback_within: Duration,
 }
 
 impl PostgresStorage {
@@ -53,60 +59,59 @@ impl PostgresStorage {
             .map_err(|e| StorageError::backend_from("bad postgres url", e))?
             .application_name("tessera")
             .options([("statement_timeout", format!("{}", settings.statement_timeout.as_millis()))]);
-        let pool = PgPoolOptions::new()
-            .max_connections(settings.max_connections.max(1))
-            .acquire_timeout(settings.acquire_timeout)
-            // A connection killed by the server (restart, pg_terminate_backend) is found out
-            // before use instead of failing a request — but only one that sat idle: sqlx
-            // already pinged each connection as it came back to the pool, so one used within
-            // the last moment is known alive, and a ping per request is one more round trip to
-            // the database per request (HikariCP skips its check the same way; RESULTS.md
-            // "Speed" 3 has what it cost). The price: a connection killed within that moment
-            // (a restart under load) fails the one request that uses it next with a 503, and
-            // is then closed — at most one request per pooled connection.
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if meta.idle_for >= KNOWN_ALIVE_FOR {
-                        conn.ping().await?;
-                    }
-                    Ok(true)
-                })
-            })
-            .connect_lazy_with(options);
-        Ok(Self { pool })
+        let max_connections = usize::try_from(settings.max_connections).unwrap_or(usize::MAX);
+        let pool = pool::pool(options, max_connections).map_err(|e| StorageError::backend_from("postgres pool", e))?;
+        Ok(Self {
+            pool,
+            acquire_timeout: settings.acquire_timeout,
+            rollback_within: settings.statement_timeout + ROLLBACK_MARGIN,
+        })
     }
 
     /// Applies the embedded migrations that are not applied yet. sqlx holds an advisory lock
     /// while it migrates, so instances starting at once apply each migration exactly once.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR.run(&self.pool).await.map_err(|e| match e {
+        let mut lease = self.lease().await?;
+        MIGRATOR.run(&mut *lease).await.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => storage_error(inner),
             other => StorageError::backend_from("migration failed", other),
         })
     }
 
     pub async fn close(&self) {
-        self.pool.close().await;
+        pool::close(&self.pool).await;
+    }
+
+    /// A connection within the acquire timeout (which includes opening one): past it, or with
+    /// the database unreachable, the storage is unavailable.
+    pub(crate) async fn lease(&self) -> Result<Lease, StorageError> {
+        match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
+            Ok(Ok(pooled)) => Ok(Lease::new(pooled, self.rollback_within)),
+            Ok(Err(PoolError::Backend(e))) => Err(storage_error(e)),
+            Ok(Err(PoolError::Closed)) => Err(StorageError::unavailable("the postgres pool is closed")),
+            Ok(Err(e)) => Err(StorageError::backend_from("postgres pool", e)),
+            Err(_) => Err(StorageError::unavailable("no postgres connection within the acquire timeout")),
+        }
     }
 }
 
 #[async_trait]
 impl Storage for PostgresStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("postgres", "begin", "begin", async { self.pool.begin().await.map_err(storage_error) }).await?;
+        let tx =
+            timed("postgres", "begin", "begin", async { self.lease().await?.begin().await.map_err(storage_error) })
+                .await?;
         Ok(Box::new(PgUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn =
-            timed("postgres", "acquire", "acquire", async { self.pool.acquire().await.map_err(storage_error) }).await?;
+        let conn = timed("postgres", "acquire", "acquire", self.lease()).await?;
         Ok(Box::new(PgUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
         timed("postgres", "ping", "query", async {
-            sqlx::query("SELECT 1").execute(&self.pool).await.map(|_| ()).map_err(storage_error)
+            self.lease().await?.execute("SELECT 1").await.map(drop).map_err(storage_error)
         })
         .await
     }

@@ -86,8 +86,8 @@ pub fn one_row_changed(rows_affected: u64) -> Result<(), StorageError> {
 /// ```ignore
 /// storage_support::sql_unit_of_work! {
 ///     unit: PgUnit,
-///     transaction: sqlx::Transaction<'static, sqlx::Postgres>,
-///     pooled: sqlx::pool::PoolConnection<sqlx::Postgres>,
+///     transaction: crate::pool::Lease,
+///     pooled: crate::pool::Lease,
 ///     connection: sqlx::PgConnection,
 ///     backend: "postgres",
 ///     storage_error: crate::errors::storage_error,
