@@ -30,6 +30,8 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             // 08: connection exceptions; 53: insufficient resources (too many connections);
             // 57P0x: the server is shutting down or killed this session; 57014: statement timeout;
             // 40001/40P01: serialization failure or deadlock (retrying later succeeds).
+            // The connection itself is gone only on these; a refused new connection (53) or one
+            // cancelled statement (57014) leaves the pooled ones fine.
             if code.starts_with("08") || code.starts_with("57P") {
                 crate::pool::server_went_away();
             }

@@ -11,19 +11,31 @@
 //!   every one after any connection failed the way connections fail when the server goes away,
 //!   answers a ping first ([`Manager::recycle`]).
 //!
-//! A statement cancelled in flight (a request past its deadline) needs nothing: the connection
-//! counts the answers it still owes and reads them before its next statement.
+//! A statement cancelled in flight (a request past its deadline, a client gone) leaves answers
+//! owed on its connection: those are read in the background too before the connection is pooled
+//! again, so that the next request does not wait behind them.
+//!
+//! Connections live at most 30 minutes and are closed after 10 idle (sqlx's defaults), so that
+//! a failover or a balancer's new target is picked up and a burst's connections do not stay.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use deadpool::managed::{self, Metrics, Object, RecycleResult};
+use deadpool::managed::{self, Metrics, Object, RecycleError, RecycleResult};
+use futures::FutureExt;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
+use tokio::runtime::Handle;
 
 /// How long after its last use a pooled connection is trusted without a ping (HikariCP's rule).
 const KNOWN_ALIVE_FOR: Duration = Duration::from_millis(500);
+/// A ping unanswered this long (a connection a firewall dropped silently) fails: the next
+/// connection is tried, rather than the request waiting out its whole acquire timeout.
+const PING_WITHIN: Duration = Duration::from_secs(2);
+const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+const MAX_IDLE: Duration = Duration::from_secs(10 * 60);
+const REAP_EVERY: Duration = Duration::from_secs(60);
 
 /// Failures that suggest the server closed connections (a restart, `pg_terminate_backend`),
 /// counted across the process: every pooled connection older than the latest one is pinged
@@ -57,9 +69,18 @@ impl managed::Manager for Manager {
     /// `last_used` counts from when the connection was last handed out, so a connection is
     /// pinged at least as often as the idle rule asks.
     async fn recycle(&self, pooled: &mut Pooled, metrics: &Metrics) -> RecycleResult<sqlx::Error> {
+        if metrics.age() >= MAX_LIFETIME {
+            return Err(RecycleError::message("past its lifetime"));
+        }
         let went_away = SERVER_WENT_AWAY.load(Ordering::Relaxed);
         if pooled.checked_at != went_away || metrics.last_used() >= KNOWN_ALIVE_FOR {
-            pooled.conn.ping().await?;
+            let answered = tokio::time::timeout(PING_WITHIN, pooled.conn.ping()).await;
+            if !matches!(answered, Ok(Ok(()))) {
+                // One dead connection: the others were likely closed with it.
+                server_went_away();
+                tracing::debug!("a pooled postgres connection failed its ping and is replaced");
+                return Err(RecycleError::message("failed its ping"));
+            }
             pooled.checked_at = went_away;
         }
         Ok(())
@@ -71,32 +92,64 @@ pub(crate) type Pool = managed::Pool<Manager>;
 pub(crate) fn pool(options: PgConnectOptions, max_connections: usize) -> Result<Pool, managed::BuildError> {
     // Last in, first out: under light load the same few connections stay warm and the others
     // age past `KNOWN_ALIVE_FOR` instead of each being used rarely enough to need a ping.
-    Pool::builder(Manager { options }).max_size(max_connections.max(1)).queue_mode(managed::QueueMode::Lifo).build()
+    let pool = Pool::builder(Manager { options })
+        .max_size(max_connections.max(1))
+        .queue_mode(managed::QueueMode::Lifo)
+        .build()?;
+    if let Ok(runtime) = Handle::try_current() {
+        runtime.spawn(reap(pool.weak()));
+    }
+    Ok(pool)
 }
 
-/// Closes the idle connections gracefully (PostgreSQL logs no broken connection) and the pool;
-/// connections still in use close as they come back.
+/// Closes, every minute, the pooled connections idle or alive too long (one in use past its
+/// lifetime is refused by `recycle` when next taken), until the pool is gone or closed.
+async fn reap(pool: managed::WeakPool<Manager>) {
+    loop {
+        tokio::time::sleep(REAP_EVERY).await;
+        let Some(pool) = pool.upgrade().filter(|pool| !pool.is_closed()) else { return };
+        let expired = pool.retain(|_, metrics| metrics.age() < MAX_LIFETIME && metrics.last_used() < MAX_IDLE).removed;
+        drop(pool);
+        close_gracefully(expired).await;
+    }
+}
+
+/// Closes the idle connections and the pool. Connections still in use, or being settled, are
+/// closed as they come back, without the goodbye message (PostgreSQL logs each as an
+/// unexpected end of the client's connection).
 pub(crate) async fn close(pool: &Pool) {
     let idle = pool.retain(|_, _| false).removed;
     pool.close();
-    for pooled in idle {
+    close_gracefully(idle).await;
+}
+
+async fn close_gracefully(connections: Vec<Pooled>) {
+    for pooled in connections {
         // Closing is a courtesy to the server: a failure leaves nothing behind.
         let _ = pooled.conn.close().await;
     }
 }
 
-/// A connection taken from the pool, back in it when dropped — after a rollback if it holds a
-/// transaction that was not committed.
+/// A connection taken from the pool, back in it when dropped — once the answers a cancelled
+/// statement still owes are read, and a transaction left unfinished is rolled back.
 pub(crate) struct Lease {
     pooled: Option<Object<Manager>>,
     in_transaction: bool,
-    /// Longest a rollback on return may take before the connection is closed instead.
-    rollback_within: Duration,
+    /// Longest settling on return may take before the connection is closed instead.
+    settle_within: Duration,
 }
 
 impl Lease {
-    pub(crate) fn new(pooled: Object<Manager>, rollback_within: Duration) -> Self {
-        Self { pooled: Some(pooled), in_transaction: false, rollback_within }
+    pub(crate) fn new(pooled: Object<Manager>, settle_within: Duration) -> Self {
+        Self { pooled: Some(pooled), in_transaction: false, settle_within }
+    }
+
+    /// Closes the connection instead of pooling it: for a session whose state must not serve
+    /// anyone else (the migrations' advisory lock, which a failed migration leaves held).
+    pub(crate) async fn close(mut self) {
+        if let Some(pooled) = self.pooled.take() {
+            let _ = Object::take(pooled).conn.close().await;
+        }
     }
 
     pub(crate) async fn begin(mut self) -> Result<Self, sqlx::Error> {
@@ -137,25 +190,51 @@ impl DerefMut for Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        let Some(pooled) = self.pooled.take() else { return };
-        if !self.in_transaction {
-            return; // `pooled` goes back to the pool as it drops
-        }
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => {
-                runtime.spawn(roll_back(pooled, self.rollback_within));
-            }
-            // No runtime to roll back on: closing the connection makes PostgreSQL roll back.
-            Err(_) => drop(Object::take(pooled)),
+        let Some(mut pooled) = self.pooled.take() else { return };
+        // Reads what a cancelled statement still owes, as far as it has arrived; with nothing
+        // owed it returns at once without I/O. (`flush` is sqlx's call for this, which its
+        // documentation hides; its pool made the same call through a ping.)
+        match pooled.conn.flush().now_or_never() {
+            Some(Ok(())) if !self.in_transaction => {} // back to the pool as `pooled` drops
+            Some(Err(_)) => drop(Object::take(pooled)),
+            _ => match Handle::try_current() {
+                Ok(runtime) => {
+                    runtime.spawn(settle(Settling(Some(pooled)), self.in_transaction, self.settle_within));
+                }
+                // No runtime to settle on: closing the connection makes PostgreSQL roll back.
+                Err(_) => drop(Object::take(pooled)),
+            },
         }
     }
 }
 
-/// Rolls back before the connection goes back to the pool; one that cannot is closed, which
-/// makes PostgreSQL roll back and release the locks.
-async fn roll_back(mut pooled: Object<Manager>, within: Duration) {
-    let done = tokio::time::timeout(within, pooled.conn.execute("ROLLBACK")).await;
-    if !matches!(done, Ok(Ok(_))) {
-        drop(Object::take(pooled));
+/// A connection being settled in the background: closed rather than pooled unless settling
+/// succeeded — also when its task never runs (the runtime shutting down).
+struct Settling(Option<Object<Manager>>);
+
+impl Drop for Settling {
+    fn drop(&mut self) {
+        if let Some(pooled) = self.0.take() {
+            drop(Object::take(pooled));
+        }
+    }
+}
+
+/// Reads what the connection still owes, rolls back if a transaction may be open, and pools it
+/// again; one that cannot is closed, which makes PostgreSQL roll back and release the locks.
+async fn settle(mut settling: Settling, in_transaction: bool, within: Duration) {
+    let Some(pooled) = settling.0.as_mut() else { return };
+    let settled = tokio::time::timeout(within, async {
+        pooled.conn.flush().await?;
+        if in_transaction {
+            pooled.conn.execute("ROLLBACK").await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    })
+    .await;
+    if matches!(settled, Ok(Ok(()))) {
+        drop(settling.0.take());
+    } else {
+        tracing::debug!("a postgres connection that could not be settled is closed");
     }
 }

@@ -16,7 +16,7 @@ use crate::pool::{self, Lease, Pool};
 use crate::unit_of_work::PgUnit;
 
 /// A rollback's own round trip, beyond the statement it may first wait for.
-const ROLLBACK_MARGIN: Duration = Duration::from_secs(5);
+const SETTLE_MARGIN: Duration = Duration::from_secs(5);
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -46,9 +46,9 @@ impl PostgresSettings {
 pub struct PostgresStorage {
     pool: Pool,
     acquire_timeout: Duration,
-    /// Longest a rollback of an abandoned transaction may take (it may first wait for a
-    /// cancelled statement to end).
-    rollback_within: Duration,
+    /// Longest a connection may take to settle before it is pooled again (it may wait for a
+    /// cancelled statement to end, then roll back).
+    settle_within: Duration,
 }
 
 impl PostgresStorage {
@@ -64,7 +64,7 @@ impl PostgresStorage {
         Ok(Self {
             pool,
             acquire_timeout: settings.acquire_timeout,
-            rollback_within: settings.statement_timeout + ROLLBACK_MARGIN,
+            settle_within: settings.statement_timeout + SETTLE_MARGIN,
         })
     }
 
@@ -72,7 +72,11 @@ impl PostgresStorage {
     /// while it migrates, so instances starting at once apply each migration exactly once.
     pub async fn migrate(&self) -> Result<(), StorageError> {
         let mut lease = self.lease().await?;
-        MIGRATOR.run(&mut *lease).await.map_err(|e| match e {
+        let migrated = MIGRATOR.run(&mut *lease).await;
+        // The migrator's advisory lock belongs to the session, and a failed migration leaves it
+        // held: the session ends here rather than serve requests with it.
+        lease.close().await;
+        migrated.map_err(|e| match e {
             sqlx::migrate::MigrateError::Execute(inner) => storage_error(inner),
             other => StorageError::backend_from("migration failed", other),
         })
@@ -86,7 +90,7 @@ impl PostgresStorage {
     /// the database unreachable, the storage is unavailable.
     pub(crate) async fn lease(&self) -> Result<Lease, StorageError> {
         match tokio::time::timeout(self.acquire_timeout, self.pool.get()).await {
-            Ok(Ok(pooled)) => Ok(Lease::new(pooled, self.rollback_within)),
+            Ok(Ok(pooled)) => Ok(Lease::new(pooled, self.settle_within)),
             Ok(Err(PoolError::Backend(e))) => Err(storage_error(e)),
             Ok(Err(PoolError::Closed)) => Err(StorageError::unavailable("the postgres pool is closed")),
             Ok(Err(e)) => Err(StorageError::backend_from("postgres pool", e)),

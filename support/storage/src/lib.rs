@@ -85,11 +85,11 @@ pub fn one_row_changed(rows_affected: u64) -> Result<(), StorageError> {
 ///
 /// ```ignore
 /// storage_support::sql_unit_of_work! {
-///     unit: PgUnit,
-///     transaction: crate::pool::Lease,
-///     pooled: crate::pool::Lease,
-///     connection: sqlx::PgConnection,
-///     backend: "postgres",
+///     unit: SqliteUnit,
+///     transaction: sqlx::Transaction<'static, sqlx::Sqlite>,
+///     pooled: sqlx::pool::PoolConnection<sqlx::Sqlite>,
+///     connection: sqlx::SqliteConnection,
+///     backend: "sqlite",
 ///     storage_error: crate::errors::storage_error,
 /// }
 /// ```
