@@ -227,6 +227,16 @@ async fn kill_tessera_connections(admin: &mut sqlx::PgConnection) {
     .unwrap();
 }
 
+/// Sends `requests` at once, so that the pool opens several connections (up to its size).
+async fn open_connections(server: &TestServer, token: &str, requests: usize) {
+    let opened: Vec<_> = (0..requests)
+        .map(|_| tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(token))))
+        .collect();
+    for request in opened {
+        assert_eq!(request.await.unwrap().unwrap(), 200);
+    }
+}
+
 /// Holds an exclusive lock on `table` for `held`: every storage call touching it outlasts the
 /// statement timeout.
 async fn lock_for(url: &str, table: &str, held: Duration) {
@@ -419,14 +429,7 @@ async fn connections_killed_while_idle_are_replaced_before_any_request_uses_them
     let url = server.database_url().unwrap();
     let ada = server.user("ada").await;
     // Requests at once open several connections, so that several sit idle to be killed.
-    let opened: Vec<_> = (0..8)
-        .map(|_| {
-            tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(&ada.access)))
-        })
-        .collect();
-    for request in opened {
-        assert_eq!(request.await.unwrap().unwrap(), 200);
-    }
+    open_connections(&server, &ada.access, 8).await;
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     kill_tessera_connections(&mut admin).await;
     // Idle past the window in which a connection that just answered is trusted unchecked.
@@ -486,14 +489,7 @@ async fn connections_killed_while_busy_fail_one_request_then_are_all_checked() {
     let url = server.database_url().unwrap();
     let ada = server.user("ada").await;
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
-    let opened: Vec<_> = (0..8)
-        .map(|_| {
-            tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(&ada.access)))
-        })
-        .collect();
-    for request in opened {
-        assert_eq!(request.await.unwrap().unwrap(), 200);
-    }
+    open_connections(&server, &ada.access, 8).await;
     let used = std::time::Instant::now();
     sqlx::query(
         "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity \
@@ -537,14 +533,7 @@ async fn a_connection_whose_statement_was_abandoned_serves_again_only_once_it_en
     let url = server.database_url().unwrap();
     let ada = server.user("ada").await;
     // Both pooled connections open.
-    let opened: Vec<_> = (0..4)
-        .map(|_| {
-            tokio::spawn(status(server.client.get(format!("{}/api/v1/users/me", server.base)).bearer_auth(&ada.access)))
-        })
-        .collect();
-    for request in opened {
-        assert_eq!(request.await.unwrap().unwrap(), 200);
-    }
+    open_connections(&server, &ada.access, 4).await;
     let mut admin = sqlx::PgConnection::connect(&url).await.unwrap();
     let requests = async {
         tokio::time::sleep(Duration::from_millis(300)).await;
