@@ -30,18 +30,13 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             // 08: connection exceptions; 53: insufficient resources (too many connections);
             // 57P0x: the server is shutting down or killed this session; 57014: statement timeout;
             // 40001/40P01: serialization failure or deadlock (retrying later succeeds).
-            // The connection itself is gone only on these; a refused new connection (53) or one
-            // cancelled statement (57014) leaves the pooled ones fine.
-            if code.starts_with("08") || code.starts_with("57P") {
+            // The connection itself is gone only on 08 and 57P0x; a refused new connection (53)
+            // or one cancelled statement (57014) leaves the pooled ones fine.
+            let connection_gone = code.starts_with("08") || code.starts_with("57P");
+            if connection_gone {
                 crate::pool::server_went_away();
             }
-            if code.starts_with("08")
-                || code.starts_with("53")
-                || code.starts_with("57P")
-                || code == "57014"
-                || code == "40001"
-                || code == "40P01"
-            {
+            if connection_gone || code.starts_with("53") || code == "57014" || code == "40001" || code == "40P01" {
                 return StorageError::unavailable_from(format!("postgres {code}"), err);
             }
             StorageError::backend_from(format!("postgres {code}"), err)
