@@ -38,6 +38,7 @@ impl Backend {
             StorageKind::Sqlite => {
                 let mut settings = SqliteSettings::new(url()?);
                 settings.read_connections = config.sqlite_read_connections;
+                settings.cache_kib = config.sqlite_cache_kib;
                 settings.acquire_timeout = acquire_timeout;
                 let storage = SqliteStorage::connect(&settings).await.map_err(BootError::Storage)?;
                 Ok(Backend::Sqlite(storage))

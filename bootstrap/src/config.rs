@@ -197,6 +197,11 @@ pub struct Config {
     #[arg(long, env = "TESSERA_SQLITE_READ_CONNECTIONS", hide_env_values = true, default_value_t = 4, global = true)]
     pub sqlite_read_connections: u32,
 
+    /// SQLite's page cache per connection, in KiB. Pages it misses come from the operating
+    /// system's file cache, which every connection shares (bench/RESULTS.md, "Speed" 6).
+    #[arg(long, env = "TESSERA_SQLITE_CACHE_KIB", hide_env_values = true, default_value_t = 256, global = true)]
+    pub sqlite_cache_kib: u32,
+
     /// Connections of the PostgreSQL pool.
     #[arg(long, env = "TESSERA_PG_MAX_CONNECTIONS", hide_env_values = true, default_value_t = 10, global = true)]
     pub pg_max_connections: u32,

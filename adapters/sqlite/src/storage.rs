@@ -19,6 +19,9 @@ pub struct SqliteSettings {
     /// `sqlite://path/to/file.db` or `sqlite::memory:`.
     pub url: String,
     pub read_connections: u32,
+    /// Page cache per connection, in KiB (SQLite's own default is 2,000). Small by default:
+    /// every connection keeps its own, and the file's pages are in the OS's cache anyway.
+    pub cache_kib: u32,
     pub acquire_timeout: Duration,
     /// Create the file (and its directory) when missing; off for tools that only read an
     /// existing database (`tessera backup`), so that a mistyped path is an error, not a new file.
@@ -27,7 +30,13 @@ pub struct SqliteSettings {
 
 impl SqliteSettings {
     pub fn new(url: impl Into<String>) -> Self {
-        Self { url: url.into(), read_connections: 4, acquire_timeout: Duration::from_secs(5), create_if_missing: true }
+        Self {
+            url: url.into(),
+            read_connections: 4,
+            cache_kib: 256,
+            acquire_timeout: Duration::from_secs(5),
+            create_if_missing: true,
+        }
     }
 }
 
@@ -51,7 +60,11 @@ impl SqliteStorage {
             // is 50): a page stops once its items reach its byte budget, and the rows read ahead
             // of that point — up to 400 KB each for the largest posts — are held until dropped.
             // 16 still covers a default page of 20 in about one hand-off.
-            .row_buffer_size(16);
+            .row_buffer_size(16)
+            // Negative: in KiB. With SQLite's default (2,000 KiB each) the five connections' caches
+            // held SQLite's peak RSS near 80 MB under list load; 256 KiB: about 41 MB, and no
+            // CPU per request lost that the runs could show (bench/RESULTS.md, "Speed" 6).
+            .pragma("cache_size", format!("-{}", settings.cache_kib.max(1)));
         let in_memory = options.get_filename().as_os_str().is_empty()
             || options.get_filename().to_string_lossy().contains(":memory:")
             || settings.url.contains(":memory:");
@@ -133,5 +146,24 @@ impl Storage for SqliteStorage {
     }
     fn export(&self) -> &dyn RecordScan {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_connection_gets_the_configured_page_cache() {
+        let dir = std::env::temp_dir().join(format!("tessera-sqlite-cache-{}", std::process::id()));
+        let mut settings = SqliteSettings::new(format!("sqlite://{}/cache.db", dir.display()));
+        settings.cache_kib = 300;
+        let storage = SqliteStorage::connect(&settings).await.unwrap();
+        for pool in [&storage.writer, &storage.reader] {
+            let size: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(pool).await.unwrap();
+            assert_eq!(size, -300);
+        }
+        storage.close().await;
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
