@@ -8,11 +8,14 @@
 //! (its client went away, its timeout passed) leaves the queue and is never hashed; work is handed
 //! to a thread only with a permit, so a thread is free for it the moment it is sent.
 //!
-//! Each hashing thread owns one Argon2 memory block, allocated once and reused by every hash.
-//! Letting the library allocate 19 MiB per hash (on Tokio's blocking pool) made RSS grow with
-//! every login: glibc kept the freed blocks, 138 MB after 10 logins and 256 MB after 20 at once.
+//! Each hashing thread owns one Argon2 memory block, reused by every hash while hashes keep
+//! coming and given back after a second without one. Letting the library allocate 19 MiB per hash (on Tokio's blocking
+//! pool) made RSS grow with every login: glibc kept the freed blocks, 138 MB after 10 logins and
+//! 256 MB after 20 at once.
 
-use std::sync::{Arc, Mutex};
+use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex, TryLockError};
+use std::time::Duration;
 
 use application::ports::PasswordHasher;
 use application::AppError;
@@ -21,7 +24,7 @@ use argon2::password_hash::{Output, ParamsString, PasswordHash as PhcHash, SaltS
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use async_trait::async_trait;
 use domain::users::{Password, PasswordHash};
-use tokio::sync::{mpsc, oneshot, Semaphore};
+use tokio::sync::{oneshot, Semaphore};
 
 #[derive(Debug, Clone, Copy)]
 pub struct HashingLimits {
@@ -63,10 +66,14 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send + 'static>;
 
 const OUTPUT_LEN: usize = 32;
 
+/// How long the thread waiting for work keeps its memory block: logins that come in bursts reuse
+/// it; an instance that stopped seeing them gives it back (bench/RESULTS.md, "Speed" 7).
+const KEEP_MEMORY: Duration = Duration::from_secs(1);
+
 #[derive(Clone)]
 pub struct Argon2Hasher {
     params: Params,
-    jobs: mpsc::Sender<Job>,
+    jobs: SyncSender<Job>,
     /// One permit per hashing thread: a job is sent only with one, and gives it back when done.
     threads: Arc<Semaphore>,
     /// Hashes being computed or waiting for a thread (`concurrency + queue` permits).
@@ -136,8 +143,8 @@ fn verify_in(memory: &mut [Block], password: &[u8], phc: &str) -> Result<bool, A
 
 /// Starts the hashing threads, each with its memory block; they end with the last hasher handle.
 /// The channel holds at most one job per thread: jobs are sent only with a thread's permit.
-fn start_threads(count: usize, params: &Params) -> Result<mpsc::Sender<Job>, AppError> {
-    let (jobs, queue) = mpsc::channel::<Job>(count);
+fn start_threads(count: usize, params: &Params) -> Result<SyncSender<Job>, AppError> {
+    let (jobs, queue) = sync_channel::<Job>(count);
     let queue = Arc::new(Mutex::new(queue));
     for n in 0..count {
         let queue = queue.clone();
@@ -145,14 +152,36 @@ fn start_threads(count: usize, params: &Params) -> Result<mpsc::Sender<Job>, App
         std::thread::Builder::new()
             .name(format!("argon2-{n}"))
             .spawn(move || {
-                let mut memory = vec![Block::default(); blocks];
+                let mut memory: Vec<Block> = Vec::new();
                 loop {
-                    // One thread waits on the queue at a time; the others wait for the lock.
-                    let job = queue.lock().unwrap_or_else(|p| p.into_inner()).blocking_recv();
-                    match job {
-                        Some(job) => job(&mut memory),
-                        None => break,
+                    // One thread waits on the queue at a time; the others wait for the lock, and
+                    // are idle at least until that one has work: their blocks go back at once.
+                    let waiting = match queue.try_lock() {
+                        Ok(waiting) => waiting,
+                        Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                        Err(TryLockError::WouldBlock) => {
+                            memory = Vec::new();
+                            queue.lock().unwrap_or_else(|p| p.into_inner())
+                        }
+                    };
+                    let job = if memory.is_empty() {
+                        waiting.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                    } else {
+                        waiting.recv_timeout(KEEP_MEMORY)
+                    };
+                    drop(waiting);
+                    let job = match job {
+                        Ok(job) => job,
+                        Err(RecvTimeoutError::Disconnected) => break,
+                        Err(RecvTimeoutError::Timeout) => {
+                            memory = Vec::new();
+                            continue;
+                        }
+                    };
+                    if memory.is_empty() {
+                        memory = vec![Block::default(); blocks];
                     }
+                    job(&mut memory);
                 }
             })
             .map_err(|e| AppError::Internal(format!("cannot start a hashing thread: {e}")))?;
