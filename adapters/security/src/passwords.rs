@@ -8,13 +8,13 @@
 //! (its client went away, its timeout passed) leaves the queue and is never hashed; work is handed
 //! to a thread only with a permit, so a thread is free for it the moment it is sent.
 //!
-//! Each hashing thread owns one Argon2 memory block, reused by every hash while hashes keep
-//! coming and given back after a second without one. Letting the library allocate 19 MiB per hash (on Tokio's blocking
-//! pool) made RSS grow with every login: glibc kept the freed blocks, 138 MB after 10 logins and
-//! 256 MB after 20 at once.
+//! Argon2's memory blocks (one per hash running) are reused by the hashes that follow and given
+//! back after a second without one. Letting the library allocate 19 MiB per hash (on Tokio's
+//! blocking pool) made RSS grow with every login: glibc kept the freed blocks, 138 MB after 10
+//! logins and 256 MB after 20 at once.
 
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex, TryLockError};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use application::ports::PasswordHasher;
@@ -66,8 +66,8 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send + 'static>;
 
 const OUTPUT_LEN: usize = 32;
 
-/// How long the thread waiting for work keeps its memory block: logins that come in bursts reuse
-/// it; an instance that stopped seeing them gives it back (bench/RESULTS.md, "Speed" 7).
+/// How long the thread waiting for work waits before the spare memory blocks go back to the
+/// allocator (bench/RESULTS.md, "Speed" 7).
 const KEEP_MEMORY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
@@ -141,59 +141,78 @@ fn verify_in(memory: &mut [Block], password: &[u8], phc: &str) -> Result<bool, A
     Ok(Output::new(&out).map_err(internal("argon2 output"))? == expected)
 }
 
-/// Starts the hashing threads, each with its memory block; they end with the last hasher handle.
-/// The channel holds at most one job per thread: jobs are sent only with a thread's permit.
-fn start_threads(count: usize, params: &Params) -> Result<SyncSender<Job>, AppError> {
+/// Memory blocks between hashes, and hashes running. A block goes back to the allocator once the
+/// thread waiting for work has waited [`KEEP_MEMORY`] without any: a burst of logins reuses the
+/// blocks, an instance that stopped seeing logins holds none (7 MiB each).
+#[derive(Default)]
+struct Blocks {
+    spare: Vec<Vec<Block>>,
+    running: usize,
+}
+
+/// Starts the hashing threads; they end with the last hasher handle. The channel holds at most
+/// one job per thread: jobs are sent only with a thread's permit.
+fn start_threads(count: usize, params: &Params) -> Result<(SyncSender<Job>, Arc<Mutex<Blocks>>), AppError> {
     let (jobs, queue) = sync_channel::<Job>(count);
     let queue = Arc::new(Mutex::new(queue));
+    let blocks = Arc::new(Mutex::new(Blocks::default()));
     for n in 0..count {
-        let queue = queue.clone();
-        let blocks = params.block_count();
+        let (queue, blocks) = (queue.clone(), blocks.clone());
+        let block_count = params.block_count();
         std::thread::Builder::new()
             .name(format!("argon2-{n}"))
-            .spawn(move || {
-                let mut memory: Vec<Block> = Vec::new();
-                loop {
-                    // One thread waits on the queue at a time; the others wait for the lock, and
-                    // are idle at least until that one has work: their blocks go back at once.
-                    let waiting = match queue.try_lock() {
-                        Ok(waiting) => waiting,
-                        Err(TryLockError::Poisoned(p)) => p.into_inner(),
-                        Err(TryLockError::WouldBlock) => {
-                            memory = Vec::new();
-                            queue.lock().unwrap_or_else(|p| p.into_inner())
-                        }
-                    };
-                    let job = if memory.is_empty() {
-                        waiting.recv().map_err(|_| RecvTimeoutError::Disconnected)
-                    } else {
-                        waiting.recv_timeout(KEEP_MEMORY)
-                    };
-                    drop(waiting);
-                    let job = match job {
-                        Ok(job) => job,
-                        Err(RecvTimeoutError::Disconnected) => break,
-                        Err(RecvTimeoutError::Timeout) => {
-                            memory = Vec::new();
-                            continue;
-                        }
-                    };
-                    if memory.is_empty() {
-                        memory = vec![Block::default(); blocks];
+            .spawn(move || loop {
+                // One thread waits on the queue at a time; the others wait for the lock.
+                let waiting = queue.lock().unwrap_or_else(|p| p.into_inner());
+                // A block can come back later only from a hash running now: with none running
+                // and none spare, nothing is to be given back and the wait needs no deadline.
+                let holding = {
+                    let blocks = lock(&blocks);
+                    blocks.running > 0 || !blocks.spare.is_empty()
+                };
+                let job = if holding {
+                    waiting.recv_timeout(KEEP_MEMORY)
+                } else {
+                    waiting.recv().map_err(|_| RecvTimeoutError::Disconnected)
+                };
+                let job = match job {
+                    Ok(job) => job,
+                    Err(RecvTimeoutError::Disconnected) => break,
+                    Err(RecvTimeoutError::Timeout) => {
+                        let idle = std::mem::take(&mut lock(&blocks).spare);
+                        drop(waiting);
+                        drop(idle);
+                        continue;
                     }
-                    job(&mut memory);
-                }
+                };
+                // Counted before the queue is released, so that the next thread to wait on it
+                // knows a block is still to come back.
+                let memory = {
+                    let mut blocks = lock(&blocks);
+                    blocks.running += 1;
+                    blocks.spare.pop()
+                };
+                drop(waiting);
+                let mut memory = memory.unwrap_or_else(|| vec![Block::default(); block_count]);
+                job(&mut memory);
+                let mut blocks = lock(&blocks);
+                blocks.running -= 1;
+                blocks.spare.push(memory);
             })
             .map_err(|e| AppError::Internal(format!("cannot start a hashing thread: {e}")))?;
     }
-    Ok(jobs)
+    Ok((jobs, blocks))
+}
+
+fn lock(blocks: &Mutex<Blocks>) -> std::sync::MutexGuard<'_, Blocks> {
+    blocks.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Argon2Hasher {
     pub fn new(limits: HashingLimits) -> Result<Self, AppError> {
         let params = owasp_params()?;
         let concurrency = limits.concurrency.clamp(1, Semaphore::MAX_PERMITS);
-        let jobs = start_threads(concurrency, &params)?;
+        let (jobs, _) = start_threads(concurrency, &params)?;
         // Nothing else runs yet: the threads are free for this one job.
         let mut random = [0u8; 32];
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut random);
@@ -279,6 +298,34 @@ mod tests {
         assert!(hasher.verify("correct horse battery", &hash).await.unwrap());
         assert!(!hasher.verify("wrong horse battery", &hash).await.unwrap());
         assert_ne!(hasher.hash(&password).await.unwrap(), hash, "salts must differ");
+    }
+
+    #[test]
+    fn memory_blocks_are_reused_then_given_back_when_no_hash_comes() {
+        let params = owasp_params().unwrap();
+        let (jobs, blocks) = start_threads(1, &params).unwrap();
+        let state = || {
+            let blocks = lock(&blocks);
+            (blocks.spare.len(), blocks.running)
+        };
+        let hash = || {
+            let (reply, answer) = std::sync::mpsc::channel();
+            jobs.try_send(Box::new(move |memory| reply.send(memory.len()).unwrap())).unwrap();
+            assert_eq!(answer.recv().unwrap(), params.block_count());
+            // The block is put back just after the answer is sent.
+            let deadline = std::time::Instant::now() + Duration::from_millis(500);
+            while state() != (1, 0) && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        };
+        for _ in 0..3 {
+            hash();
+            assert_eq!(state(), (1, 0), "one block, kept for the next hash");
+        }
+        std::thread::sleep(KEEP_MEMORY * 2 + Duration::from_millis(300));
+        assert_eq!(state(), (0, 0), "no block kept once no hash came for a while");
+        hash();
+        assert_eq!(state(), (1, 0), "a hash after the wait gets a block again");
     }
 
     #[tokio::test]

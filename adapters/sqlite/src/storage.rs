@@ -154,9 +154,9 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn every_connection_gets_the_configured_page_cache() {
-        let dir = std::env::temp_dir().join(format!("tessera-sqlite-cache-{}", std::process::id()));
-        let mut settings = SqliteSettings::new(format!("sqlite://{}/cache.db", dir.display()));
+    async fn both_pools_get_the_configured_page_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = SqliteSettings::new(format!("sqlite://{}/cache.db", dir.path().display()));
         settings.cache_kib = 300;
         let storage = SqliteStorage::connect(&settings).await.unwrap();
         for pool in [&storage.writer, &storage.reader] {
@@ -164,6 +164,5 @@ mod tests {
             assert_eq!(size, -300);
         }
         storage.close().await;
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }
