@@ -13,9 +13,10 @@
 //! blocking pool) made RSS grow with every login: glibc kept the freed blocks, 138 MB after 10
 //! logins and 256 MB after 20 at once.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use application::ports::PasswordHasher;
 use application::AppError;
@@ -141,12 +142,13 @@ fn verify_in(memory: &mut [Block], password: &[u8], phc: &str) -> Result<bool, A
     Ok(Output::new(&out).map_err(internal("argon2 output"))? == expected)
 }
 
-/// Memory blocks between hashes, and hashes running. A block goes back to the allocator once the
-/// thread waiting for work has waited [`KEEP_MEMORY`] without any: a burst of logins reuses the
-/// blocks, an instance that stopped seeing logins holds none (7 MiB each).
+/// Memory blocks between hashes, and hashes running. A spare block goes back to the allocator
+/// once unused for [`KEEP_MEMORY`]: a burst of logins reuses the blocks, an instance that stopped
+/// seeing logins holds none (7 MiB each).
 #[derive(Default)]
 struct Blocks {
-    spare: Vec<Vec<Block>>,
+    /// Each with the time its last hash ended; the most recent last.
+    spare: Vec<(Instant, Vec<Block>)>,
     running: usize,
 }
 
@@ -186,18 +188,27 @@ fn start_threads(count: usize, params: &Params) -> Result<(SyncSender<Job>, Arc<
                     }
                 };
                 // Counted before the queue is released, so that the next thread to wait on it
-                // knows a block is still to come back.
-                let memory = {
+                // knows a block is still to come back. Spares unused for KEEP_MEMORY go too: a
+                // login now and then must not keep every block of the last burst.
+                let (memory, stale) = {
                     let mut blocks = lock(&blocks);
                     blocks.running += 1;
-                    blocks.spare.pop()
+                    let memory = blocks.spare.pop().map(|(_, memory)| memory);
+                    let now = Instant::now();
+                    let (fresh, stale): (Vec<_>, Vec<_>) =
+                        std::mem::take(&mut blocks.spare).into_iter().partition(|(at, _)| now - *at < KEEP_MEMORY);
+                    blocks.spare = fresh;
+                    (memory, stale)
                 };
                 drop(waiting);
+                drop(stale);
                 let mut memory = memory.unwrap_or_else(|| vec![Block::default(); block_count]);
-                job(&mut memory);
+                // A job that panics loses its answer (its requester is told the thread died),
+                // not the thread, nor the count the waiting thread relies on.
+                let _ = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut memory)));
                 let mut blocks = lock(&blocks);
                 blocks.running -= 1;
-                blocks.spare.push(memory);
+                blocks.spare.push((Instant::now(), memory));
             })
             .map_err(|e| AppError::Internal(format!("cannot start a hashing thread: {e}")))?;
     }
@@ -300,32 +311,68 @@ mod tests {
         assert_ne!(hasher.hash(&password).await.unwrap(), hash, "salts must differ");
     }
 
+    /// Polls `state` until it returns `want` (the threads put blocks back just after answering).
+    fn eventually(state: impl Fn() -> (usize, usize), want: (usize, usize), within: Duration) -> (usize, usize) {
+        let deadline = Instant::now() + within;
+        while state() != want && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        state()
+    }
+
     #[test]
     fn memory_blocks_are_reused_then_given_back_when_no_hash_comes() {
         let params = owasp_params().unwrap();
-        let (jobs, blocks) = start_threads(1, &params).unwrap();
+        let (jobs, blocks) = start_threads(2, &params).unwrap();
         let state = || {
             let blocks = lock(&blocks);
             (blocks.spare.len(), blocks.running)
         };
-        let hash = || {
+        // A job that marks its block and tells what mark it found; each waits for `go`.
+        let run = |mark: u64| {
             let (reply, answer) = std::sync::mpsc::channel();
-            jobs.try_send(Box::new(move |memory| reply.send(memory.len()).unwrap())).unwrap();
-            assert_eq!(answer.recv().unwrap(), params.block_count());
-            // The block is put back just after the answer is sent.
-            let deadline = std::time::Instant::now() + Duration::from_millis(500);
-            while state() != (1, 0) && std::time::Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(5));
-            }
+            let (go, gate) = std::sync::mpsc::channel::<()>();
+            jobs.try_send(Box::new(move |memory: &mut [Block]| {
+                let _ = gate.recv();
+                let found = memory[0].as_mut()[0];
+                memory[0].as_mut()[0] = mark;
+                reply.send((found, memory.len())).unwrap();
+            }))
+            .unwrap();
+            (go, answer)
         };
-        for _ in 0..3 {
-            hash();
-            assert_eq!(state(), (1, 0), "one block, kept for the next hash");
-        }
-        std::thread::sleep(KEEP_MEMORY * 2 + Duration::from_millis(300));
-        assert_eq!(state(), (0, 0), "no block kept once no hash came for a while");
-        hash();
-        assert_eq!(state(), (1, 0), "a hash after the wait gets a block again");
+
+        // Two hashes at once: two blocks, both kept afterwards.
+        let (first, second) = (run(1), run(2));
+        let _ = (first.0.send(()), second.0.send(()));
+        assert_eq!(first.1.recv().unwrap(), (0, params.block_count()));
+        assert_eq!(second.1.recv().unwrap(), (0, params.block_count()));
+        assert_eq!(eventually(state, (2, 0), Duration::from_secs(2)), (2, 0), "both blocks kept");
+        // The next hash gets one of them, as it was left.
+        let (go, answer) = run(3);
+        let _ = go.send(());
+        assert!(matches!(answer.recv().unwrap().0, 1 | 2), "a block of the burst is reused");
+
+        // Nothing for a while: every block goes back; the next hash gets a fresh one.
+        assert_eq!(eventually(state, (0, 0), KEEP_MEMORY * 5), (0, 0), "no block kept once no hash came");
+        let (go, answer) = run(4);
+        let _ = go.send(());
+        assert_eq!(answer.recv().unwrap().0, 0);
+    }
+
+    #[test]
+    fn a_hashing_thread_outlives_a_job_that_panics() {
+        let params = owasp_params().unwrap();
+        let (jobs, blocks) = start_threads(1, &params).unwrap();
+        jobs.try_send(Box::new(|_: &mut [Block]| panic!("a job that fails"))).unwrap();
+        let (reply, answer) = std::sync::mpsc::channel();
+        jobs.send(Box::new(move |memory: &mut [Block]| reply.send(memory.len()).unwrap())).unwrap();
+        assert_eq!(answer.recv_timeout(Duration::from_secs(10)).unwrap(), params.block_count());
+        let state = || {
+            let blocks = lock(&blocks);
+            (blocks.spare.len(), blocks.running)
+        };
+        assert_eq!(eventually(state, (0, 0), KEEP_MEMORY * 5), (0, 0), "the count came back to zero");
     }
 
     #[tokio::test]
