@@ -15,7 +15,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{sync_channel, RecvTimeoutError, SyncSender};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use application::ports::PasswordHasher;
@@ -67,8 +67,8 @@ type Job = Box<dyn FnOnce(&mut [Block]) + Send + 'static>;
 
 const OUTPUT_LEN: usize = 32;
 
-/// How long the thread waiting for work waits before the spare memory blocks go back to the
-/// allocator (bench/RESULTS.md, "Speed" 7).
+/// How long a spare memory block may stay unused before it goes back to the allocator
+/// (bench/RESULTS.md, "Speed" 7).
 const KEEP_MEMORY: Duration = Duration::from_secs(1);
 
 #[derive(Clone)]
@@ -165,7 +165,7 @@ fn start_threads(count: usize, params: &Params) -> Result<(SyncSender<Job>, Arc<
             .name(format!("argon2-{n}"))
             .spawn(move || loop {
                 // One thread waits on the queue at a time; the others wait for the lock.
-                let waiting = queue.lock().unwrap_or_else(|p| p.into_inner());
+                let waiting = lock(&queue);
                 // A block can come back later only from a hash running now: with none running
                 // and none spare, nothing is to be given back and the wait needs no deadline.
                 let holding = {
@@ -215,8 +215,9 @@ fn start_threads(count: usize, params: &Params) -> Result<(SyncSender<Job>, Arc<
     Ok((jobs, blocks))
 }
 
-fn lock(blocks: &Mutex<Blocks>) -> std::sync::MutexGuard<'_, Blocks> {
-    blocks.lock().unwrap_or_else(|p| p.into_inner())
+/// Nothing panics while these locks are held; a poisoned one is as good as any.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl Argon2Hasher {

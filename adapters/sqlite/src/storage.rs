@@ -62,8 +62,8 @@ impl SqliteStorage {
             // 16 still covers a default page of 20 in about one hand-off.
             .row_buffer_size(16)
             // Negative: in KiB. With SQLite's default (2,000 KiB each) the five connections' caches
-            // held SQLite's peak RSS near 80 MB under list load; 256 KiB: about 41 MB, and no
-            // CPU per request lost that the runs could show (bench/RESULTS.md, "Speed" 6).
+            // held SQLite's peak RSS near 80 MB under list load; 256 KiB: about 41 MB, for a few
+            // reads of cached file pages per list (up to 11% more CPU in noisy A/Bs: RESULTS "Speed" 6).
             .pragma("cache_size", format!("-{}", settings.cache_kib.max(1)));
         let in_memory = options.get_filename().as_os_str().is_empty()
             || options.get_filename().to_string_lossy().contains(":memory:")
