@@ -15,8 +15,8 @@
 # `tessera` binaries to serve the same data set in turn (default: this tree's release build),
 # BENCH_ROUNDS repeats them (alternating) and BENCH_NO_CEILING=1 skips the ceiling. The
 # `cpu µs/req` column (the server's CPU time per request) varies less than req/s between runs.
-# patch_post does not A/B this way yet: its runs take slices of posts at version 1 (op.lua), and a
-# second server or round finds them patched already (every PATCH answers 412).
+# patch_post A/Bs too: each of its runs, for every server and round, patches a slice of the posts
+# of its own, at version 1 (op.lua).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -132,19 +132,22 @@ cpu_seconds() {
 
 results="$work/results.txt"
 : >"$results"
+ops=(${BENCH_OPS:-me projects project_posts creator_posts create_post patch_post login})
+conns=(${BENCH_CONNS:-32 128})
+# Each wrk run patches posts no other run touched (see bench/wrk/op.lua): a slice of its own for
+# each warm-up and measured run at each concurrency, on every server in every round.
+slices=$((2 * ${#conns[@]} * ${#servers[@]} * ${BENCH_ROUNDS:-1}))
 runs=0
 run_op() {
     local op=$1 connections=$2 line cpu_before cpu_after peak
-    # Each wrk run patches posts no other run touched (see bench/wrk/op.lua): 4 slices, 2 runs
-    # (warm-up and measured) per concurrency.
-    wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" $((runs % 4)) 4 2 \
-        >/dev/null
-    runs=$((runs + 1))
+    wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" \
+        $((runs % slices)) "$slices" 2 >/dev/null
+    [ "$op" = patch_post ] && runs=$((runs + 1))
     echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS mark
     cpu_before=$(cpu_seconds)
     line=$(wrk -t2 -c"$connections" -d"${duration}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" \
-        $((runs % 4)) 4 2 | grep '^RESULT')
-    runs=$((runs + 1))
+        $((runs % slices)) "$slices" 2 | grep '^RESULT')
+    [ "$op" = patch_post ] && runs=$((runs + 1))
     cpu_after=$(cpu_seconds)
     peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     # RESULT rps p50 p99 p99.9 errors requests
@@ -156,7 +159,6 @@ run_op() {
         "$errors" "$peak" "$cpu" "$per_request" | tee -a "$results"
 }
 
-ops=(${BENCH_OPS:-me projects project_posts creator_posts create_post patch_post login})
 for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
     for n in "${!servers[@]}"; do
         if [ "$round$n" != 10 ]; then
@@ -173,7 +175,7 @@ for round in $(seq 1 "${BENCH_ROUNDS:-1}"); do
                 run_op login 8
                 continue
             fi
-            for connections in ${BENCH_CONNS:-32 128}; do
+            for connections in "${conns[@]}"; do
                 run_op "$op" "$connections"
             done
         done

@@ -47,8 +47,9 @@ impl SqliteStorage {
         if tokio::fs::symlink_metadata(to).await.is_ok() {
             return Err(BackupError::Exists(to.to_owned()));
         }
+        let mut reader = self.lease_reader().await.map_err(BackupError::Storage)?;
         let file: String = sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
-            .fetch_one(&self.reader)
+            .fetch_one(&mut *reader)
             .await
             .map_err(|e| BackupError::Storage(storage_error(e)))?;
         if file.is_empty() {
@@ -73,7 +74,7 @@ impl SqliteStorage {
 
         sqlx::query("VACUUM INTO ?")
             .bind(partial_path)
-            .execute(&self.reader)
+            .execute(&mut *reader)
             .await
             .map_err(|e| BackupError::Storage(storage_error(e)))?;
 

@@ -41,9 +41,11 @@ pub(crate) fn storage_error(err: sqlx::Error) -> StorageError {
             }
             StorageError::backend_from("sqlite", err)
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+        sqlx::Error::WorkerCrashed => {
+            crate::pool::worker_gone();
             StorageError::unavailable_from("sqlite", err)
         }
+        sqlx::Error::Io(_) => StorageError::unavailable_from("sqlite", err),
         _ => StorageError::backend_from("sqlite", err),
     }
 }

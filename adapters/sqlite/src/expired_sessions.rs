@@ -33,7 +33,7 @@ impl ExpiredSessions for SqliteStorage {
                 sqlx::query(statement)
                     .bind(millis(now))
                     .bind(i64::from(limit))
-                    .execute(&self.writer)
+                    .execute(&mut *self.lease_writer().await?)
                     .await
                     .map(|done| done.rows_affected())
                     .map_err(storage_error)

@@ -36,7 +36,7 @@ WHERE record = ?1 AND holder = ?2 AND answer IS NULL";
 impl IdempotencyRecords for SqliteStorage {
     async fn claim(&self, claim: &ClaimRequest) -> Result<ClaimOutcome, StorageError> {
         timed("idempotency.claim", async {
-            let mut conn = self.writer.acquire().await.map_err(storage_error)?;
+            let mut conn = self.lease_writer().await?;
             let taken = sqlx::query(CLAIM)
                 .bind(claim.record.as_str())
                 .bind(claim.fingerprint.to_hex())
@@ -65,7 +65,7 @@ impl IdempotencyRecords for SqliteStorage {
 
     async fn complete(&self, completion: &Completion) -> Result<bool, StorageError> {
         timed("idempotency.complete", async {
-            let mut conn = self.writer.acquire().await.map_err(storage_error)?;
+            let mut conn = self.lease_writer().await?;
             complete(&mut conn, completion).await
         })
         .await
@@ -76,7 +76,7 @@ impl IdempotencyRecords for SqliteStorage {
             sqlx::query("DELETE FROM idempotency_records WHERE record = ?1 AND holder = ?2 AND answer IS NULL")
                 .bind(record.as_str())
                 .bind(holder.0.to_string())
-                .execute(&self.writer)
+                .execute(&mut *self.lease_writer().await?)
                 .await
                 .map(drop)
                 .map_err(storage_error)
@@ -92,7 +92,7 @@ impl IdempotencyRecords for SqliteStorage {
             )
             .bind(millis(now))
             .bind(i64::from(limit))
-            .execute(&self.writer)
+            .execute(&mut *self.lease_writer().await?)
             .await
             .map(|done| done.rows_affected())
             .map_err(storage_error)

@@ -13,6 +13,7 @@ mod keyset;
 mod login_attempts;
 mod members;
 mod metrics;
+mod pool;
 mod posts;
 mod projects;
 mod records;

@@ -38,7 +38,7 @@ impl LoginAttempts for SqliteStorage {
                 .bind(millis(now))
                 .bind(millis(now + window))
                 .bind(i64::from(Reservation::MAX_FAILURES))
-                .fetch_one(&self.writer)
+                .fetch_one(&mut *self.lease_writer().await?)
                 .await
                 .map_err(storage_error)?;
             let failures: i64 = row.try_get("failures").map_err(storage_error)?;
@@ -54,7 +54,7 @@ impl LoginAttempts for SqliteStorage {
         timed("login_attempts.clear", async {
             sqlx::query("DELETE FROM login_attempts WHERE key = ?1")
                 .bind(key.as_text())
-                .execute(&self.writer)
+                .execute(&mut *self.lease_writer().await?)
                 .await
                 .map(drop)
                 .map_err(storage_error)
@@ -66,7 +66,7 @@ impl LoginAttempts for SqliteStorage {
         timed("login_attempts.sweep", async {
             sqlx::query("DELETE FROM login_attempts WHERE window_ends <= ?1")
                 .bind(millis(before))
-                .execute(&self.writer)
+                .execute(&mut *self.lease_writer().await?)
                 .await
                 .map(|done| done.rows_affected())
                 .map_err(storage_error)

@@ -81,7 +81,7 @@ impl RecordScan for SqliteStorage {
             sql.push(" ORDER BY ").push(source.key.join(", "));
             // One row past the page says whether a next page exists.
             sql.push(" LIMIT ").push_bind(i64::try_from(limit).unwrap_or(i64::MAX).saturating_add(1));
-            let rows = sql.build().fetch_all(&self.reader).await.map_err(storage_error)?;
+            let rows = sql.build().fetch_all(&mut *self.lease_reader().await?).await.map_err(storage_error)?;
             let more = rows.len() > limit;
             let records = rows.iter().take(limit).map(source.record).collect::<Result<Vec<_>, _>>()?;
             let next = if more { records.last().map(continuation) } else { None };
@@ -92,7 +92,8 @@ impl RecordScan for SqliteStorage {
 
     async fn counts(&self) -> Result<Vec<(RecordKind, u64)>, StorageError> {
         timed("records.count", async {
-            let row = sqlx::query_as(COUNTS).fetch_one(&self.reader).await.map_err(storage_error)?;
+            let row =
+                sqlx::query_as(COUNTS).fetch_one(&mut *self.lease_reader().await?).await.map_err(storage_error)?;
             Ok(counts(row))
         })
         .await

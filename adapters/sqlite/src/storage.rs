@@ -6,10 +6,12 @@ use std::time::Duration;
 use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, RecordScan, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sqlx::Executor;
 use storage_support::timed;
 
 use crate::errors::storage_error;
+use crate::pool::{self, Lease, Pool};
 use crate::unit_of_work::SqliteUnit;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -42,8 +44,9 @@ impl SqliteSettings {
 
 #[derive(Clone)]
 pub struct SqliteStorage {
-    pub(crate) writer: SqlitePool,
-    pub(crate) reader: SqlitePool,
+    writer: Pool,
+    reader: Pool,
+    acquire_timeout: Duration,
 }
 
 impl SqliteStorage {
@@ -78,57 +81,57 @@ impl SqliteStorage {
                     .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
-        // No ping before each use (sqlx pings by default): nothing outside this process can end a
-        // SQLite connection, and each ping is a hand-off to the connection's thread and back.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(settings.acquire_timeout)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-            .map_err(storage_error)?;
+        let writer = pool::pool(options.clone(), 1)?;
         // An in-memory database exists once per connection: readers must share the writer's.
-        let reader = if in_memory {
-            writer.clone()
-        } else {
-            SqlitePoolOptions::new()
-                .max_connections(settings.read_connections.max(1))
-                .acquire_timeout(settings.acquire_timeout)
-                .test_before_acquire(false)
-                .connect_with(options.read_only(true))
-                .await
-                .map_err(storage_error)?
-        };
-        Ok(Self { writer, reader })
+        let reader =
+            if in_memory { writer.clone() } else { pool::pool(options.read_only(true), settings.read_connections)? };
+        let storage = Self { writer, reader, acquire_timeout: settings.acquire_timeout };
+        // Opened now, so that a file that cannot be opened is an error at start, not at the first request.
+        drop(storage.lease_writer().await?);
+        drop(storage.lease_reader().await?);
+        Ok(storage)
+    }
+
+    /// The writer connection (one: SQLite has one writer at a time anyway), within the acquire timeout.
+    pub(crate) async fn lease_writer(&self) -> Result<Lease, StorageError> {
+        pool::lease(&self.writer, self.acquire_timeout).await
+    }
+
+    /// A reader connection, within the acquire timeout.
+    pub(crate) async fn lease_reader(&self) -> Result<Lease, StorageError> {
+        pool::lease(&self.reader, self.acquire_timeout).await
     }
 
     /// Applies the embedded migrations that are not applied yet.
     pub async fn migrate(&self) -> Result<(), StorageError> {
-        MIGRATOR.run(&self.writer).await.map_err(|e| StorageError::backend_from("migration failed", e))
+        let mut writer = self.lease_writer().await?;
+        MIGRATOR.run(&mut *writer).await.map_err(|e| StorageError::backend_from("migration failed", e))
     }
 
     pub async fn close(&self) {
-        self.reader.close().await;
-        self.writer.close().await;
+        pool::close(&self.reader).await;
+        pool::close(&self.writer).await;
     }
 }
 
 #[async_trait]
 impl Storage for SqliteStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let tx = timed("sqlite", "begin", "begin", async { self.writer.begin().await.map_err(storage_error) }).await?;
+        let tx = timed("sqlite", "begin", "begin", async {
+            self.lease_writer().await?.begin().await.map_err(storage_error)
+        })
+        .await?;
         Ok(Box::new(SqliteUnit::transaction(tx)))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        let conn =
-            timed("sqlite", "acquire", "acquire", async { self.reader.acquire().await.map_err(storage_error) }).await?;
+        let conn = timed("sqlite", "acquire", "acquire", self.lease_reader()).await?;
         Ok(Box::new(SqliteUnit::reads_only(conn)))
     }
 
     async fn ping(&self) -> Result<(), StorageError> {
         timed("sqlite", "ping", "query", async {
-            sqlx::query("SELECT 1").execute(&self.reader).await.map(|_| ()).map_err(storage_error)
+            self.lease_reader().await?.execute("SELECT 1").await.map(drop).map_err(storage_error)
         })
         .await
     }
@@ -159,8 +162,8 @@ mod tests {
         let mut settings = SqliteSettings::new(format!("sqlite://{}/cache.db", dir.path().display()));
         settings.cache_kib = 300;
         let storage = SqliteStorage::connect(&settings).await.unwrap();
-        for pool in [&storage.writer, &storage.reader] {
-            let size: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(pool).await.unwrap();
+        for mut conn in [storage.lease_writer().await.unwrap(), storage.lease_reader().await.unwrap()] {
+            let size: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await.unwrap();
             assert_eq!(size, -300);
         }
         storage.close().await;

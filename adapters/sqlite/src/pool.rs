@@ -1,0 +1,216 @@
+//! The pools of SQLite connections (the one writer, the readers): deadpool over sqlx's
+//! `SqliteConnection`.
+//!
+//! Not sqlx's own pool, because it pings every connection as it comes back — unconditionally in
+//! sqlx 0.8 — and on SQLite a ping is a hand-off to the connection's thread and back, which the
+//! single writer waits out before the next transaction may start (RESULTS.md "Speed" 8). What
+//! the ping was there for is done here where it is needed:
+//!
+//! - a transaction left unfinished (an error, a cancelled request) is rolled back before the
+//!   connection serves anyone else: the rollback is queued on the connection's thread as the
+//!   lease drops, ahead of whatever the next holder sends ([`Lease`]'s drop, as sqlx's own
+//!   `Transaction` does it);
+//! - a connection whose thread is gone (sqlx ends it after a failed rollback) is found before a
+//!   request uses it: once any statement failed that way, every pooled connection answers a ping
+//!   before its next use ([`Manager::recycle`]).
+//!
+//! A statement cancelled in flight ends at its next row (nobody receives it any more); the next
+//! holder's statements queue behind it on the connection's thread.
+//!
+//! Nothing outside this process can end a SQLite connection, so connections are kept: no
+//! lifetime, no idle limit (an in-memory database lives only as long as its connection).
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, Object, PoolError, RecycleError, RecycleResult};
+use domain::StorageError;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteTransactionManager};
+use sqlx::{ConnectOptions, Connection, TransactionManager};
+
+/// Statements that failed because a connection's thread is gone, counted across the process:
+/// every pooled connection checked before the latest one is pinged before its next use.
+static WORKER_GONE: AtomicU64 = AtomicU64::new(0);
+
+pub(crate) fn worker_gone() {
+    WORKER_GONE.fetch_add(1, Ordering::Relaxed);
+}
+
+pub(crate) struct Pooled {
+    conn: SqliteConnection,
+    /// `WORKER_GONE` when this connection last answered a ping or was opened.
+    checked_at: u64,
+}
+
+pub(crate) struct Manager {
+    options: SqliteConnectOptions,
+}
+
+impl managed::Manager for Manager {
+    type Type = Pooled;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<Pooled, sqlx::Error> {
+        let checked_at = WORKER_GONE.load(Ordering::Relaxed);
+        Ok(Pooled { conn: self.options.connect().await?, checked_at })
+    }
+
+    async fn recycle(&self, pooled: &mut Pooled, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        let gone = WORKER_GONE.load(Ordering::Relaxed);
+        if pooled.checked_at != gone {
+            if pooled.conn.ping().await.is_err() {
+                tracing::debug!("a pooled sqlite connection whose thread is gone is replaced");
+                return Err(RecycleError::message("its thread is gone"));
+            }
+            pooled.checked_at = gone;
+        }
+        Ok(())
+    }
+}
+
+pub(crate) type Pool = managed::Pool<Manager>;
+
+pub(crate) fn pool(options: SqliteConnectOptions, max_connections: u32) -> Result<Pool, StorageError> {
+    let max_size = usize::try_from(max_connections.max(1)).unwrap_or(usize::MAX);
+    // Last in, first out: under light load the same connections (and their page caches) stay warm.
+    Pool::builder(Manager { options })
+        .max_size(max_size)
+        .queue_mode(managed::QueueMode::Lifo)
+        .build()
+        .map_err(|e| StorageError::backend_from("sqlite pool", e))
+}
+
+/// A connection within `timeout` (which includes opening one); past it the storage is unavailable.
+pub(crate) async fn lease(pool: &Pool, timeout: Duration) -> Result<Lease, StorageError> {
+    match tokio::time::timeout(timeout, pool.get()).await {
+        Ok(Ok(pooled)) => Ok(Lease { pooled: Some(pooled), in_transaction: false }),
+        Ok(Err(PoolError::Backend(e))) => Err(crate::errors::storage_error(e)),
+        Ok(Err(PoolError::Closed)) => Err(StorageError::unavailable("the sqlite pool is closed")),
+        Ok(Err(e)) => Err(StorageError::backend_from("sqlite pool", e)),
+        Err(_) => Err(StorageError::unavailable("no sqlite connection within the acquire timeout")),
+    }
+}
+
+/// Closes the idle connections and the pool, each connection's thread finishing its work (the
+/// last one to close a file checkpoints its write-ahead log). Connections still in use close as
+/// they come back.
+pub(crate) async fn close(pool: &Pool) {
+    let idle = pool.retain(|_, _| false).removed;
+    pool.close();
+    for pooled in idle {
+        // Closing is a courtesy to the file: a failure leaves nothing SQLite cannot recover.
+        let _ = pooled.conn.close().await;
+    }
+}
+
+/// A connection taken from a pool, back in it when dropped — after a rollback, queued on its
+/// thread, of a transaction left unfinished.
+pub(crate) struct Lease {
+    pooled: Option<Object<Manager>>,
+    in_transaction: bool,
+}
+
+impl Lease {
+    pub(crate) async fn begin(mut self) -> Result<Self, sqlx::Error> {
+        // Set first: a BEGIN cancelled on its way may still have started a transaction (the
+        // rollback on drop is a no-op on the connection's thread when none is open).
+        self.in_transaction = true;
+        SqliteTransactionManager::begin(&mut self, None).await?;
+        Ok(self)
+    }
+
+    /// A failed COMMIT leaves `in_transaction` set, and the transaction is rolled back on drop.
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        SqliteTransactionManager::commit(&mut self).await?;
+        self.in_transaction = false;
+        Ok(())
+    }
+}
+
+impl Deref for Lease {
+    type Target = SqliteConnection;
+
+    fn deref(&self) -> &SqliteConnection {
+        match &self.pooled {
+            Some(pooled) => &pooled.conn,
+            None => unreachable!("a lease holds its connection until dropped"),
+        }
+    }
+}
+
+impl DerefMut for Lease {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        match &mut self.pooled {
+            Some(pooled) => &mut pooled.conn,
+            None => unreachable!("a lease holds its connection until dropped"),
+        }
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(mut pooled) = self.pooled.take() else { return };
+        if self.in_transaction {
+            // Queued, not awaited: the connection's thread runs it before anything the next
+            // holder sends. A COMMIT that ran but was never acknowledged makes sqlx's thread
+            // skip this one rollback, so it cannot undo a committed transaction.
+            SqliteTransactionManager::start_rollback(&mut pooled.conn);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Executor;
+
+    async fn memory_pool() -> Pool {
+        let options: SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
+        pool(options, 1).unwrap()
+    }
+
+    async fn count(pool: &Pool) -> i64 {
+        let mut conn = lease(pool, Duration::from_secs(5)).await.unwrap();
+        sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *conn).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_transaction_dropped_unfinished_is_rolled_back_before_the_next_holder() {
+        let pool = memory_pool().await;
+        let mut conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        conn.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        drop(conn);
+
+        let mut tx = lease(&pool, Duration::from_secs(5)).await.unwrap().begin().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        drop(tx);
+        assert_eq!(count(&pool).await, 0);
+
+        // The same connection starts and commits the next transaction as usual.
+        let mut tx = lease(&pool, Duration::from_secs(5)).await.unwrap().begin().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (2)").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&pool).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_committed_transaction_stays_when_its_lease_drops() {
+        let pool = memory_pool().await;
+        let mut conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        conn.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        let mut tx = conn.begin().await.unwrap();
+        tx.execute("INSERT INTO t VALUES (1)").await.unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(count(&pool).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_busy_pool_is_unavailable_after_the_timeout() {
+        let pool = memory_pool().await;
+        let held = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        let waited = lease(&pool, Duration::from_millis(50)).await;
+        assert!(matches!(waited, Err(StorageError::Unavailable { .. })), "{:?}", waited.err());
+        drop(held);
+    }
+}
