@@ -46,6 +46,8 @@ impl Backend {
             StorageKind::Dynamodb => {
                 let mut settings = DynamoSettings::new(&config.dynamodb_table);
                 settings.endpoint = config.dynamodb_endpoint.clone();
+                settings.max_units = config.dynamodb_concurrency;
+                settings.acquire_timeout = acquire_timeout;
                 settings.operation_timeout = Duration::from_millis(config.dynamodb_timeout_ms);
                 // Room for a retry of a lost attempt within the operation's time.
                 settings.attempt_timeout = settings.operation_timeout.mul_f64(0.4);

@@ -231,7 +231,13 @@ pub struct Config {
     #[arg(long, env = "TESSERA_DYNAMODB_TIMEOUT_MS", hide_env_values = true, default_value_t = 3000, global = true)]
     pub dynamodb_timeout_ms: u64,
 
-    /// Longest wait for a storage connection, in milliseconds; past it a request gets 503.
+    /// Requests working with DynamoDB at once (each sends its calls one after another); more
+    /// wait up to the acquire timeout. Bounds the connections kept to DynamoDB and their memory.
+    #[arg(long, env = "TESSERA_DYNAMODB_CONCURRENCY", hide_env_values = true, default_value_t = 32, global = true)]
+    pub dynamodb_concurrency: u32,
+
+    /// Longest wait for a storage connection (on DynamoDB: for a place among
+    /// --dynamodb-concurrency), in milliseconds; past it a request gets 503.
     #[arg(
         long,
         env = "TESSERA_POOL_ACQUIRE_TIMEOUT_MS",

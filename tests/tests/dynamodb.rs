@@ -217,6 +217,42 @@ async fn keyed_creates_retried_through_dynamodb_going_away_make_one_project_each
     drive_keyed_creates_through(&server, &ada, fault).await;
 }
 
+/// Units of work open at once are bounded, as a pool bounds connections on SQL: one more waits,
+/// and past the acquire timeout the storage is unavailable (503); a unit dropped or committed
+/// makes room again.
+#[tokio::test]
+async fn units_of_work_beyond_the_bound_wait_then_are_unavailable() {
+    if !TestBackend::Dynamodb.suite_is_configured() {
+        return;
+    }
+    use application::ports::Storage;
+    use tessera_dynamodb::{DynamoSettings, DynamoStorage};
+
+    let config = tessera_tests::backend::isolated_config_on(TestBackend::Dynamodb).await;
+    let mut settings = DynamoSettings::new(&config.config.dynamodb_table);
+    settings.max_units = 2;
+    settings.acquire_timeout = Duration::from_millis(200);
+    let storage = DynamoStorage::connect(&settings).await.unwrap();
+    storage.migrate().await.unwrap();
+
+    let reading = Storage::read(&storage).await.unwrap();
+    let writing = Storage::begin(&storage).await.unwrap();
+    let started = std::time::Instant::now();
+    let third = Storage::read(&storage).await;
+    assert!(matches!(third, Err(domain::StorageError::Unavailable { .. })), "{:?}", third.err());
+    assert!(started.elapsed() >= Duration::from_millis(200), "it waited for the timeout first");
+
+    writing.commit().await.unwrap();
+    let waiting = tokio::spawn({
+        let storage = storage.clone();
+        async move { Storage::read(&storage).await.map(drop) }
+    });
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(reading);
+    waiting.await.unwrap().unwrap();
+    Storage::read(&storage).await.unwrap();
+}
+
 /// A process that stops between deciding a project's deletion and removing its items leaves the
 /// project invisible, and the next `migrate` (every start) removes what is left.
 #[tokio::test]

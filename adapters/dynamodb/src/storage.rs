@@ -15,6 +15,7 @@ use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use domain::StorageError;
 use time::OffsetDateTime;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::errors::sdk_error;
 use crate::keys::Key;
@@ -30,6 +31,13 @@ pub struct DynamoSettings {
     pub attempt_timeout: Duration,
     /// Overrides the standard chain's endpoint (DynamoDB Local).
     pub endpoint: Option<String>,
+    /// Units of work open at once; more wait (up to `acquire_timeout`). A unit sends its calls
+    /// one after another, so this bounds the connections the SDK keeps to DynamoDB — each
+    /// holds a read buffer grown by the largest answer it carried (RESULTS.md "Speed" 9) — as a
+    /// pool's size does on SQL.
+    pub max_units: u32,
+    /// Longest wait for a unit of work: past it the storage is unavailable (503).
+    pub acquire_timeout: Duration,
     /// Remove a deleted project's items right after the deciding commit (always, in service).
     /// Off, the items stay until the next `migrate`, as when a process stops half-way: tests use
     /// this to prove that `migrate` finishes such deletions.
@@ -43,6 +51,8 @@ impl DynamoSettings {
             operation_timeout: Duration::from_secs(5),
             attempt_timeout: Duration::from_secs(2),
             endpoint: None,
+            max_units: 32,
+            acquire_timeout: Duration::from_secs(5),
             finish_deletions: true,
         }
     }
@@ -53,6 +63,9 @@ pub struct DynamoStorage {
     table: Table,
     /// Set by `close`: like a closed SQL pool, a closed storage hands out no more units.
     closed: Arc<AtomicBool>,
+    /// One permit per unit of work open (`DynamoSettings::max_units`).
+    units: Arc<Semaphore>,
+    acquire_timeout: Duration,
 }
 
 /// Logs every attempt the SDK sends (retries included) under the target `tessera::dynamodb`,
@@ -96,7 +109,13 @@ impl DynamoStorage {
             name: Arc::from(settings.table.as_str()),
             finish_deletions: settings.finish_deletions,
         };
-        Ok(Self { table, closed: Arc::new(AtomicBool::new(false)) })
+        let units = usize::try_from(settings.max_units.max(1)).unwrap_or(Semaphore::MAX_PERMITS);
+        Ok(Self {
+            table,
+            closed: Arc::new(AtomicBool::new(false)),
+            units: Arc::new(Semaphore::new(units.min(Semaphore::MAX_PERMITS))),
+            acquire_timeout: settings.acquire_timeout,
+        })
     }
 
     /// Creates the table, its indexes and the TTL setting if absent (safe when several
@@ -115,6 +134,19 @@ impl DynamoStorage {
     /// Stops handing out units of work (the client keeps no connections worth closing).
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        self.units.close();
+    }
+
+    /// A unit of work on the table, once fewer than `max_units` are open (within the acquire timeout).
+    async fn unit(&self, writable: bool) -> Result<DynamoUnit, StorageError> {
+        let table = self.open()?.clone();
+        let permit: OwnedSemaphorePermit =
+            match tokio::time::timeout(self.acquire_timeout, self.units.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => permit,
+                Ok(Err(_)) => return Err(StorageError::unavailable("the storage is closed")),
+                Err(_) => return Err(StorageError::unavailable("no dynamodb unit of work within the acquire timeout")),
+            };
+        Ok(DynamoUnit::new(table, writable, permit))
     }
 
     pub(crate) fn open(&self) -> Result<&Table, StorageError> {
@@ -129,11 +161,11 @@ impl DynamoStorage {
 #[async_trait]
 impl Storage for DynamoStorage {
     async fn begin(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        Ok(Box::new(DynamoUnit::new(self.open()?.clone(), true)))
+        Ok(Box::new(self.unit(true).await?))
     }
 
     async fn read(&self) -> Result<Box<dyn UnitOfWork>, StorageError> {
-        Ok(Box::new(DynamoUnit::new(self.open()?.clone(), false)))
+        Ok(Box::new(self.unit(false).await?))
     }
 
     /// One eventually consistent GetItem of a key no item has: it proves the endpoint answers,

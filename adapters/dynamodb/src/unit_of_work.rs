@@ -15,6 +15,7 @@ use domain::ports::{
 use domain::projects::{Project, ProjectId};
 use domain::users::{User, UserId};
 use domain::StorageError;
+use tokio::sync::OwnedSemaphorePermit;
 
 use crate::item::n;
 use crate::keys::{Key, DELETING, FILE_BYTES};
@@ -56,10 +57,12 @@ pub struct DynamoUnit {
     /// pass (a membership copy needs its project's creation time; a rename, the old name).
     pub(crate) projects: HashMap<ProjectId, Project>,
     pub(crate) users: HashMap<UserId, User>,
+    /// Its place among the units open at once, given back when the unit is dropped.
+    _open: OwnedSemaphorePermit,
 }
 
 impl DynamoUnit {
-    pub(crate) fn new(table: Table, writable: bool) -> Self {
+    pub(crate) fn new(table: Table, writable: bool, open: OwnedSemaphorePermit) -> Self {
         Self {
             table,
             writable,
@@ -69,6 +72,7 @@ impl DynamoUnit {
             deletions: Vec::new(),
             projects: HashMap::new(),
             users: HashMap::new(),
+            _open: open,
         }
     }
 
