@@ -15,6 +15,9 @@
 # `tessera` binaries to serve the same data set in turn (default: this tree's release build),
 # BENCH_ROUNDS repeats them (alternating) and BENCH_NO_CEILING=1 skips the ceiling. The
 # `cpu µs/req` column (the server's CPU time per request) varies less than req/s between runs.
+# BENCH_PERF=DIR records a CPU profile of the server during each measured run (`perf record -e
+# cpu-clock -F 2000`) as DIR/N-OP-CONNS.data (N counts the measured runs); serve a `profiling`
+# build (BENCH_SERVERS) for its symbols.
 # patch_post A/Bs too: each of its runs, for every server and round, patches a slice of the posts
 # of its own, at version 1 (op.lua).
 set -euo pipefail
@@ -138,6 +141,7 @@ conns=(${BENCH_CONNS:-32 128})
 # each warm-up and measured run at each concurrency, on every server in every round.
 slices=$((2 * ${#conns[@]} * ${#servers[@]} * ${BENCH_ROUNDS:-1}))
 runs=0
+measured=0
 run_op() {
     local op=$1 connections=$2 line cpu_before cpu_after peak
     wrk -t2 -c"$connections" -d"${warmup}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" \
@@ -145,10 +149,19 @@ run_op() {
     [ "$op" = patch_post ] && runs=$((runs + 1))
     echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS mark
     cpu_before=$(cpu_seconds)
+    local perf_pid=""
+    measured=$((measured + 1))
+    if [ -n "${BENCH_PERF:-}" ]; then
+        mkdir -p "$BENCH_PERF"
+        perf record -q -e cpu-clock -F 2000 -p "$server_pid" -o "$BENCH_PERF/$measured-$op-$connections.data" \
+            -- sleep "$duration" >/dev/null 2>&1 &
+        perf_pid=$!
+    fi
     line=$(wrk -t2 -c"$connections" -d"${duration}s" -s bench/wrk/op.lua "$base" -- "$op" "$work/data.lua" \
         $((runs % slices)) "$slices" 2 | grep '^RESULT')
     [ "$op" = patch_post ] && runs=$((runs + 1))
     cpu_after=$(cpu_seconds)
+    [ -z "$perf_pid" ] || wait "$perf_pid" || echo "bench: perf record failed for $op at $connections" >&2
     peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     # RESULT rps p50 p99 p99.9 errors requests
     read -r _ rps p50 p99 p999 errors requests <<<"$line"

@@ -58,11 +58,11 @@ pub struct DynamoUnit {
     pub(crate) projects: HashMap<ProjectId, Project>,
     pub(crate) users: HashMap<UserId, User>,
     /// Its place among the units open at once, given back when the unit is dropped.
-    _open: OwnedSemaphorePermit,
+    place: OwnedSemaphorePermit,
 }
 
 impl DynamoUnit {
-    pub(crate) fn new(table: Table, writable: bool, open: OwnedSemaphorePermit) -> Self {
+    pub(crate) fn new(table: Table, writable: bool, place: OwnedSemaphorePermit) -> Self {
         Self {
             table,
             writable,
@@ -72,7 +72,7 @@ impl DynamoUnit {
             deletions: Vec::new(),
             projects: HashMap::new(),
             users: HashMap::new(),
-            _open: open,
+            place,
         }
     }
 
@@ -136,7 +136,7 @@ impl DynamoUnit {
     /// project is created in this unit (one transaction may not touch an item twice), else one
     /// conditional `ADD` that also proves the project still exists — and, when files were added,
     /// that its total stays within the quota.
-    fn finished_writes(mut self) -> Result<(Table, Vec<Write>, Vec<ProjectId>), StorageError> {
+    fn finished_writes(mut self) -> Result<(Table, Vec<Write>, Vec<ProjectId>, OwnedSemaphorePermit), StorageError> {
         let mut counts: Vec<_> = self.counts.drain().collect();
         counts.sort_by_key(|(id, _)| id.0);
         for (project, change) in counts {
@@ -186,7 +186,7 @@ impl DynamoUnit {
                 return Err(StorageError::backend(format!("one unit of work writes {:?} twice", write.key)));
             }
         }
-        Ok((self.table, self.writes, self.deletions))
+        Ok((self.table, self.writes, self.deletions, self.place))
     }
 }
 
@@ -221,7 +221,8 @@ impl UnitOfWork for DynamoUnit {
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StorageError> {
-        let (table, writes, deletions) = self.finished_writes()?;
+        // The unit keeps its place (`place`) until its writes and cleanup calls are done.
+        let (table, writes, deletions, _place) = self.finished_writes()?;
         send(&table, "commit", &writes).await?;
         // The deletions are decided (the projects read as gone from now on); removing their
         // items is cleanup that a later start resumes if this process stops half-way.

@@ -12,13 +12,18 @@
 //!   `Transaction` does it);
 //! - a connection whose thread is gone (sqlx ends it after a failed rollback) is found before a
 //!   request uses it: once any statement failed that way, every pooled connection answers a ping
-//!   before its next use ([`Manager::recycle`]).
+//!   before its next use ([`Manager::recycle`]);
+//! - a connection still in a transaction when it is next taken (its queued rollback not run yet,
+//!   or failed — SQLite may end a transaction itself on a full disk or an I/O error, and then
+//!   sqlx would turn every later BEGIN into a savepoint that commits nothing) waits for the
+//!   rollback, and is replaced if it is still in one.
 //!
 //! A statement cancelled in flight ends at its next row (nobody receives it any more); the next
 //! holder's statements queue behind it on the connection's thread.
 //!
 //! Nothing outside this process can end a SQLite connection, so connections are kept: no
-//! lifetime, no idle limit (an in-memory database lives only as long as its connection).
+//! lifetime, no idle limit. (An in-memory database lives only while a connection to it is open:
+//! the storage keeps one of its own besides the pool, so that a replaced connection loses nothing.)
 
 use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +62,14 @@ impl managed::Manager for Manager {
     }
 
     async fn recycle(&self, pooled: &mut Pooled, _: &Metrics) -> RecycleResult<sqlx::Error> {
+        if SqliteTransactionManager::get_transaction_depth(&pooled.conn) != 0 {
+            // The ping's answer comes after the queued rollback has run.
+            let _ = pooled.conn.ping().await;
+            if SqliteTransactionManager::get_transaction_depth(&pooled.conn) != 0 {
+                tracing::warn!("a pooled sqlite connection left in a transaction is replaced");
+                return Err(RecycleError::message("left in a transaction"));
+            }
+        }
         let gone = WORKER_GONE.load(Ordering::Relaxed);
         if pooled.checked_at != gone {
             if pooled.conn.ping().await.is_err() {
@@ -192,6 +205,17 @@ mod tests {
         tx.execute("INSERT INTO t VALUES (2)").await.unwrap();
         tx.commit().await.unwrap();
         assert_eq!(count(&pool).await, 1);
+    }
+
+    #[tokio::test]
+    async fn a_connection_left_in_a_transaction_is_not_handed_out() {
+        let pool = memory_pool().await;
+        let mut conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        // A transaction sqlx counts but the lease does not know of: its drop queues no rollback.
+        SqliteTransactionManager::begin(&mut conn, None).await.unwrap();
+        drop(conn);
+        let conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        assert_eq!(SqliteTransactionManager::get_transaction_depth(&conn), 0);
     }
 
     #[tokio::test]

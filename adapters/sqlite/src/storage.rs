@@ -1,13 +1,14 @@
 //! Opening the database, migrating it, and handing out units of work.
 
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use application::ports::{ExpiredSessions, IdempotencyRecords, LoginAttempts, RecordScan, Storage, UnitOfWork};
 use async_trait::async_trait;
 use domain::StorageError;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sqlx::Executor;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqliteSynchronous};
+use sqlx::{ConnectOptions, Executor};
 use storage_support::timed;
 
 use crate::errors::storage_error;
@@ -47,6 +48,9 @@ pub struct SqliteStorage {
     writer: Pool,
     reader: Pool,
     acquire_timeout: Duration,
+    /// For an in-memory database, a connection kept open for the storage's lifetime: the
+    /// database lives only while one is, and the pool may replace its connection.
+    _keeper: Option<Arc<Mutex<SqliteConnection>>>,
 }
 
 impl SqliteStorage {
@@ -81,11 +85,15 @@ impl SqliteStorage {
                     .map_err(|e| StorageError::unavailable_from(format!("cannot create {}", dir.display()), e))?;
             }
         }
+        let keeper = match in_memory {
+            true => Some(Arc::new(Mutex::new(options.connect().await.map_err(storage_error)?))),
+            false => None,
+        };
         let writer = pool::pool(options.clone(), 1)?;
         // An in-memory database exists once per connection: readers must share the writer's.
         let reader =
             if in_memory { writer.clone() } else { pool::pool(options.read_only(true), settings.read_connections)? };
-        let storage = Self { writer, reader, acquire_timeout: settings.acquire_timeout };
+        let storage = Self { writer, reader, acquire_timeout: settings.acquire_timeout, _keeper: keeper };
         // Opened now, so that a file that cannot be opened is an error at start, not at the first request.
         drop(storage.lease_writer().await?);
         drop(storage.lease_reader().await?);
