@@ -214,7 +214,12 @@ impl FileService {
         .await;
         let view = match written {
             Ok(view) => view,
-            Err(err) => return Err(self.failed(id, err).await),
+            Err(err) => {
+                // Rolled back first: the unit (SQLite's one writer, a DynamoDB place) is not held
+                // through the blob store's call.
+                drop(uow);
+                return Err(self.failed(id, err).await);
+            }
         };
         match uow.commit().await {
             Ok(()) => Ok(view),
