@@ -19,7 +19,8 @@
 # cpu-clock -F 2000`) as DIR/N-OP-CONNS.data (N counts the measured runs); serve a `profiling`
 # build (BENCH_SERVERS) for its symbols.
 # patch_post A/Bs too: each of its runs, for every server and round, patches a slice of the posts
-# of its own, at version 1 (op.lua).
+# of its own, at version 1 (op.lua). The slices thin out as servers × rounds grow: from 16 on, a
+# few PATCHes at 128 connections find their post still in flight (412).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,7 @@ warmup=${BENCH_WARMUP:-3}
 work=$(mktemp -d /tmp/tessera-bench.XXXXXX)
 server_pid=""
 cleanup() {
+    [ -n "${perf_pid:-}" ] && kill "$perf_pid" 2>/dev/null || true
     [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
     [ -d "$work/pg" ] && scripts/postgres.sh stop "$work/pg" || true
     [ -d "$work/ddb" ] && scripts/dynamodb.sh stop "$work/ddb" || true
@@ -149,7 +151,7 @@ run_op() {
     [ "$op" = patch_post ] && runs=$((runs + 1))
     echo 5 >"/proc/$server_pid/clear_refs" 2>/dev/null || true # resets the peak-RSS mark
     cpu_before=$(cpu_seconds)
-    local perf_pid=""
+    perf_pid=""
     measured=$((measured + 1))
     if [ -n "${BENCH_PERF:-}" ]; then
         mkdir -p "$BENCH_PERF"
@@ -161,7 +163,10 @@ run_op() {
         $((runs % slices)) "$slices" 2 | grep '^RESULT')
     [ "$op" = patch_post ] && runs=$((runs + 1))
     cpu_after=$(cpu_seconds)
-    [ -z "$perf_pid" ] || wait "$perf_pid" || echo "bench: perf record failed for $op at $connections" >&2
+    if [ -n "$perf_pid" ]; then
+        wait "$perf_pid" || echo "bench: perf record failed for $op at $connections" >&2
+        perf_pid=""
+    fi
     peak=$(awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$server_pid/status")
     # RESULT rps p50 p99 p99.9 errors requests
     read -r _ rps p50 p99 p999 errors requests <<<"$line"

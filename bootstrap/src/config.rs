@@ -231,9 +231,12 @@ pub struct Config {
     #[arg(long, env = "TESSERA_DYNAMODB_TIMEOUT_MS", hide_env_values = true, default_value_t = 3000, global = true)]
     pub dynamodb_timeout_ms: u64,
 
-    /// Requests working with DynamoDB at once (each sends its calls one after another); more
-    /// wait up to the acquire timeout. Bounds the connections kept to DynamoDB and their memory.
-    #[arg(long, env = "TESSERA_DYNAMODB_CONCURRENCY", hide_env_values = true, default_value_t = 32, global = true)]
+    /// Units of work open on DynamoDB at once (a request's reads and writes; each sends its
+    /// calls one after another); more wait up to the acquire timeout. Bounds the connections
+    /// kept to DynamoDB and their memory; single calls outside a unit (the login limit's count,
+    /// idempotency records, readiness) are not counted.
+    #[arg(long, env = "TESSERA_DYNAMODB_CONCURRENCY", hide_env_values = true, default_value_t = 32, global = true,
+          value_parser = clap::value_parser!(u32).range(1..))]
     pub dynamodb_concurrency: u32,
 
     /// Longest wait for a storage connection (on DynamoDB: for a place among

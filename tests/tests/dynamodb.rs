@@ -242,15 +242,19 @@ async fn units_of_work_beyond_the_bound_wait_then_are_unavailable() {
     assert!(matches!(third, Err(domain::StorageError::Unavailable { .. })), "{:?}", third.err());
     assert!(started.elapsed() >= Duration::from_millis(200), "it waited for the timeout first");
 
+    // A commit gives its place back: taken again at once.
     writing.commit().await.unwrap();
+    let again = Storage::read(&storage).await.unwrap();
+    // A waiter gets the place a dropped unit gives back, and not before.
     let waiting = tokio::spawn({
         let storage = storage.clone();
         async move { Storage::read(&storage).await.map(drop) }
     });
     tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(!waiting.is_finished(), "both places are taken");
     drop(reading);
     waiting.await.unwrap().unwrap();
-    Storage::read(&storage).await.unwrap();
+    drop(again);
 }
 
 /// A process that stops between deciding a project's deletion and removing its items leaves the

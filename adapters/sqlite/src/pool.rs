@@ -10,9 +10,9 @@
 //!   connection serves anyone else: the rollback is queued on the connection's thread as the
 //!   lease drops, ahead of whatever the next holder sends ([`Lease`]'s drop, as sqlx's own
 //!   `Transaction` does it);
-//! - a connection whose thread is gone (sqlx ends it after a failed rollback) is found before a
-//!   request uses it: once any statement failed that way, every pooled connection answers a ping
-//!   before its next use ([`Manager::recycle`]);
+//! - a connection whose thread is gone (a panic, or sqlx ending it when it cannot roll back a
+//!   BEGIN nobody acknowledged) is found before a request uses it: once any statement failed
+//!   that way, every pooled connection answers a ping before its next use ([`Manager::recycle`]);
 //! - a connection still in a transaction when it is next taken (its queued rollback not run yet,
 //!   or failed — SQLite may end a transaction itself on a full disk or an I/O error, and then
 //!   sqlx would turn every later BEGIN into a savepoint that commits nothing) waits for the
@@ -178,49 +178,55 @@ mod tests {
     use super::*;
     use sqlx::Executor;
 
-    async fn memory_pool() -> Pool {
-        let options: SqliteConnectOptions = "sqlite::memory:".parse().unwrap();
-        pool(options, 1).unwrap()
+    /// A pool of one connection on a file of its own (removed with the directory).
+    async fn file_pool() -> (tempfile::TempDir, Pool) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/pool.db", dir.path().display());
+        let options: SqliteConnectOptions = url.parse::<SqliteConnectOptions>().unwrap().create_if_missing(true);
+        (dir, pool(options, 1).unwrap())
     }
 
-    async fn count(pool: &Pool) -> i64 {
-        let mut conn = lease(pool, Duration::from_secs(5)).await.unwrap();
-        sqlx::query_scalar("SELECT count(*) FROM t").fetch_one(&mut *conn).await.unwrap()
+    async fn take(pool: &Pool) -> Lease {
+        lease(pool, Duration::from_secs(5)).await.unwrap()
     }
 
     #[tokio::test]
-    async fn a_transaction_dropped_unfinished_is_rolled_back_before_the_next_holder() {
-        let pool = memory_pool().await;
-        let mut conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+    async fn a_transaction_dropped_unfinished_is_rolled_back_and_the_connection_kept() {
+        let (_dir, pool) = file_pool().await;
+        let mut conn = take(&pool).await;
         conn.execute("CREATE TABLE t (x INTEGER)").await.unwrap();
+        // Exists on this connection only: tells whether a later lease is the same connection.
+        conn.execute("CREATE TEMP TABLE marker (x INTEGER)").await.unwrap();
         drop(conn);
 
         for (x, commit) in [(1, false), (2, true)] {
-            let mut tx = lease(&pool, Duration::from_secs(5)).await.unwrap().begin().await.unwrap();
+            let mut tx = take(&pool).await.begin().await.unwrap();
             tx.execute(&*format!("INSERT INTO t VALUES ({x})")).await.unwrap();
             if commit {
                 tx.commit().await.unwrap();
             }
         }
-        // The first was rolled back as it dropped; the same connection committed the second.
-        assert_eq!(count(&pool).await, 1);
+        let mut conn = take(&pool).await;
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT x FROM t").fetch_all(&mut *conn).await.unwrap();
+        assert_eq!(rows, [2], "the first was rolled back as it dropped");
+        conn.execute("SELECT count(*) FROM temp.marker").await.expect("the same connection throughout");
     }
 
     #[tokio::test]
     async fn a_connection_left_in_a_transaction_is_not_handed_out() {
-        let pool = memory_pool().await;
-        let mut conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        let (_dir, pool) = file_pool().await;
+        let mut conn = take(&pool).await;
         // A transaction sqlx counts but the lease does not know of: its drop queues no rollback.
         SqliteTransactionManager::begin(&mut conn, None).await.unwrap();
         drop(conn);
-        let conn = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        let conn = take(&pool).await;
         assert_eq!(SqliteTransactionManager::get_transaction_depth(&conn), 0);
     }
 
     #[tokio::test]
     async fn a_busy_pool_is_unavailable_after_the_timeout() {
-        let pool = memory_pool().await;
-        let held = lease(&pool, Duration::from_secs(5)).await.unwrap();
+        let (_dir, pool) = file_pool().await;
+        let held = take(&pool).await;
         let waited = lease(&pool, Duration::from_millis(50)).await;
         assert!(matches!(waited, Err(StorageError::Unavailable { .. })), "{:?}", waited.err());
         drop(held);

@@ -90,7 +90,9 @@ impl SqliteStorage {
             false => None,
         };
         let writer = pool::pool(options.clone(), 1)?;
-        // An in-memory database exists once per connection: readers must share the writer's.
+        // An in-memory database is one shared cache (sqlx names it per options), whose connections
+        // lock each other out table by table (SQLITE_LOCKED, not waited on): readers share the
+        // writer's one connection.
         let reader =
             if in_memory { writer.clone() } else { pool::pool(options.read_only(true), settings.read_connections)? };
         let storage = Self { writer, reader, acquire_timeout: settings.acquire_timeout, _keeper: keeper };
